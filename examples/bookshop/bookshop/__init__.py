@@ -1,0 +1,1 @@
+"""A small bookshop backend used as fastci's example project."""

@@ -1,0 +1,5 @@
+"""Run fastci as ``python -m fastci``."""
+
+from fastci.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""``fastci plan``: show how the suite splits into shards, before anything runs."""
+
+from __future__ import annotations
+
+import argparse
+
+from fastci.config import add_setting_arguments, load_config
+from fastci.errors import ExitCode
+from fastci.plan import Plan
+
+NAME = "plan"
+HELP = "split the suite into duration-balanced shards and show the plan"
+PYTEST_ARGS = True
+UNITS_SHOWN_PER_SHARD = 10
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_setting_arguments(
+        parser,
+        "shards",
+        "granularity",
+        "store",
+        "estimate_window",
+        "group_markers",
+        "shard_startup",
+        "pytest_args",
+    )
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="list every unit of every shard"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from fastci.planning import inventory_for, plan_suite
+
+    config = load_config(args)
+    inventory = inventory_for(config, args.pytest_args)
+    plan = plan_suite(config, inventory)
+    if args.json:
+        print(plan.dumps(), end="")
+    else:
+        print(format_plan(plan, len(inventory.files), verbose=args.verbose))
+    return ExitCode.OK if plan.units else ExitCode.NO_TESTS_COLLECTED
+
+
+def format_plan(plan: Plan, file_count: int, verbose: bool = False) -> str:
+    shard_count = len(plan.shards)
+    lines = [
+        f"{shard_count} shard{'s' if shard_count != 1 else ''}, {plan.granularity} "
+        f"granularity, {len(plan.units)} units from {file_count} test files"
+    ]
+    for shard in plan.shards:
+        lines.append(
+            f"shard {shard.index}/{shard_count}: predicted {shard.predicted:.2f}s, "
+            f"{len(shard.units)} unit{'s' if len(shard.units) != 1 else ''}"
+        )
+        shown = shard.units if verbose else shard.units[:UNITS_SHOWN_PER_SHARD]
+        for uid in shown:
+            lines.append(f"    {plan.units[uid].duration:8.2f}s  {uid}")
+        if len(shown) < len(shard.units):
+            lines.append(f"    … {len(shard.units) - len(shown)} more (-v lists them all)")
+    ratio = plan.makespan / plan.lower_bound if plan.lower_bound > 0 else 1.0
+    lines.append(
+        f"predicted makespan {plan.makespan:.2f}s, lower bound {plan.lower_bound:.2f}s "
+        f"(ratio {ratio:.3f}; includes {plan.shard_startup:.2f}s shard startup)"
+    )
+    return "\n".join(lines)

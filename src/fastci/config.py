@@ -1,0 +1,263 @@
+"""Settings: ``[tool.fastci]`` of pyproject.toml, overridden by CLI flags, as a frozen Config."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastci.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+GRANULARITIES = ("file", "class", "test")
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (fewer than the machine's under a cgroup/affinity)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+# -- value parsers: each takes a TOML value or a CLI string, returns the typed value or
+#    raises ValueError with a message that completes "… must be <message>".
+
+
+def positive_int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError("a whole number >= 1")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError("a whole number >= 1") from None
+    if not isinstance(value, int) or value < 1:
+        raise ValueError("a whole number >= 1")
+    return value
+
+
+def jobs_count(value: object) -> int:
+    if value in ("auto", 0, "0"):
+        return cpu_count()
+    try:
+        return positive_int(value)
+    except ValueError:
+        raise ValueError("a whole number >= 1, or 'auto'") from None
+
+
+def text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a non-empty string")
+    return value
+
+
+def text_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("a list of strings")
+    return tuple(v.strip() for v in value)
+
+
+def one_of(choices: Sequence[str]) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(repr(c) for c in choices))
+        return str(value)
+
+    return parse
+
+
+def seconds(value: object) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("a number of seconds >= 0") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError("a number of seconds >= 0")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting: its key in [tool.fastci] (dotted for sub-tables) and its CLI flag."""
+
+    key: str
+    flag: str
+    parse: Callable[[object], Any]
+    help: str
+    metavar: str | None = None
+    short: str | None = None
+
+    @property
+    def field(self) -> str:
+        return self.key.replace(".", "_").replace("-", "_")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "store", "--store", text, "timings store (SQLite), relative to the project root", "PATH"
+    ),
+    Setting(
+        "granularity",
+        "--granularity",
+        one_of(GRANULARITIES),
+        "unit of planning: whole files, classes, or single tests",
+    ),
+    Setting("shards", "--shards", positive_int, "number of shards to plan", "N"),
+    Setting(
+        "jobs",
+        "--jobs",
+        jobs_count,
+        "local worker processes (default: the CPU count)",
+        "N",
+        short="-j",
+    ),
+    Setting(
+        "group_markers",
+        "--group-markers",
+        text_list,
+        "markers whose first argument names a group of tests kept on one worker",
+        "NAMES",
+    ),
+    Setting(
+        "estimate_window",
+        "--estimate-window",
+        positive_int,
+        "recent runs whose median estimates a test's duration",
+        "K",
+    ),
+    Setting(
+        "shard_startup",
+        "--shard-startup",
+        seconds,
+        "fixed cost of starting a shard in seconds (default: measured)",
+        "SECONDS",
+    ),
+    Setting(
+        "pytest_args",
+        "--pytest-args",
+        text_list,
+        "extra pytest arguments for every run (comma-separated on the command line)",
+        "ARGS",
+    ),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Every setting, resolved: defaults < pyproject.toml < command line."""
+
+    root: Path
+    store: str = ".fastci/timings.db"
+    granularity: str = "file"
+    shards: int = 1
+    jobs: int = dataclasses.field(default_factory=cpu_count)
+    group_markers: tuple[str, ...] = ("fastci_group", "xdist_group")
+    estimate_window: int = 5
+    shard_startup: float | None = None
+    pytest_args: tuple[str, ...] = ()
+
+    @property
+    def store_path(self) -> Path:
+        return self.root / self.store
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest directory at or above ``start`` with a pyproject.toml, else .git, else start."""
+    start = start.resolve()
+    for marker in ("pyproject.toml", ".git"):
+        for directory in (start, *start.parents):
+            if (directory / marker).exists():
+                return directory
+    return start
+
+
+def read_pyproject_settings(root: Path) -> dict[str, object]:
+    """The [tool.fastci] table of ``root/pyproject.toml`` flattened to dotted keys."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as f:
+            document = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path} is not valid TOML ({e}); fix the file and try again") from None
+    table = document.get("tool", {}).get("fastci", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.fastci] must be a table")
+    return dict(_flatten(table))
+
+
+def _flatten(table: dict[str, object], prefix: str = "") -> Iterable[tuple[str, object]]:
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and dotted not in SETTINGS_BY_KEY:
+            yield from _flatten(value, prefix=f"{dotted}.")
+        else:
+            yield dotted, value
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser, *keys: str) -> None:
+    """Add the CLI flags of the named settings; an unset flag stays None so files can fill it."""
+    for key in keys:
+        setting = SETTINGS_BY_KEY[key]
+        flags = (setting.short, setting.flag) if setting.short else (setting.flag,)
+        parser.add_argument(
+            *flags,
+            dest=setting.field,
+            type=_argparse_type(setting),
+            default=None,
+            metavar=setting.metavar,
+            help=f"{setting.help} [tool.fastci] {setting.key}",
+        )
+
+
+def _argparse_type(setting: Setting) -> Callable[[str], Any]:
+    def convert(value: str) -> Any:
+        try:
+            return setting.parse(value)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"must be {e}, got {value!r}") from None
+
+    return convert
+
+
+def load_config(args: argparse.Namespace | None = None, root: Path | None = None) -> Config:
+    """Resolve every setting for the project at ``root`` (found from the cwd when None)."""
+    if root is None:
+        given = getattr(args, "root", None)
+        root = Path(given).resolve() if given else find_project_root(Path.cwd())
+    if not root.is_dir():
+        raise UsageError(f"project root {root} is not a directory")
+    values: dict[str, Any] = {}
+    for key, raw in read_pyproject_settings(root).items():
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None:
+            known = ", ".join(sorted(SETTINGS_BY_KEY))
+            raise UsageError(
+                f"{root / 'pyproject.toml'}: unknown setting {key!r} in [tool.fastci]; "
+                f"known settings: {known}"
+            )
+        try:
+            values[setting.field] = setting.parse(raw)
+        except ValueError as e:
+            raise UsageError(
+                f"{root / 'pyproject.toml'}: [tool.fastci] {key} must be {e}, got {raw!r}"
+            ) from None
+    if args is not None:
+        for setting in SETTINGS:
+            given = getattr(args, setting.field, None)
+            if given is not None:
+                values[setting.field] = given
+    return Config(root=root, **values)

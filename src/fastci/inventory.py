@@ -1,0 +1,140 @@
+"""Which tests a project has: its test files (found without importing any) or its collected items.
+
+Both come from a real pytest process with the user's own configuration (rootdir, testpaths,
+python_files, norecursedirs, conftest files, -p plugins, ini options), run by fastci's plugin:
+``discover_files`` records the files pytest would collect and drops them before any is
+imported; ``collect_items`` is a full ``--collect-only``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastci.errors import FastciError
+
+# pytest's "no tests collected": expected when discovery drops every file.
+PYTEST_NO_TESTS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class TestFile:
+    path: str  # as in node ids: relative to pytest's rootdir, with forward slashes
+    size: int
+    collector: str = "Module"
+
+
+@dataclasses.dataclass(frozen=True)
+class TestItem:
+    id: str
+    file: str
+    cls: str | None = None  # "path::OutermostClass" when the test is in a class
+    markers: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    rootdir: str
+    files: tuple[TestFile, ...]
+    items: tuple[TestItem, ...] | None = None  # None: only files were discovered
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Inventory:
+        files = tuple(TestFile(**f) for f in data["files"])
+        raw_items = data.get("items")
+        items = None
+        if raw_items is not None:
+            items = tuple(
+                TestItem(
+                    id=i["id"],
+                    file=i["file"],
+                    cls=i.get("cls"),
+                    markers=tuple(i.get("markers", ())),
+                    group=i.get("group"),
+                )
+                for i in raw_items
+            )
+        return cls(rootdir=str(data["rootdir"]), files=files, items=items)
+
+
+class PytestError(FastciError):
+    """pytest itself failed (bad arguments, a conftest that does not import, collection errors)."""
+
+
+def neutralizing_args() -> list[str]:
+    """Arguments that stop the user's addopts from fanning out or measuring inside our processes."""
+    args = []
+    autoload = not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    if autoload and importlib.util.find_spec("xdist") is not None:
+        args += ["-n", "0"]  # pytest-xdist: fastci does the distributing
+    if autoload and importlib.util.find_spec("pytest_cov") is not None:
+        args += ["--no-cov"]  # pytest-cov: fastci measures coverage itself when asked
+    return args
+
+
+def plugin_args() -> list[str]:
+    # The entry point is named after the module, so -p finds it registered when autoload is on.
+    return ["-p", "fastci.plugin"]
+
+
+def run_pytest_with_plugin(
+    root: Path, mode: str, pytest_args: Sequence[str], group_markers: Sequence[str]
+) -> dict[str, Any]:
+    """Run ``pytest --collect-only`` with one of the plugin's output modes; return its JSON."""
+    with tempfile.TemporaryDirectory(prefix="fastci-") as tmp:
+        out = Path(tmp) / "out.json"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *plugin_args(),
+            f"--fastci-{mode}={out}",
+            f"--fastci-group-markers={','.join(group_markers)}",
+            "--collect-only",
+            "-q",
+            *neutralizing_args(),
+            *pytest_args,
+        ]
+        proc = subprocess.run(
+            command,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if proc.returncode not in (0, PYTEST_NO_TESTS) or not out.exists():
+            code = proc.returncode if proc.returncode > 0 else 3
+            raise PytestError(
+                f"pytest could not collect the tests (exit code {code}); its output is above",
+                exit_code=code,
+                details=proc.stdout,
+            )
+        data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        return data
+
+
+def discover_files(
+    root: Path, pytest_args: Sequence[str] = (), group_markers: Sequence[str] = ()
+) -> Inventory:
+    """The test files pytest would collect, found without importing a single test module."""
+    return Inventory.from_json(run_pytest_with_plugin(root, "discover", pytest_args, group_markers))
+
+
+def collect_items(
+    root: Path, pytest_args: Sequence[str] = (), group_markers: Sequence[str] = ()
+) -> Inventory:
+    """Every test pytest collects (a full collection: imports every test module)."""
+    return Inventory.from_json(run_pytest_with_plugin(root, "collect", pytest_args, group_markers))

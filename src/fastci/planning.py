@@ -1,0 +1,161 @@
+"""Planning a real suite: its inventory and the store's knowledge become units, then a plan."""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from fastci.config import Config
+from fastci.inventory import Inventory, TestItem, collect_items, discover_files
+from fastci.plan import CostModel, Plan, Unit, plan_shards
+from fastci.timings import DEFAULT_TEST_SECONDS, Estimator, FileEstimate, TimingsStore
+
+# With no timings at all, a test file's duration is guessed from its size.
+DEFAULT_BYTES_PER_TEST = 250
+DEFAULT_FILE_COST = 0.02
+DEFAULT_SHARD_STARTUP = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Knowledge:
+    """What the timings store knows, read once: current tests, files and the startup cost."""
+
+    tests: Mapping[str, tuple[str, float, str | None]]
+    files: Mapping[str, FileEstimate]
+    startup: float | None
+
+    @classmethod
+    def from_store(cls, store: TimingsStore) -> Knowledge:
+        return cls(
+            tests=store.current_tests(),
+            files=store.file_estimates(),
+            startup=store.startup_estimate(),
+        )
+
+    @classmethod
+    def empty(cls) -> Knowledge:
+        return cls(tests={}, files={}, startup=None)
+
+
+def cost_model(
+    inventory: Inventory, knowledge: Knowledge, shard_startup: float | None = None
+) -> CostModel:
+    known = [e.collect for e in knowledge.files.values() if e.collect > 0]
+    typical = statistics.median(known) if known else DEFAULT_FILE_COST
+    costs = {}
+    for f in inventory.files:
+        estimate = knowledge.files.get(f.path)
+        costs[f.path] = (
+            estimate.collect if estimate is not None and estimate.collect > 0 else typical
+        )
+    if shard_startup is None:
+        shard_startup = (
+            knowledge.startup if knowledge.startup is not None else DEFAULT_SHARD_STARTUP
+        )
+    return CostModel(shard_startup=shard_startup, file_costs=costs)
+
+
+def build_units(inventory: Inventory, knowledge: Knowledge, granularity: str) -> list[Unit]:
+    """Units at the given granularity; tests sharing a group always end up in one unit.
+
+    With only files discovered, a unit is a whole file; with collected items, every unit
+    lists its tests, so a selection (node ids, -k) is kept exactly.
+    """
+    if inventory.items is None:
+        if granularity != "file":
+            raise ValueError(f"{granularity} granularity needs collected items")
+        return _file_units(inventory, knowledge)
+    estimator = Estimator(dict(knowledge.tests))
+    key = _UNIT_KEYS[granularity]
+    members: dict[str, list[TestItem]] = defaultdict(list)
+    for item in inventory.items:
+        members[f"group:{item.group}" if item.group else key(item)].append(item)
+    units = []
+    for uid, items in members.items():
+        units.append(
+            Unit(
+                id=uid,
+                files=_files_in_order(i.file for i in items),
+                duration=sum(estimator.test(i.id, i.file) for i in items),
+                tests=tuple(i.id for i in items),
+            )
+        )
+    return units
+
+
+_UNIT_KEYS: dict[str, Callable[[TestItem], str]] = {
+    "file": lambda item: item.file,
+    "class": lambda item: item.cls or item.file,
+    "test": lambda item: item.id,
+}
+
+
+def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
+    """One unit per file, except files whose tests share a group (known from past runs)."""
+    known_bytes = sum(f.size for f in inventory.files if _known(knowledge, f.path))
+    known_seconds = sum(
+        knowledge.files[f.path].tests for f in inventory.files if _known(knowledge, f.path)
+    )
+    per_byte = (
+        known_seconds / known_bytes
+        if known_bytes and known_seconds
+        else DEFAULT_TEST_SECONDS / DEFAULT_BYTES_PER_TEST
+    )
+    duration = {
+        f.path: knowledge.files[f.path].tests if _known(knowledge, f.path) else f.size * per_byte
+        for f in inventory.files
+    }
+    # Files whose tests share a group merge into one unit (union-find over file paths).
+    parent = {path: path for path in duration}
+
+    def root(path: str) -> str:
+        while parent[path] != path:
+            parent[path] = parent[parent[path]]
+            path = parent[path]
+        return path
+
+    first_file_of_group: dict[str, str] = {}
+    group_of_root: dict[str, str] = {}
+    for _, (file, _, group) in sorted(knowledge.tests.items()):
+        if group is None or file not in parent:
+            continue
+        other = first_file_of_group.setdefault(group, file)
+        a, b = sorted((root(file), root(other)))
+        parent[b] = a
+        group_of_root.setdefault(a, group)
+    merged: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(duration):
+        merged[root(path)].append(path)
+    units = []
+    for head, files in merged.items():
+        uid = head if len(files) == 1 else f"group:{group_of_root.get(head, head)}"
+        units.append(Unit(id=uid, files=tuple(files), duration=sum(duration[f] for f in files)))
+    return units
+
+
+def _known(knowledge: Knowledge, path: str) -> bool:
+    estimate = knowledge.files.get(path)
+    return estimate is not None and estimate.count > 0
+
+
+def _files_in_order(files: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(files))
+
+
+def inventory_for(config: Config, pytest_args: Sequence[str], collect: bool = False) -> Inventory:
+    """Files only at file granularity (nothing imported), a full collection otherwise."""
+    args = [*config.pytest_args, *pytest_args]
+    if collect or config.granularity != "file" or any("::" in a for a in args):
+        return collect_items(config.root, args, config.group_markers)
+    return discover_files(config.root, args, config.group_markers)
+
+
+def plan_suite(config: Config, inventory: Inventory, shard_count: int | None = None) -> Plan:
+    """The plan for this suite, with durations from the store named by ``config``."""
+    with TimingsStore(config.store_path, window=config.estimate_window) as store:
+        knowledge = Knowledge.from_store(store)
+    units = build_units(inventory, knowledge, config.granularity)
+    model = cost_model(inventory, knowledge, config.shard_startup)
+    return plan_shards(units, shard_count or config.shards, model, config.granularity)

@@ -1,0 +1,133 @@
+"""The pytest plugin: inert unless a --fastci-* option turns one of its parts on.
+
+- ``--fastci-discover=OUT``: list the test files pytest would collect, importing none of them.
+- ``--fastci-collect=OUT``: with --collect-only, write every test with its class and group.
+- ``--fastci-report=OUT``: append a timings report of this run (see fastci.reports).
+- ``--fastci-worker=IN,OUT``: run test units that fastci's coordinator sends over two pipes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastci.records import item_record
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fastci", "fastci (used by the fastci command)")
+    group.addoption("--fastci-discover", metavar="OUT", help="write the test files to OUT")
+    group.addoption("--fastci-collect", metavar="OUT", help="write the collected tests to OUT")
+    group.addoption("--fastci-report", metavar="OUT", help="append a timings report to OUT")
+    group.addoption("--fastci-worker", metavar="IN,OUT", help="serve fastci on these fds")
+    group.addoption(
+        "--fastci-group-markers",
+        metavar="NAMES",
+        default="fastci_group,xdist_group",
+        help="markers naming groups of tests that stay together",
+    )
+    group.addoption("--fastci-shard", metavar="K/N", help="label reports with this shard")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    markers = tuple(m for m in config.getoption("fastci_group_markers").split(",") if m)
+    config.addinivalue_line(
+        "markers", "fastci_group(name): keep tests with the same name on one fastci worker"
+    )
+    if config.getoption("fastci_discover"):
+        config.pluginmanager.register(FileDiscovery(Path(config.getoption("fastci_discover"))))
+    if config.getoption("fastci_collect"):
+        config.pluginmanager.register(
+            ItemCollection(Path(config.getoption("fastci_collect")), markers)
+        )
+    if config.getoption("fastci_report"):
+        from fastci.records import ReportRecorder
+
+        config.pluginmanager.register(
+            ReportRecorder(
+                config,
+                Path(config.getoption("fastci_report")),
+                markers,
+                config.getoption("fastci_shard"),
+            )
+        )
+    if config.getoption("fastci_worker"):
+        from fastci.execute.worker import WorkerLoop
+
+        fd_in, fd_out = (int(fd) for fd in config.getoption("fastci_worker").split(","))
+        config.pluginmanager.register(WorkerLoop(config, fd_in, fd_out, markers), "fastci-worker")
+
+
+class FileDiscovery:
+    """Records each file a collector would be made for, then drops it, so nothing is imported."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.files: dict[str, dict[str, Any]] = {}  # node id -> {path, size, collector}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> Generator[None, list[pytest.Collector], list[pytest.Collector]]:
+        collectors = yield
+        for node in collectors or ():
+            self.files.setdefault(
+                node.nodeid,
+                {
+                    "path": node.nodeid,
+                    "size": _size(file_path),
+                    "collector": type(node).__name__,
+                },
+            )
+        return []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        _write_json(
+            self.out,
+            {
+                "rootdir": str(session.config.rootpath),
+                "files": [self.files[nodeid] for nodeid in sorted(self.files)],
+            },
+        )
+
+
+class ItemCollection:
+    """Writes every collected item: its node id, file, outermost class, markers and group."""
+
+    def __init__(self, out: Path, group_markers: tuple[str, ...]) -> None:
+        self.out = out
+        self.group_markers = group_markers
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        files: dict[str, int] = {}
+        items = []
+        for item in session.items:
+            record = item_record(item, self.group_markers)
+            files.setdefault(record["file"], _size(item.path))
+            items.append(record)
+        _write_json(
+            self.out,
+            {
+                "rootdir": str(session.config.rootpath),
+                "files": [{"path": f, "size": s, "collector": "Module"} for f, s in files.items()],
+                "items": items,
+            },
+        )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,204 @@
+"""Turning pytest's per-phase reports and items into fastci's per-test records."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastci.reports import FileRecord, ReportWriter, RunHeader, TestRecord
+
+MAX_OUTPUT_CHARS = 64_000
+# Outcomes in increasing order of precedence when a test's phases disagree.
+_PRECEDENCE = ("passed", "skipped", "xfailed", "xpassed", "error", "failed", "crashed")
+
+
+@dataclasses.dataclass
+class TestResult:
+    """What happened to one test: the timings record plus what a person needs to read."""
+
+    id: str
+    file: str
+    outcome: str = "passed"
+    setup: float = 0.0
+    call: float = 0.0
+    teardown: float = 0.0
+    start: float = 0.0
+    stop: float = 0.0
+    group: str | None = None
+    longrepr: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    worker: str | None = None
+
+    def timing(self) -> TestRecord:
+        return TestRecord(
+            id=self.id,
+            file=self.file,
+            setup=self.setup,
+            call=self.call,
+            teardown=self.teardown,
+            outcome=self.outcome,
+            group=self.group,
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in ("failed", "error", "crashed")
+
+
+def node_file(nodeid: str) -> str:
+    """The file part of a node id: what pytest collected the test from."""
+    return nodeid.split("::", 1)[0]
+
+
+def item_group(item: pytest.Item, group_markers: tuple[str, ...]) -> str | None:
+    """The group an item belongs to: the first argument (or name=) of a group marker."""
+    for name in group_markers:
+        marker = item.get_closest_marker(name)
+        if marker is not None:
+            value = marker.args[0] if marker.args else marker.kwargs.get("name")
+            if value is not None:
+                return f"{name}:{value}"
+    return None
+
+
+def item_record(item: pytest.Item, group_markers: tuple[str, ...]) -> dict[str, Any]:
+    classes = [node.name for node in item.listchain() if isinstance(node, pytest.Class)]
+    file = node_file(item.nodeid)
+    return {
+        "id": item.nodeid,
+        "file": file,
+        "cls": f"{file}::{classes[0]}" if classes else None,
+        "markers": sorted({m.name for m in item.iter_markers()}),
+        "group": item_group(item, group_markers),
+    }
+
+
+class PhaseRecorder:
+    """Folds each test's setup/call/teardown reports into one TestResult."""
+
+    def __init__(self, worker: str | None = None) -> None:
+        self.worker = worker
+        self._open: dict[str, TestResult] = {}
+
+    def start(self, nodeid: str, group: str | None = None) -> None:
+        self._open[nodeid] = TestResult(
+            id=nodeid,
+            file=node_file(nodeid),
+            start=time.time(),
+            group=group,
+            worker=self.worker,
+        )
+
+    def add(self, report: pytest.TestReport) -> None:
+        result = self._open.get(report.nodeid)
+        if result is None:
+            self.start(report.nodeid)
+            result = self._open[report.nodeid]
+        if report.when in ("setup", "call", "teardown"):
+            setattr(result, report.when, getattr(result, report.when) + report.duration)
+        outcome = _phase_outcome(report)
+        if _PRECEDENCE.index(outcome) > _PRECEDENCE.index(result.outcome):
+            result.outcome = outcome
+        if report.failed:
+            text = report.longreprtext
+            result.longrepr = text if result.longrepr is None else f"{result.longrepr}\n{text}"
+            result.stdout = report.capstdout[-MAX_OUTPUT_CHARS:]
+            result.stderr = report.capstderr[-MAX_OUTPUT_CHARS:]
+        elif report.skipped and result.longrepr is None:
+            result.longrepr = _skip_reason(report)
+
+    def finish(self, nodeid: str) -> TestResult | None:
+        result = self._open.pop(nodeid, None)
+        if result is not None:
+            result.stop = time.time()
+        return result
+
+
+def _phase_outcome(report: pytest.TestReport) -> str:
+    if str(report.outcome) == "rerun":  # pytest-rerunfailures: a later attempt decides
+        return "passed"
+    xfail = hasattr(report, "wasxfail")
+    if report.skipped:
+        return "xfailed" if xfail else "skipped"
+    if report.failed:
+        return "failed" if report.when == "call" else "error"
+    return "xpassed" if xfail and report.when == "call" else "passed"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return f"xfail: {report.wasxfail}"
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return report.longreprtext
+
+
+def selection_is_complete(config: pytest.Config) -> bool:
+    """True when this run selects the whole suite, so it tells which tests each file holds."""
+    option = config.option
+    narrowed = (
+        getattr(option, "keyword", "")
+        or getattr(option, "markexpr", "")
+        or getattr(option, "lf", False)
+        or getattr(option, "deselect", None)
+        or getattr(option, "maxfail", 0)
+        or any("::" in arg for arg in config.args)
+    )
+    return not narrowed
+
+
+class ReportRecorder:
+    """``--fastci-report``: appends this pytest run's timings to a report file."""
+
+    def __init__(
+        self, config: pytest.Config, out: Path, group_markers: tuple[str, ...], shard: str | None
+    ) -> None:
+        self.config = config
+        self.phases = PhaseRecorder()
+        self.group_markers = group_markers
+        self.writer = ReportWriter(
+            out,
+            RunHeader(
+                report_id=uuid.uuid4().hex,
+                run_id=uuid.uuid4().hex,
+                started=time.time(),
+                complete=selection_is_complete(config),
+                shard=shard,
+                rootdir=str(config.rootpath),
+            ),
+        )
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        self.phases.start(item.nodeid, item_group(item, self.group_markers))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.phases.add(report)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        result = self.phases.finish(nodeid)
+        if result is not None:
+            self.writer.test(result.timing())
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        started = time.perf_counter()
+        report = yield
+        if isinstance(collector, pytest.File):
+            self.writer.file(FileRecord(collector.nodeid, time.perf_counter() - started))
+        return report
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+        self.writer.end(complete=not interrupted and not session.shouldstop)
+        self.writer.close()

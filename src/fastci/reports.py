@@ -1,0 +1,196 @@
+"""The timings report: JSON lines written as tests run, one file per shard, read back by the store.
+
+A report is a sequence of runs. Each run starts with a ``run`` line and is followed by
+its ``test`` and ``file`` lines::
+
+    {"type": "run", "format": 1, "report_id": "…", "run_id": "…", "shard": "2/4",
+     "started": 1764000000.0, "complete": true, "startup": 0.41, "rootdir": "/src/app"}
+    {"type": "test", "id": "tests/test_a.py::test_x", "file": "tests/test_a.py",
+     "setup": 0.001, "call": 0.52, "teardown": 0.0, "outcome": "passed", "group": null}
+    {"type": "file", "file": "tests/test_a.py", "collect": 0.12}
+
+A run ends with ``{"type": "end", "complete": true}``. A run is complete only when its
+header and its end line both say so: it selected the whole suite (no ``-k``, ``-m``, node
+ids, ``-x``…) and finished. An incomplete run's per-test durations still count, but it says
+nothing about which tests a file holds. A half-written last line (a killed writer) is
+skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from fastci.errors import UsageError
+
+FORMAT_VERSION = 1
+OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed", "crashed")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunHeader:
+    report_id: str
+    run_id: str
+    started: float
+    complete: bool
+    shard: str | None = None
+    startup: float | None = None
+    rootdir: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TestRecord:
+    id: str
+    file: str
+    setup: float
+    call: float
+    teardown: float
+    outcome: str
+    group: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.setup + self.call + self.teardown
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRecord:
+    file: str
+    collect: float
+
+
+@dataclasses.dataclass
+class Run:
+    header: RunHeader
+    tests: dict[str, TestRecord] = dataclasses.field(default_factory=dict)
+    files: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
+
+
+def new_report_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ReportWriter:
+    """Appends one run to a report file, a line at a time, flushed so a crash loses little."""
+
+    def __init__(self, path: Path, header: RunHeader) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._write({"type": "run", "format": FORMAT_VERSION, **dataclasses.asdict(header)})
+
+    def test(self, record: TestRecord) -> None:
+        self._write({"type": "test", **dataclasses.asdict(record)})
+
+    def file(self, record: FileRecord) -> None:
+        self._write({"type": "file", **dataclasses.asdict(record)})
+
+    def end(self, complete: bool) -> None:
+        self._write({"type": "end", "complete": complete})
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._file.write(_line(row))
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+def _line(row: dict[str, Any]) -> str:
+    return json.dumps(row, separators=(",", ":")) + "\n"
+
+
+def export_runs(runs: Iterable[Run], stream: IO[str]) -> None:
+    """Write runs as one report: what ``fastci timings export`` produces and import reads."""
+    for run in runs:
+        stream.write(
+            _line({"type": "run", "format": FORMAT_VERSION, **dataclasses.asdict(run.header)})
+        )
+        for _, test in sorted(run.tests.items()):
+            stream.write(_line({"type": "test", **dataclasses.asdict(test)}))
+        for _, file in sorted(run.files.items()):
+            stream.write(_line({"type": "file", **dataclasses.asdict(file)}))
+        stream.write(_line({"type": "end", "complete": run.header.complete}))
+
+
+def read_report(path: Path) -> list[Run]:
+    """Every run in a report file. Raises UsageError naming the file when it is not a report."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            return list(_parse(f, path))
+    except OSError as e:
+        raise UsageError(f"cannot read timings report {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not a fastci timings report (not UTF-8 text)") from None
+
+
+def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
+    run: Run | None = None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not an object")
+            kind = row.pop("type")
+            if kind == "run":
+                if row.pop("format", None) != FORMAT_VERSION:
+                    raise UsageError(
+                        f"{path}:{number}: report format is not {FORMAT_VERSION}; "
+                        "it was written by another fastci version"
+                    )
+                if run is not None:
+                    yield _unfinished(run)
+                run = Run(header=RunHeader(**_known_fields(RunHeader, row)))
+            elif run is None:
+                raise UsageError(f"{path}:{number}: expected a 'run' line before {kind!r}")
+            elif kind == "test":
+                record = TestRecord(**_known_fields(TestRecord, row))
+                if record.outcome not in OUTCOMES:
+                    raise ValueError(f"unknown outcome {record.outcome!r}")
+                if not all(_is_seconds(v) for v in (record.setup, record.call, record.teardown)):
+                    raise ValueError("durations must be numbers >= 0")
+                run.tests[record.id] = record
+            elif kind == "end":
+                complete = run.header.complete and row.get("complete") is True
+                yield dataclasses.replace(
+                    run, header=dataclasses.replace(run.header, complete=complete)
+                )
+                run = None
+            elif kind == "file":
+                file_record = FileRecord(**_known_fields(FileRecord, row))
+                if not _is_seconds(file_record.collect):
+                    raise ValueError("collect must be a number >= 0")
+                run.files[file_record.file] = file_record
+        except (ValueError, TypeError, KeyError) as e:
+            if line.endswith("\n"):
+                raise UsageError(
+                    f"{path}:{number}: not a fastci timings report line ({e})"
+                ) from None
+            break  # the last line was cut short by a killed writer: keep what came before
+    if run is not None:
+        yield _unfinished(run)
+
+
+def _unfinished(run: Run) -> Run:
+    """A run with no end line was cut short: what it recorded counts, its file lists do not."""
+    return dataclasses.replace(run, header=dataclasses.replace(run.header, complete=False))
+
+
+def _known_fields(cls: type, row: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys a newer writer added, so older readers still read the rest."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in row.items() if k in names}
+
+
+def _is_seconds(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
