@@ -42,10 +42,22 @@ class TestItem:
 
 
 @dataclasses.dataclass(frozen=True)
+class PytestSettings:
+    """What the user's effective pytest configuration (addopts, ini, flags) asks for."""
+
+    maxfail: int = 0
+    complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
+    junitxml: str | None = None
+    cache_dir: str | None = None
+    coverage: dict[str, Any] | None = None  # a fastci.coverage.CoverageRequest as JSON
+
+
+@dataclasses.dataclass(frozen=True)
 class Inventory:
     rootdir: str
     files: tuple[TestFile, ...]
     items: tuple[TestItem, ...] | None = None  # None: only files were discovered
+    settings: PytestSettings = dataclasses.field(default_factory=PytestSettings)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -66,7 +78,8 @@ class Inventory:
                 )
                 for i in raw_items
             )
-        return cls(rootdir=str(data["rootdir"]), files=files, items=items)
+        settings = PytestSettings(**data.get("settings", {}))
+        return cls(rootdir=str(data["rootdir"]), files=files, items=items, settings=settings)
 
 
 class PytestError(FastciError):
@@ -82,6 +95,13 @@ def neutralizing_args() -> list[str]:
     if autoload and importlib.util.find_spec("pytest_cov") is not None:
         args += ["--no-cov"]  # pytest-cov: fastci measures coverage itself when asked
     return args
+
+
+def pytest_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every pytest process fastci starts."""
+    from fastci.plugin import ACTIVE_VARIABLE
+
+    return {**os.environ, ACTIVE_VARIABLE: "1", **(extra or {})}
 
 
 def plugin_args() -> list[str]:
@@ -110,6 +130,7 @@ def run_pytest_with_plugin(
         proc = subprocess.run(
             command,
             cwd=root,
+            env=pytest_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

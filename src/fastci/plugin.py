@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Generator
@@ -16,7 +17,17 @@ from typing import Any
 
 import pytest
 
-from fastci.records import item_record
+from fastci.coverage import (
+    WorkerCoverage,
+    add_fallback_options,
+    request_from_options,
+    worker_settings_from_env,
+)
+from fastci.records import item_record, selection_is_complete
+
+# Set by fastci for the pytest processes it starts; plain pytest runs never see it.
+ACTIVE_VARIABLE = "FASTCI_ACTIVE"
+_worker_coverage: list[WorkerCoverage] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +43,42 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="markers naming groups of tests that stay together",
     )
     group.addoption("--fastci-shard", metavar="K/N", help="label reports with this shard")
+    if os.environ.get(ACTIVE_VARIABLE) and not _has_pytest_cov():
+        add_fallback_options(parser)
+
+
+def _has_pytest_cov() -> bool:
+    return importlib.util.find_spec("pytest_cov") is not None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests() -> None:
+    """Start measuring before conftests import the code under test (fastci workers only)."""
+    settings = worker_settings_from_env()
+    if settings is not None and not _worker_coverage:
+        _worker_coverage.append(WorkerCoverage(settings))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure() -> None:
+    while _worker_coverage:
+        _worker_coverage.pop().stop()
+
+
+def effective_settings(config: pytest.Config) -> dict[str, Any]:
+    """The settings fastci's coordinator needs from the user's effective pytest configuration."""
+    request = request_from_options(config, no_cov_is_ours=_has_pytest_cov())
+    cache_dir = None
+    if config.pluginmanager.has_plugin("cacheprovider"):
+        raw = os.path.expandvars(os.path.expanduser(str(config.getini("cache_dir"))))
+        cache_dir = str(config.rootpath / raw)
+    return {
+        "maxfail": config.option.maxfail,
+        "complete": selection_is_complete(config),
+        "junitxml": getattr(config.option, "xmlpath", None),
+        "cache_dir": cache_dir,
+        "coverage": None if request is None else request.to_json(),
+    }
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -92,6 +139,7 @@ class FileDiscovery:
             {
                 "rootdir": str(session.config.rootpath),
                 "files": [self.files[nodeid] for nodeid in sorted(self.files)],
+                "settings": effective_settings(session.config),
             },
         )
 
@@ -116,6 +164,7 @@ class ItemCollection:
                 "rootdir": str(session.config.rootpath),
                 "files": [{"path": f, "size": s, "collector": "Module"} for f, s in files.items()],
                 "items": items,
+                "settings": effective_settings(session.config),
             },
         )
 

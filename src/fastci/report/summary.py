@@ -1,0 +1,88 @@
+"""The terminal summary after a run, in pytest's spirit: failures, slowest tests, a verdict."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+
+from fastci.records import TestResult
+from fastci.report.progress import paint
+
+SLOWEST_SHOWN = 10
+# pytest's order for the verdict line, then fastci's own "crashed".
+VERDICT_ORDER = ("failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed")
+
+
+def rule(title: str, char: str = "=") -> str:
+    width = min(100, shutil.get_terminal_size((80, 20)).columns)
+    title = f" {title} " if title else ""
+    side = max(3, (width - len(title)) // 2)
+    return f"{char * side}{title}{char * side}"
+
+
+def verdict_line(counts: Mapping[str, int], seconds: float) -> str:
+    parts = []
+    for outcome in VERDICT_ORDER:
+        n = counts.get(outcome, 0)
+        if n:
+            noun = "errors" if outcome == "error" and n != 1 else outcome
+            parts.append(f"{n} {noun}")
+    text = ", ".join(parts) if parts else "no tests ran"
+    return f"{text} in {seconds:.2f}s"
+
+
+def failure_sections(results: Iterable[TestResult]) -> list[str]:
+    lines: list[str] = []
+    failed = [r for r in results if r.failed]
+    if not failed:
+        return lines
+    lines.append(rule("FAILURES"))
+    for result in failed:
+        lines.append(rule(f"{result.id} [{result.worker or '?'}]", "_"))
+        lines.append((result.longrepr or result.outcome).rstrip())
+        for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if text:
+                lines.append(rule(f"captured {name}", "-"))
+                lines.append(text.rstrip())
+    return lines
+
+
+def slowest_lines(results: Iterable[TestResult], count: int = SLOWEST_SHOWN) -> list[str]:
+    ranked = sorted(
+        (r for r in results if "::" in r.id),
+        key=lambda r: (-(r.setup + r.call + r.teardown), r.id),
+    )[:count]
+    if not ranked:
+        return []
+    lines = [rule(f"slowest {len(ranked)} tests", "-")]
+    lines += [f"{r.setup + r.call + r.teardown:8.2f}s  {r.id}" for r in ranked]
+    return lines
+
+
+def short_summary(results: Iterable[TestResult]) -> list[str]:
+    failed = [r for r in results if r.failed]
+    if not failed:
+        return []
+    return [rule("short test summary info")] + [f"{r.outcome.upper()} {r.id}" for r in failed]
+
+
+def format_summary(
+    results: list[TestResult],
+    counts: Mapping[str, int],
+    seconds: float,
+    timing_line: str,
+    coverage_report: str = "",
+    notes: Iterable[str] = (),
+    color: bool = False,
+) -> str:
+    lines = failure_sections(results)
+    lines += slowest_lines(results)
+    if coverage_report:
+        lines += [rule("coverage", "-"), coverage_report.rstrip()]
+    lines.append(timing_line)
+    lines += list(notes)
+    lines += short_summary(results)
+    failed = any(r.failed for r in results)
+    verdict = rule(verdict_line(counts, seconds))
+    lines.append(paint(verdict, "red" if failed else "green", color))
+    return "\n".join(lines)
