@@ -152,6 +152,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+# The settings every command that plans the suite accepts.
+PLANNING_SETTINGS = (
+    "granularity",
+    "store",
+    "estimate_window",
+    "group_markers",
+    "shard_startup",
+    "pytest_args",
+)
 
 
 @dataclasses.dataclass(frozen=True)

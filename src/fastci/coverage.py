@@ -93,11 +93,12 @@ def request_from_options(config: pytest.Config, no_cov_is_ours: bool) -> Coverag
     config_file = getattr(option, "cov_config", ".coveragerc")
     if config_file == ".coveragerc" and not (config.rootpath / ".coveragerc").exists():
         config_file = True
+    # pytest parses its arguments twice; an "append" option may hold each value twice.
     return CoverageRequest(
-        source=None if True in sources else tuple(str(s) for s in sources),
+        source=None if True in sources else tuple(dict.fromkeys(str(s) for s in sources)),
         branch=getattr(option, "cov_branch", None),
         config_file=config_file,
-        reports=tuple(reports),
+        reports=tuple(dict.fromkeys(reports)),
         fail_under=getattr(option, "cov_fail_under", None),
     )
 

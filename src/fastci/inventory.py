@@ -27,6 +27,10 @@ PYTEST_NO_TESTS = 5
 
 @dataclasses.dataclass(frozen=True)
 class TestFile:
+    """A file pytest would collect tests from."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     path: str  # as in node ids: relative to pytest's rootdir, with forward slashes
     size: int
     collector: str = "Module"
@@ -34,6 +38,10 @@ class TestFile:
 
 @dataclasses.dataclass(frozen=True)
 class TestItem:
+    """One collected test."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     id: str
     file: str
     cls: str | None = None  # "path::OutermostClass" when the test is in a class

@@ -110,8 +110,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(WorkerLoop(config, fd_in, fd_out, markers), "fastci-worker")
 
 
+class DiscoveredFile(pytest.File):
+    """Stands in for a test file's real collectors: records the file when pytest reaches it."""
+
+    discovery: FileDiscovery
+    real_collectors: list[str]
+
+    def collect(self) -> list[pytest.Item]:
+        self.discovery.record(self)
+        return []
+
+
 class FileDiscovery:
-    """Records each file a collector would be made for, then drops it, so nothing is imported."""
+    """Lists the files pytest would collect, without importing any of them.
+
+    Each file's real collectors are swapped for one stand-in that collects nothing. pytest
+    still walks the tree and prunes it to the command-line arguments as usual, and only the
+    stand-ins it actually reaches are recorded.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -122,16 +138,22 @@ class FileDiscovery:
         self, file_path: Path, parent: pytest.Collector
     ) -> Generator[None, list[pytest.Collector], list[pytest.Collector]]:
         collectors = yield
-        for node in collectors or ():
-            self.files.setdefault(
-                node.nodeid,
-                {
-                    "path": node.nodeid,
-                    "size": _size(file_path),
-                    "collector": type(node).__name__,
-                },
-            )
-        return []
+        if not collectors:
+            return []
+        stand_in = DiscoveredFile.from_parent(parent, path=file_path)
+        stand_in.discovery = self
+        stand_in.real_collectors = [type(c).__name__ for c in collectors]
+        return [stand_in]
+
+    def record(self, stand_in: DiscoveredFile) -> None:
+        self.files.setdefault(
+            stand_in.nodeid,
+            {
+                "path": stand_in.nodeid,
+                "size": _size(stand_in.path),
+                "collector": ",".join(stand_in.real_collectors),
+            },
+        )
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         _write_json(

@@ -45,6 +45,10 @@ class RunHeader:
 
 @dataclasses.dataclass(frozen=True)
 class TestRecord:
+    """One test's durations and outcome in one run."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     id: str
     file: str
     setup: float

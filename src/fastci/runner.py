@@ -144,8 +144,11 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     config = request.config
     report_path = scratch / TIMINGS
     _write_timings_report(outcome, report_path)
-    with TimingsStore(config.store_path, window=config.estimate_window) as store:
-        store.import_runs(read_report(report_path))
+    if request.shard is None:
+        # A shard leaves the store alone, so every shard of a run plans from the same timings
+        # even on one machine; its timings reach the store through its bundle and fastci merge.
+        with TimingsStore(config.store_path, window=config.estimate_window) as store:
+            store.import_runs(read_report(report_path))
     coverage_file = scratch / COVERAGE
     if coverage is not None and combine(coverage, scratch / "cov", coverage_file):
         outcome.coverage_total, outcome.coverage_report = write_reports(

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
-from fastci.config import add_setting_arguments, load_config
+from fastci.config import PLANNING_SETTINGS, add_setting_arguments, load_config
 from fastci.errors import UsageError
 
 NAME = "run"
 HELP = "run the suite, or one shard of it, on local worker processes"
 PYTEST_ARGS = True
+DEFAULT_RESULTS = ".fastci/results"
 
 
 def _shard(text: str) -> ShardSpec:
@@ -25,16 +26,7 @@ def _shard(text: str) -> ShardSpec:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
-    add_setting_arguments(
-        parser,
-        "jobs",
-        "granularity",
-        "store",
-        "estimate_window",
-        "group_markers",
-        "shard_startup",
-        "pytest_args",
-    )
+    add_setting_arguments(parser, "jobs", *PLANNING_SETTINGS)
     parser.add_argument(
         "--shard",
         type=_shard,
@@ -45,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--results",
         type=Path,
         metavar="DIR",
-        help="write this run's bundle (JUnit, timings, coverage) under DIR for fastci merge",
+        help="write this run's bundle (JUnit, timings, coverage) under DIR for fastci merge "
+        f"(a shard's default: {DEFAULT_RESULTS}; a shard leaves the timings store to "
+        "fastci merge, so all shards of a run plan from the same timings)",
     )
 
 
@@ -61,11 +55,14 @@ def run(args: argparse.Namespace) -> int:
             shard = shard_from_env(os.environ)
         except ValueError as e:
             raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
+    results = args.results
+    if results is None and shard is not None:
+        results = config.root / DEFAULT_RESULTS
     request = RunRequest(
         config=config,
         pytest_args=tuple(args.pytest_args),
         shard=shard,
-        results_dir=None if args.results is None else args.results.resolve(),
+        results_dir=None if results is None else results.resolve(),
     )
     outcome = run_tests(request)
     where = f"shard {shard}" if shard else "run"

@@ -360,39 +360,35 @@ class Pool:
 
     def _salvage(self, worker: _Worker, crashed: str, now: float) -> None:
         """Fail the test that killed the worker, and hand the rest of its units to a new one."""
+        if self.result.interrupted:
+            return  # workers were told to stop: nothing they left behind is a failure
         tail = _tail(worker.log_path, LOG_TAIL_LINES)
-        if worker.current_test is not None and not self.result.interrupted:
+
+        def crash(test_id: str, start: float, during: str) -> None:
             self._record(
                 worker,
                 TestResult(
-                    id=worker.current_test,
-                    file=node_file(worker.current_test),
+                    id=test_id,
+                    file=node_file(test_id),
                     outcome="crashed",
-                    start=worker.current_test_start,
+                    start=start,
                     stop=now,
                     worker=worker.slot,
-                    longrepr=f"worker {worker.slot} {crashed} while running this test; "
-                    f"a new worker ran the rest of its unit.\n{tail}",
+                    longrepr=f"worker {worker.slot} {crashed} {during}.\n{tail}",
                 ),
+            )
+
+        if worker.current_test is not None:
+            crash(
+                worker.current_test,
+                worker.current_test_start,
+                "while running this test; a new worker ran the rest of its unit",
             )
         for run in list(worker.assigned):
             worker.assigned.remove(run)
             if not run.collected:
-                if not self.result.interrupted:
-                    for file in run.unit.files:
-                        self._record(
-                            worker,
-                            TestResult(
-                                id=file,
-                                file=file,
-                                outcome="crashed",
-                                start=run.start,
-                                stop=now,
-                                worker=worker.slot,
-                                longrepr=f"worker {worker.slot} {crashed} while importing "
-                                f"{file}.\n{tail}",
-                            ),
-                        )
+                for file in run.unit.files:
+                    crash(file, run.start, f"while importing {file}")
             elif run.remaining and not self.stopping:
                 self.queue.appendleft(
                     dataclasses.replace(run.unit, tests=tuple(sorted(run.remaining)))

@@ -15,26 +15,24 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fastci.execute.channel import Message, WorkerChannel
-from fastci.records import PhaseRecorder, item_group
+from fastci.records import TestObserver, TestResult
 
 
-class WorkerLoop:
+class WorkerLoop(TestObserver):
     """Registered by the plugin under ``--fastci-worker=IN,OUT``."""
 
     def __init__(
         self, config: pytest.Config, fd_in: int, fd_out: int, group_markers: tuple[str, ...]
     ) -> None:
+        super().__init__(group_markers, worker=os.environ.get("FASTCI_WORKER_ID"))
         self.config = config
         self.channel = WorkerChannel(fd_in, fd_out)
-        self.group_markers = group_markers
-        self.phases = PhaseRecorder(worker=os.environ.get("FASTCI_WORKER_ID"))
         self.collect_seconds: dict[str, float] = {}
         self.collect_errors: list[dict[str, str]] = []
         self.aborted = False
@@ -50,15 +48,8 @@ class WorkerLoop:
         self.tree = CollectionTree(session, self.collect_errors)
         return True  # nothing up front: each unit is collected when it arrives
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(
-        self, collector: pytest.Collector
-    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-        started = time.perf_counter()
-        report = yield
-        if isinstance(collector, pytest.File):
-            self.collect_seconds[collector.nodeid] = time.perf_counter() - started
-        return report
+    def file_collected(self, file: str, seconds: float) -> None:
+        self.collect_seconds[file] = seconds
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -127,18 +118,11 @@ class WorkerLoop:
         if session.shouldfail or session.shouldstop:
             self.aborted = True
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        self.channel.send("test_start", id=item.nodeid, t=time.time())
-        self.phases.start(item.nodeid, item_group(item, self.group_markers))
+    def test_started(self, nodeid: str) -> None:
+        self.channel.send("test_start", id=nodeid, t=time.time())
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.phases.add(report)
-
-    def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        result = self.phases.finish(nodeid)
-        if result is not None:
-            self.channel.send("test", **dataclasses.asdict(result))
+    def test_finished(self, result: TestResult) -> None:
+        self.channel.send("test", **dataclasses.asdict(result))
 
 
 def _look_like_an_xdist_worker(config: Any) -> None:
