@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_TEST_COUNT, Project, write_sample_suite
 from fastci.reports import ReportWriter, RunHeader, TestRecord
+from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
 
 
 def shard_contents(plan: dict[str, object], all_tests: set[str]) -> list[list[str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SAMPLE_TEST_COUNT, Project, write_sample_suite
 from fastci.inventory import PytestError, collect_items, discover_files
+from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
 
 
 def test_discovery_honours_testpaths_python_files_and_norecursedirs(project: Project) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from conftest import SAMPLE_TEST_COUNT, Project, write_sample_suite
 from fastci.results import read_results
+from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
 
 
 def bundle_results(bundle: Path) -> dict[str, str]:

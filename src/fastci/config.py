@@ -150,6 +150,34 @@ SETTINGS: tuple[Setting, ...] = (
         "extra pytest arguments for every run (comma-separated on the command line)",
         "ARGS",
     ),
+    Setting(
+        "changes.default-branch",
+        "--default-branch",
+        text,
+        "branch a change is measured against outside CI (default: origin's HEAD, main, master)",
+        "BRANCH",
+    ),
+    Setting(
+        "gate.include",
+        "--include",
+        text_list,
+        "gitignore-style patterns of paths whose change runs the tests (replaces the defaults)",
+        "PATTERNS",
+    ),
+    Setting(
+        "gate.extend-include",
+        "--extend-include",
+        text_list,
+        "patterns added to the gate's include patterns",
+        "PATTERNS",
+    ),
+    Setting(
+        "gate.exclude",
+        "--exclude",
+        text_list,
+        "patterns of paths whose change never runs the tests, even if included",
+        "PATTERNS",
+    ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 # The settings every command that plans the suite accepts.
@@ -176,6 +204,10 @@ class Config:
     estimate_window: int = 5
     shard_startup: float | None = None
     pytest_args: tuple[str, ...] = ()
+    changes_default_branch: str | None = None
+    gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.gate)
+    gate_extend_include: tuple[str, ...] = ()
+    gate_exclude: tuple[str, ...] = ()
 
     @property
     def store_path(self) -> Path:
