@@ -18,7 +18,13 @@ from fastci.errors import ExitCode, FastciError, UsageError
 # run(args) -> int. A module with PYTEST_ARGS = True gets every argument that is not one of
 # its own flags, in order, as args.pytest_args. Command modules import heavy things in run().
 COMMAND_MODULES: tuple[str, ...] = (
-    "run", "plan", "timings", "inventory", "changes", "gate", "workflow",
+    "run",
+    "plan",
+    "timings",
+    "inventory",
+    "changes",
+    "gate",
+    "workflow",
 )
 
 
@@ -86,7 +92,8 @@ def build_parser(commands: Sequence[ModuleType]) -> ArgumentParser:
         sub.add_argument(
             "--root",
             metavar="DIR",
-            help="project root (default: nearest directory with a pyproject.toml)",
+            help="run as if started in DIR (the project is the nearest directory at or "
+            "above it with a pyproject.toml, setup.cfg, setup.py, pytest.ini, tox.ini or .git)",
         )
         command.add_arguments(sub)
         sub.set_defaults(handler=command.run, pytest_args=[])
@@ -115,6 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return ExitCode.USAGE_ERROR
         args = parse(parser, argv)
+        if args.root:
+            try:
+                os.chdir(args.root)
+            except OSError as e:
+                raise UsageError(f"--root {args.root}: {e.strerror}") from None
         return int(args.handler(args))
     except FastciError as e:
         if e.details:

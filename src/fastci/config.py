@@ -195,7 +195,8 @@ PLANNING_SETTINGS = (
 class Config:
     """Every setting, resolved: defaults < pyproject.toml < command line."""
 
-    root: Path
+    root: Path  # the project: where pyproject.toml is, and what the store is relative to
+    workdir: Path = dataclasses.field(default_factory=Path.cwd)  # where pytest runs, as typed
     store: str = ".fastci/timings.db"
     granularity: str = "file"
     shards: int = 1
@@ -214,13 +215,16 @@ class Config:
         return self.root / self.store
 
 
+# Files that mark the top of a Python project, as pytest's own rootdir search knows them.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", ".git")
+
+
 def find_project_root(start: Path) -> Path:
-    """The nearest directory at or above ``start`` with a pyproject.toml, else .git, else start."""
+    """The nearest directory at or above ``start`` holding a project marker, else start."""
     start = start.resolve()
-    for marker in ("pyproject.toml", ".git"):
-        for directory in (start, *start.parents):
-            if (directory / marker).exists():
-                return directory
+    for directory in (start, *start.parents):
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return directory
     return start
 
 
@@ -277,8 +281,7 @@ def _argparse_type(setting: Setting) -> Callable[[str], Any]:
 def load_config(args: argparse.Namespace | None = None, root: Path | None = None) -> Config:
     """Resolve every setting for the project at ``root`` (found from the cwd when None)."""
     if root is None:
-        given = getattr(args, "root", None)
-        root = Path(given).resolve() if given else find_project_root(Path.cwd())
+        root = find_project_root(Path.cwd())
     if not root.is_dir():
         raise UsageError(f"project root {root} is not a directory")
     values: dict[str, Any] = {}

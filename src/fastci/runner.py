@@ -108,7 +108,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
         if inventory.settings.junitxml:  # each worker writes its own; fastci writes the user's
             worker_args.append(f"--junitxml={scratch / 'junit-worker.xml'}")
         options = PoolOptions(
-            root=config.root,
+            workdir=config.workdir,
             pytest_args=request.pytest_args,
             jobs=config.jobs,
             group_markers=config.group_markers,
@@ -152,11 +152,11 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     coverage_file = scratch / COVERAGE
     if coverage is not None and combine(coverage, scratch / "cov", coverage_file):
         outcome.coverage_total, outcome.coverage_report = write_reports(
-            coverage, coverage_file, config.root
+            coverage, coverage_file, config.workdir
         )
     settings = outcome.inventory.settings
     if settings.junitxml:
-        write_junit(config.root / settings.junitxml, outcome.pool.results, _suite_name(request))
+        write_junit(config.workdir / settings.junitxml, outcome.pool.results, _suite_name(request))
     if settings.cache_dir:
         _update_last_failed(Path(settings.cache_dir), outcome.pool.results)
     outcome.finished = time.time()

@@ -76,7 +76,7 @@ class Listener(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class PoolOptions:
-    root: Path
+    workdir: Path  # where the workers' pytest runs, as the user's own pytest would
     pytest_args: Sequence[str]
     jobs: int
     group_markers: Sequence[str]
@@ -182,7 +182,7 @@ class Pool:
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 command,
-                cwd=o.root,
+                cwd=o.workdir,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
