@@ -1,24 +1,25 @@
 """Coverage with coverage.py: pytest-cov's flags, measured in each worker, combined per run.
 
 The user asks for coverage the way they know (``--cov=src --cov-report=term-missing
---cov-fail-under=90``, on the command line or in addopts). fastci reads those settings from
-pytest itself, turns pytest-cov off inside its workers, measures with coverage.py in every
-worker process (each writing its own data file), combines them into one data file and writes
-the requested reports once, as if the suite had run in one process.
+--cov-fail-under=90``, on the command line or in addopts). Each worker reads those options
+from its own pytest configuration as it starts, turns pytest-cov off, and measures with
+coverage.py into its own data file; the coordinator, which learns the same options from
+discovery, combines the files and writes the requested reports once, as if the suite had
+run in one process.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import io
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ENV_VARIABLE = "FASTCI_COVERAGE"  # JSON settings for the workers' measurement
+ENV_VARIABLE = "FASTCI_COVERAGE_DATA"  # where workers write their coverage data files
 TERMINAL_REPORTS = ("term", "term-missing")
 
 
@@ -73,9 +74,13 @@ def add_fallback_options(parser: pytest.Parser) -> None:
     group.addoption("--no-cov", action="store_true", default=False, dest="no_cov")
 
 
-def request_from_options(config: pytest.Config, no_cov_is_ours: bool) -> CoverageRequest | None:
-    """What the user asked pytest-cov (or fastci's stand-in flags) for, or None for no coverage."""
-    option = config.option
+def request_from_options(
+    option: argparse.Namespace, rootpath: Path, no_cov_is_ours: bool
+) -> CoverageRequest | None:
+    """What the user asked pytest-cov (or fastci's stand-in flags) for, or None for no coverage.
+
+    ``option`` is pytest's parsed options, early (``known_args_namespace``) or late.
+    """
     sources = list(getattr(option, "cov_source", None) or [])
     if not sources or (getattr(option, "no_cov", False) and not no_cov_is_ours):
         return None
@@ -91,7 +96,7 @@ def request_from_options(config: pytest.Config, no_cov_is_ours: bool) -> Coverag
     elif raw_reports is None or raw_reports == []:
         reports = [("term", None)]
     config_file = getattr(option, "cov_config", ".coveragerc")
-    if config_file == ".coveragerc" and not (config.rootpath / ".coveragerc").exists():
+    if config_file == ".coveragerc" and not (rootpath / ".coveragerc").exists():
         config_file = True
     # pytest parses its arguments twice; an "append" option may hold each value twice.
     return CoverageRequest(
@@ -106,12 +111,11 @@ def request_from_options(config: pytest.Config, no_cov_is_ours: bool) -> Coverag
 class WorkerCoverage:
     """Started before the worker imports conftests; saves its own data file at the end."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, request: CoverageRequest, data_file: str) -> None:
         import coverage
 
-        request = CoverageRequest.from_json(settings["request"])
         self.cov = coverage.Coverage(
-            data_file=settings["data_file"],
+            data_file=data_file,
             data_suffix=True,
             source=None if request.source is None else list(request.source),
             branch=request.branch,
@@ -124,13 +128,13 @@ class WorkerCoverage:
         self.cov.save()
 
 
-def worker_settings_from_env() -> dict[str, Any] | None:
-    raw = os.environ.get(ENV_VARIABLE)
-    return json.loads(raw) if raw else None
+def worker_data_file() -> str | None:
+    """Where a fastci worker keeps coverage data, should its options ask for coverage."""
+    return os.environ.get(ENV_VARIABLE) or None
 
 
-def worker_env(request: CoverageRequest, data_file: Path) -> dict[str, str]:
-    return {ENV_VARIABLE: json.dumps({"request": request.to_json(), "data_file": str(data_file)})}
+def worker_env(data_dir: Path) -> dict[str, str]:
+    return {ENV_VARIABLE: str(data_dir / "coverage")}
 
 
 def combine(request: CoverageRequest, data_dir: Path, out_file: Path) -> bool:

@@ -21,7 +21,7 @@ from fastci.coverage import (
     WorkerCoverage,
     add_fallback_options,
     request_from_options,
-    worker_settings_from_env,
+    worker_data_file,
 )
 from fastci.records import item_record, selection_is_complete
 
@@ -52,11 +52,16 @@ def _has_pytest_cov() -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests() -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     """Start measuring before conftests import the code under test (fastci workers only)."""
-    settings = worker_settings_from_env()
-    if settings is not None and not _worker_coverage:
-        _worker_coverage.append(WorkerCoverage(settings))
+    data_file = worker_data_file()
+    if data_file is None or _worker_coverage:
+        return
+    request = request_from_options(
+        early_config.known_args_namespace, early_config.rootpath, _has_pytest_cov()
+    )
+    if request is not None:
+        _worker_coverage.append(WorkerCoverage(request, data_file))
 
 
 @pytest.hookimpl(trylast=True)
@@ -67,7 +72,7 @@ def pytest_unconfigure() -> None:
 
 def effective_settings(config: pytest.Config) -> dict[str, Any]:
     """The settings fastci's coordinator needs from the user's effective pytest configuration."""
-    request = request_from_options(config, no_cov_is_ours=_has_pytest_cov())
+    request = request_from_options(config.option, config.rootpath, _has_pytest_cov())
     cache_dir = None
     if config.pluginmanager.has_plugin("cacheprovider"):
         raw = os.path.expandvars(os.path.expanduser(str(config.getini("cache_dir"))))

@@ -91,51 +91,49 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
     config = request.config
     started = time.time()
     run_id = new_run_id()
-    inventory = inventory_for(config, request.pytest_args)
-    shard_count = request.shard.total if request.shard else 1
-    plan = plan_suite(config, inventory, shard_count)
-    shard = plan.shard(request.shard.index if request.shard else 1)
-    units = [plan.units[uid] for uid in shard.units]
-    coverage = (
-        CoverageRequest.from_json(inventory.settings.coverage)
-        if inventory.settings.coverage is not None
-        else None
-    )
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
         scratch = Path(scratch_dir)
-        extra_env = worker_env(coverage, scratch / "cov" / "coverage") if coverage else {}
-        worker_args = []
-        if inventory.settings.junitxml:  # each worker writes its own; fastci writes the user's
-            worker_args.append(f"--junitxml={scratch / 'junit-worker.xml'}")
-        options = PoolOptions(
-            workdir=config.workdir,
-            pytest_args=request.pytest_args,
-            jobs=config.jobs,
-            group_markers=config.group_markers,
-            log_dir=scratch / LOGS,
-            run_id=run_id,
-            maxfail=inventory.settings.maxfail,
-            extra_env=extra_env,
-            extra_worker_args=(*config.pytest_args, *worker_args),
-        )
-        listener = (make_listener or Progress)(
-            len(units), sum(u.duration for u in units), config.jobs
+        pool = Pool(
+            PoolOptions(
+                workdir=config.workdir,
+                pytest_args=(*config.pytest_args, *request.pytest_args),
+                jobs=config.jobs,
+                group_markers=config.group_markers,
+                log_dir=scratch / LOGS,
+                run_id=run_id,
+                extra_env=worker_env(scratch / "cov"),
+            )
         )
         with _interrupt_on_sigterm():
+            pool.start()  # workers load while the suite is discovered and planned
             try:
-                pool = Pool(options, listener).run(units) if units else _empty_pool()
+                inventory = inventory_for(config, request.pytest_args)
+                plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
+            except BaseException:
+                pool.close()
+                raise
+            units = [
+                plan.units[uid]
+                for uid in plan.shard(request.shard.index if request.shard else 1).units
+            ]
+            listener = (make_listener or Progress)(
+                len(units), sum(u.duration for u in units), config.jobs
+            )
+            try:
+                result = pool.run(units, listener, maxfail=inventory.settings.maxfail)
             finally:
                 listener.close()
-        outcome = RunOutcome(request, inventory, plan, units, pool, run_id, started)
+        coverage = (
+            CoverageRequest.from_json(inventory.settings.coverage)
+            if inventory.settings.coverage is not None
+            else None
+        )
+        outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
         with _deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
         if interrupted:
             outcome.exit_code = ExitCode.INTERRUPTED
     return outcome
-
-
-def _empty_pool() -> PoolResult:
-    return PoolResult(results=[], units=[], workers=[], file_collect={}, startup=None)
 
 
 def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None) -> None:

@@ -82,7 +82,6 @@ class PoolOptions:
     group_markers: Sequence[str]
     log_dir: Path
     run_id: str
-    maxfail: int = 0  # stop after this many failures across all workers; 0: never
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
     extra_worker_args: Sequence[str] = ()
 
@@ -112,28 +111,75 @@ class _Worker:
     current_test_start: float = 0.0
 
 
-class Pool:
-    """Runs units on ``jobs`` workers; see the module docstring."""
+class _Silent:
+    """The listener until run() brings the real one."""
 
-    def __init__(self, options: PoolOptions, listener: Listener) -> None:
+    def test_done(self, result: TestResult) -> None:
+        pass
+
+    def unit_done(self, span: UnitSpan) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Pool:
+    """Runs units on ``jobs`` workers; see the module docstring.
+
+    ``start`` launches the workers early, so their interpreters and conftests load while the
+    coordinator still plans; ``run`` hands out the units; ``close`` ends whatever is left.
+    """
+
+    def __init__(self, options: PoolOptions) -> None:
         self.options = options
-        self.listener = listener
+        self.listener: Listener = _Silent()
         self.selector = selectors.DefaultSelector()
         self.workers: dict[str, _Worker] = {}
         self.queue: deque[Unit] = deque()
         self.result = PoolResult(results=[], units=[], workers=[], file_collect={}, startup=None)
         self.started = 0.0
+        self.maxfail = 0
+        self.dispatching = False
         self.failures = 0
         self.stopping = False
         self.ever_ready = False
 
-    def run(self, units: Sequence[Unit]) -> PoolResult:
-        """Run every unit (in the order given, as workers free up) and return what happened."""
+    def start(self) -> None:
         self.started = time.time()
-        self.queue.extend(units)
         self.options.log_dir.mkdir(parents=True, exist_ok=True)
-        for n in range(min(self.options.jobs, len(units))):
+        for n in range(self.options.jobs):
             self._spawn(f"gw{n}")
+
+    def close(self) -> None:
+        """Stop workers that were started but never given work (planning failed)."""
+        self._kill_all()
+        for worker in list(self.workers.values()):
+            worker.proc.wait()
+            self.selector.unregister(worker.from_worker)
+            os.close(worker.from_worker)
+            os.close(worker.to_worker)
+        self.workers.clear()
+        self.selector.close()
+
+    def run(self, units: Sequence[Unit], listener: Listener, maxfail: int = 0) -> PoolResult:
+        """Run every unit (in the order given, as workers free up) and return what happened.
+
+        ``maxfail`` stops the run after that many failures across all workers (0: never).
+        """
+        self.listener = listener
+        self.maxfail = maxfail
+        if not self.workers:
+            self.start()
+        self.queue.extend(units)
+        self._pump(timeout=0)  # take in the "ready" messages sent while the plan was made
+        self.dispatching = True
+        for worker in list(self.workers.values()):
+            if worker.ready:
+                self._dispatch(worker)
         deadline: float | None = None
         while self.workers:
             try:
@@ -238,7 +284,8 @@ class Pool:
             if not self.ever_ready:
                 self.ever_ready = True
                 self.result.startup = time.time() - self.started
-            self._dispatch(worker)
+            if self.dispatching:
+                self._dispatch(worker)
         elif kind == "next":
             self._dispatch(worker)
         elif kind == "collected":
@@ -304,7 +351,7 @@ class Pool:
                 break
         if result.failed:
             self.failures += 1
-            if self.options.maxfail and self.failures >= self.options.maxfail and not self.stopping:
+            if self.maxfail and self.failures >= self.maxfail and not self.stopping:
                 self.result.stopped_early = f"stopping after {self.failures} failure(s)"
                 self.stopping = True
                 self.queue.clear()
