@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from fastci import __version__
+from fastci.config import add_root_argument
 from fastci.errors import ExitCode, FastciError, UsageError
 
 # Each name is a module in fastci.commands with NAME, HELP, add_arguments(parser) and
@@ -89,12 +90,7 @@ def build_parser(commands: Sequence[ModuleType]) -> ArgumentParser:
     for command in commands:
         sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.HELP)
         parser.subcommands[command.NAME] = sub
-        sub.add_argument(
-            "--root",
-            metavar="DIR",
-            help="run as if started in DIR (the project is the nearest directory at or "
-            "above it with a pyproject.toml, setup.cfg, setup.py, pytest.ini, tox.ini or .git)",
-        )
+        add_root_argument(sub)
         command.add_arguments(sub)
         sub.set_defaults(handler=command.run, pytest_args=[])
         sub.set_defaults(takes_pytest_args=getattr(command, "PYTEST_ARGS", False))

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastci.errors import UsageError
 
@@ -18,6 +18,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 GRANULARITIES = ("file", "class", "test")
+T = TypeVar("T")
 
 
 def cpu_count() -> int:
@@ -253,25 +254,44 @@ def _flatten(table: dict[str, object], prefix: str = "") -> Iterable[tuple[str, 
             yield dotted, value
 
 
-def add_setting_arguments(parser: argparse.ArgumentParser, *keys: str) -> None:
-    """Add the CLI flags of the named settings; an unset flag stays None so files can fill it."""
+def add_root_argument(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """``--root DIR``: every command has it; ``nested`` for the parser of a sub-action."""
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        default=argparse.SUPPRESS if nested else None,
+        help="run as if started in DIR (the project is the nearest directory at or above it "
+        "with a pyproject.toml, setup.cfg, setup.py, pytest.ini, tox.ini or .git)",
+    )
+
+
+def add_setting_arguments(
+    parser: argparse.ArgumentParser, *keys: str, nested: bool = False
+) -> None:
+    """Add the CLI flags of the named settings; an unset flag stays None so files can fill it.
+
+    ``nested`` is for the parser of a sub-action (``fastci timings export --store X``): its
+    unset flags must not overwrite what the command's own parser already read.
+    """
     for key in keys:
         setting = SETTINGS_BY_KEY[key]
         flags = (setting.short, setting.flag) if setting.short else (setting.flag,)
         parser.add_argument(
             *flags,
             dest=setting.field,
-            type=_argparse_type(setting),
-            default=None,
+            type=argparse_type(setting.parse),
+            default=argparse.SUPPRESS if nested else None,
             metavar=setting.metavar,
             help=f"{setting.help} [tool.fastci] {setting.key}",
         )
 
 
-def _argparse_type(setting: Setting) -> Callable[[str], Any]:
-    def convert(value: str) -> Any:
+def argparse_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """``parse`` as an argparse type: its ValueError ("must be …") becomes a usage error."""
+
+    def convert(value: str) -> T:
         try:
-            return setting.parse(value)
+            return parse(value)
         except ValueError as e:
             raise argparse.ArgumentTypeError(f"must be {e}, got {value!r}") from None
 

@@ -72,7 +72,7 @@ def building(final: Path) -> Iterator[Path]:
 def write_results(path: Path, results: Iterable[TestResult]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for result in results:
-            f.write(json.dumps(dataclasses.asdict(result), separators=(",", ":")) + "\n")
+            f.write(json.dumps(vars(result), separators=(",", ":")) + "\n")
 
 
 def read_results(path: Path) -> list[TestResult]:

@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
-from fastci.config import PLANNING_SETTINGS, add_setting_arguments, load_config
+from fastci.ci.providers import parse_shard, shard_from_env
+from fastci.config import PLANNING_SETTINGS, add_setting_arguments, argparse_type, load_config
 from fastci.errors import UsageError
 
 NAME = "run"
@@ -17,19 +17,12 @@ PYTEST_ARGS = True
 DEFAULT_RESULTS = ".fastci/results"
 
 
-def _shard(text: str) -> ShardSpec:
-    try:
-        return parse_shard(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
     add_setting_arguments(parser, "jobs", *PLANNING_SETTINGS)
     parser.add_argument(
         "--shard",
-        type=_shard,
+        type=argparse_type(parse_shard),
         metavar="K/N",
         help="run only shard K of N (default: from the CI provider's parallel-job variables)",
     )

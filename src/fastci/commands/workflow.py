@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import TypeVar
 
-from fastci.config import add_setting_arguments, load_config, positive_int
+from fastci.config import (
+    add_root_argument,
+    add_setting_arguments,
+    argparse_type,
+    load_config,
+    positive_int,
+)
 from fastci.errors import ExitCode, UsageError
 
 NAME = "workflow"
-T = TypeVar("T")
 HELP = "write the CI workflow: .github/workflows/ci.yml (github) or .gitlab-ci.yml (gitlab)"
 
 
@@ -24,15 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("gitlab", "write .gitlab-ci.yml for GitLab CI/CD"),
     ):
         sub = providers.add_parser(provider, help=help_text, description=help_text)
-        sub.add_argument(  # also after the provider: fastci workflow github --root DIR
-            "--root",
-            metavar="DIR",
-            default=argparse.SUPPRESS,
-            help="project root (default: nearest directory with a pyproject.toml)",
-        )
+        add_root_argument(sub, nested=True)  # also after it: fastci workflow github --root DIR
         sub.add_argument(
             "--shards",
-            type=_argparse_type(positive_int),
+            type=argparse_type(positive_int),
             metavar="N",
             help="test shards (default: [tool.fastci] shards if set, else 4)",
         )
@@ -42,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             action="extend",
             nargs="+",
             default=[],
-            type=_argparse_type(python_version),
+            type=argparse_type(python_version),
             metavar="VERSION",
             help="Python versions to test on, the first also for lint and merge (default: 3.12)",
         )
@@ -61,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
         sub.add_argument(
             "--fail-under",
-            type=_argparse_type(percentage),
+            type=argparse_type(percentage),
             metavar="PCT",
             help="fail the merge when total coverage is below PCT percent",
         )
@@ -81,18 +79,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         output.add_argument(
             "--stdout", action="store_true", help="print the workflow instead of writing it"
         )
-
-
-def _argparse_type(parse: Callable[[str], T]) -> Callable[[str], T]:
-    """``parse`` for argparse: its ValueError becomes the usage error argparse reports."""
-
-    def convert(value: str) -> T:
-        try:
-            return parse(value)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(f"must be {e}, got {value!r}") from None
-
-    return convert
 
 
 def run(args: argparse.Namespace) -> int:

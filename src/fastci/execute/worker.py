@@ -12,7 +12,6 @@ collection per unit would lose them.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from pathlib import Path
@@ -122,7 +121,7 @@ class WorkerLoop(TestObserver):
         self.channel.send("test_start", id=nodeid, t=time.time())
 
     def test_finished(self, result: TestResult) -> None:
-        self.channel.send("test", **dataclasses.asdict(result))
+        self.channel.send("test", **vars(result))  # flat fields: no deep copy per test
 
 
 def _look_like_an_xdist_worker(config: Any) -> None:
