@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -144,8 +145,12 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     config = request.config
     report_path = scratch / TIMINGS
     _write_timings_report(outcome, report_path)
-    with TimingsStore(config.store_path, window=config.estimate_window) as store:
-        store.import_runs(read_report(report_path))
+    if request.shard is None or request.shard.total == 1:
+        # A shard of several leaves the store alone: every shard must plan from the same
+        # store, or a shard run after another plans differently and tests run twice or never.
+        # fastci merge folds all shards' timings in at once.
+        with TimingsStore(config.store_path, window=config.estimate_window) as store:
+            store.import_runs(read_report(report_path))
     coverage_file = scratch / COVERAGE
     if coverage is not None and combine(coverage, scratch / "cov", coverage_file):
         outcome.coverage_total, outcome.coverage_report = write_reports(
@@ -272,6 +277,8 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "predicted": outcome.predicted,
         "actual": outcome.finished - outcome.started,
         "plan_makespan": outcome.plan.makespan,
+        # Shards of one run must share one plan; fastci merge compares these.
+        "plan_digest": hashlib.sha256(outcome.plan.dumps().encode()).hexdigest(),
         "plan_lower_bound": outcome.plan.lower_bound,
         "startup": pool.startup,
         "planned_units": [u.id for u in outcome.units],
