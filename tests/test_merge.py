@@ -17,6 +17,8 @@ from fastci.errors import ExitCode
 from fastci.merge import Problem, exit_code
 from fastci.results import RESULTS, read_bundle
 
+FAILING = "tests/test_broken.py::test_refund_is_never_negative"
+
 
 def merge(
     run: ShardedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str | Path
@@ -38,6 +40,13 @@ def merge(
     )
     captured = capsys.readouterr()
     return code, captured.out + captured.err
+
+
+def copy_results(run: ShardedRun, tmp_path: Path) -> Path:
+    """A copy of the run's bundles that a test may damage."""
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(run.results, artifacts)
+    return artifacts
 
 
 def covered_lines(data_file: Path, root: Path) -> dict[str, set[int]]:
@@ -220,8 +229,7 @@ def test_a_corrupt_bundle_fails_the_merge_and_is_named(
     damage: object,
     says: str,
 ) -> None:
-    artifacts = tmp_path / "artifacts"
-    shutil.copytree(three_shards.results, artifacts)
+    artifacts = copy_results(three_shards, tmp_path)
     broken = artifacts / three_shards.bundle(2).name
     assert callable(damage)
     damage(broken)
@@ -238,8 +246,7 @@ def test_a_corrupt_bundle_fails_the_merge_and_is_named(
 def test_a_half_written_bundle_is_named_as_such(
     three_shards: ShardedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    artifacts = tmp_path / "artifacts"
-    shutil.copytree(three_shards.results, artifacts)
+    artifacts = copy_results(three_shards, tmp_path)
     bundle = artifacts / three_shards.bundle(3).name
     bundle.rename(bundle.with_name(f"{bundle.name}.partial-4242"))
 
@@ -298,8 +305,9 @@ def test_a_failed_shard_fails_the_merge_with_its_traceback(
     assert "1 failed" in out
     assert "a refund went negative" in out  # the traceback, in the terminal
     assert "refund computed as -5" in out  # and what the test printed
+    assert f"{FAILING} [shard " in out  # the failure's header names its shard
     failed_line = next(line for line in out.splitlines() if " failed: 1 failed: " in line)
-    assert failed_line.endswith("tests/test_broken.py::test_refund_is_never_negative")
+    assert failed_line.endswith(FAILING)
     assert "makespan" in out
     assert "lower bound" in out
     markdown = step_summary.read_text()
@@ -330,20 +338,32 @@ def test_an_incomplete_merge_outranks_failed_tests(
     assert f"shard {failing}/2 failed" in out
 
 
-def test_an_interrupted_shard_is_incomplete_even_if_what_ran_passed(
-    three_shards: ShardedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("shard", "changes", "says"),
+    [
+        (1, {"interrupted": True, "exit_code": 2}, "shard 1/3 was interrupted"),
+        (3, {"plan_digest": "0" * 64}, "the shards did not share one plan"),
+    ],
+    ids=["interrupted", "planned-differently"],
+)
+def test_a_shard_whose_results_cannot_be_whole_makes_the_merge_incomplete(
+    three_shards: ShardedRun,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    shard: int,
+    changes: dict[str, object],
+    says: str,
 ) -> None:
-    artifacts = tmp_path / "artifacts"
-    shutil.copytree(three_shards.results, artifacts)
-    manifest_path = artifacts / three_shards.bundle(1).name / "manifest.json"
+    artifacts = copy_results(three_shards, tmp_path)
+    manifest_path = artifacts / three_shards.bundle(shard).name / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest.update(interrupted=True, exit_code=2)
+    manifest.update(changes)
     manifest_path.write_text(json.dumps(manifest))
 
     code, out = merge(three_shards, tmp_path, capsys, artifacts)
 
     assert code == ExitCode.RESULTS_INCOMPLETE
-    assert "shard 1/3 was interrupted" in out
+    assert says in out
 
 
 def test_bundle_files_never_start_with_a_dot(three_shards: ShardedRun) -> None:

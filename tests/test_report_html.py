@@ -54,7 +54,7 @@ def browser() -> Iterator[object]:
 def test_the_timeline_has_a_row_per_worker_and_a_bar_per_unit_with_the_network_off(
     broken_shards: ShardedRun, tmp_path: Path, browser: object
 ) -> None:
-    from playwright.sync_api import Browser, Route
+    from playwright.sync_api import Browser, Locator, Route
 
     assert isinstance(browser, Browser)
     page_path = tmp_path / "report.html"
@@ -74,6 +74,7 @@ def test_the_timeline_has_a_row_per_worker_and_a_bar_per_unit_with_the_network_o
 
     context.route("**/*", only_the_file)
     page = context.new_page()
+    page.set_default_timeout(10_000)
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.goto(page_path.as_uri())
@@ -100,8 +101,14 @@ def test_the_timeline_has_a_row_per_worker_and_a_bar_per_unit_with_the_network_o
     assert failure.is_visible()
     assert "a refund went negative" in failure.inner_text()
 
-    page.locator(".tl .bar").first.hover()
+    def width(bar: Locator) -> float:
+        box = bar.bounding_box()
+        return 0.0 if box is None else box["width"]
+
+    widest = max(page.locator(".tl .bar").all(), key=width)
+    widest.hover()
     assert page.locator("#tip").is_visible()
+    assert page.locator("#tip").inner_text().startswith(widest.get_attribute("data-unit") or "?")
 
     assert requested == [page_path.as_uri()]
     assert console_errors == []

@@ -121,8 +121,8 @@ def _bundle_dirs(directory: Path) -> Iterator[Path]:
             subdirs.clear()
         elif len(here.parts) - base_depth >= SEARCH_DEPTH:
             subdirs.clear()
-        else:
-            subdirs.sort()
+        else:  # bundle names never start with a dot: skip .git, .venv and the like
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
 
 
 def _shard_total(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -14,8 +15,9 @@ HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timi
 EPILOG = """\
 exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
 interrupted or with units that left no results, a corrupt bundle); 1 tests failed;
-5 no tests ran; 6 coverage under --fail-under. When several apply the first in that
-order wins: an incomplete merge cannot vouch for the rest. Each reason is one line.
+5 no tests ran; 6 coverage under --fail-under; 4 usage error. When several apply, the first in
+the order 7, 1, 5, 6 wins: an incomplete merge cannot vouch for the rest. Each reason is
+one line.
 """
 COVERAGE_REPORTS = ("term", "term-missing", "xml", "html", "json", "lcov")
 
@@ -78,7 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "summary.md (default: fastci-merged)",
     )
     parser.add_argument(
-        "--html", type=Path, metavar="PATH", help="the HTML report (default: DIR/report.html)"
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="the HTML report (default: report.html under --output)",
     )
     parser.add_argument(
         "--fail-under",
@@ -149,9 +154,15 @@ def run(args: argparse.Namespace) -> int:
         with open(step_summary, "a", encoding="utf-8") as f:
             f.write(markdown)
     notes.append("fastci: wrote " + ", ".join(str(p) for p in written))
+    # Worker names repeat across shards: say which shard a failure ran on.
+    results = [
+        dataclasses.replace(r, worker=f"{shard.label} {r.worker or '?'}")
+        for shard in overview.shards
+        for r in shard.results
+    ]
     print(
         format_summary(
-            list(overview.results),
+            results,
             overview.counts,
             overview.makespan,
             "\n".join(shard_lines(overview)),

@@ -68,23 +68,23 @@ def _shards(overview: Overview) -> list[str]:
 
 
 def _failures(overview: Overview) -> list[str]:
-    failures = overview.failures
+    failures = [(s.label, r) for s in overview.shards for r in s.results if r.failed]
     if not failures:
         return []
     lines = [f"### Failures ({len(failures)})", ""]
-    for result in failures[:MAX_FAILURES]:
-        lines += _failure(result)
+    for shard, result in failures[:MAX_FAILURES]:
+        lines += _failure(shard, result)
     if len(failures) > MAX_FAILURES:
         lines += [f"…and {len(failures) - MAX_FAILURES} more in the merged JUnit XML.", ""]
     return lines
 
 
-def _failure(result: TestResult) -> list[str]:
+def _failure(shard: str, result: TestResult) -> list[str]:
     text = (result.longrepr or result.outcome).rstrip()
     if len(text) > MAX_TRACEBACK_CHARS:
         text = "…\n" + text[-MAX_TRACEBACK_CHARS:]
     fence = "`" * max(3, _longest_backtick_run(text) + 1)
-    worker = f" on {result.worker}" if result.worker else ""
+    worker = f" on {shard}, {result.worker}" if result.worker else f" on {shard}"
     return [
         "<details open>",
         f"<summary><b>{result.outcome.upper()}</b> <code>{html.escape(result.id)}</code>{worker}"
