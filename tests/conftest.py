@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated environment and a throwaway pytest project."""
+"""Shared fixtures: an isolated environment, throwaway projects, and sharded runs to merge."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.projects import Project
+from tests.shop import ShardedRun, run_shard, write_project
 
 # Variables from the developer's shell or CI that would change how fastci or pytest behave.
 LEAKY_VARIABLES = (
@@ -60,3 +61,41 @@ def project(tmp_path: Path) -> Project:
         """,
     )
     return proj
+
+
+@pytest.fixture(scope="session")
+def three_shards(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
+    """The passing suite run as 3 shards with coverage, all from one checkout."""
+    root = write_project(tmp_path_factory.mktemp("checkout"))
+    results = tmp_path_factory.mktemp("results")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FASTCI_RUN_ID", "three-shards")
+        codes = tuple(run_shard(root, results, f"{k}/3") for k in (1, 2, 3))
+    return ShardedRun(root, results, 3, codes)
+
+
+@pytest.fixture(scope="session")
+def one_run(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
+    """The same passing suite run unsharded with coverage: the reference for the merge."""
+    root = write_project(tmp_path_factory.mktemp("checkout"))
+    results = tmp_path_factory.mktemp("results")
+    code = run_shard(root, results, None)
+    return ShardedRun(root, results, 1, (code,))
+
+
+@pytest.fixture(scope="session")
+def broken_shards(tmp_path_factory: pytest.TempPathFactory) -> ShardedRun:
+    """A suite with one failing test run as 2 shards, each from its own checkout directory.
+
+    ``root`` is a third checkout: the machine that merges. The failing test imports nothing
+    from the package, so the package's covered lines are those of the passing suite.
+    """
+    results = tmp_path_factory.mktemp("results")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FASTCI_RUN_ID", "broken")
+        codes = tuple(
+            run_shard(write_project(tmp_path_factory.mktemp(f"runner{k}"), True), results, f"{k}/2")
+            for k in (1, 2)
+        )
+    merger = write_project(tmp_path_factory.mktemp("merger"), broken=True)
+    return ShardedRun(merger, results, 2, codes)

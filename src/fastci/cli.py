@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import NoReturn
 
@@ -20,6 +21,8 @@ from fastci.errors import ExitCode, FastciError, UsageError
 # its own flags, in order, as args.pytest_args. Command modules import heavy things in run().
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
+    "merge",
+    "report",
     "plan",
     "timings",
     "inventory",
@@ -110,6 +113,23 @@ def parse(parser: ArgumentParser, argv: list[str]) -> argparse.Namespace:
     return args
 
 
+@contextlib.contextmanager
+def _working_directory(directory: str | None) -> Iterator[None]:
+    """``--root DIR`` works like ``cd DIR``; the caller's directory is back afterwards."""
+    if not directory:
+        yield
+        return
+    previous = os.getcwd()
+    try:
+        os.chdir(directory)
+    except OSError as e:
+        raise UsageError(f"--root {directory}: {e.strerror}") from None
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -118,12 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return ExitCode.USAGE_ERROR
         args = parse(parser, argv)
-        if args.root:
-            try:
-                os.chdir(args.root)
-            except OSError as e:
-                raise UsageError(f"--root {args.root}: {e.strerror}") from None
-        return int(args.handler(args))
+        with _working_directory(args.root):
+            return int(args.handler(args))
     except FastciError as e:
         if e.details:
             print(e.details.rstrip(), file=sys.stderr)

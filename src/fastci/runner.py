@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import signal
@@ -142,9 +143,10 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     config = request.config
     report_path = scratch / TIMINGS
     _write_timings_report(outcome, report_path)
-    if request.shard is None:
-        # A shard leaves the store alone, so every shard of a run plans from the same timings
-        # even on one machine; its timings reach the store through its bundle and fastci merge.
+    if request.shard is None or request.shard.total == 1:
+        # A shard of several leaves the store alone: every shard must plan from the same
+        # store, or a shard run after another plans differently and tests run twice or never.
+        # fastci merge folds all shards' timings in at once.
         with TimingsStore(config.store_path, window=config.estimate_window) as store:
             store.import_runs(read_report(report_path))
     coverage_file = scratch / COVERAGE
@@ -273,6 +275,8 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "predicted": outcome.predicted,
         "actual": outcome.finished - outcome.started,
         "plan_makespan": outcome.plan.makespan,
+        # Shards of one run must share one plan; fastci merge compares these.
+        "plan_digest": hashlib.sha256(outcome.plan.dumps().encode()).hexdigest(),
         "plan_lower_bound": outcome.plan.lower_bound,
         "startup": pool.startup,
         "planned_units": [u.id for u in outcome.units],

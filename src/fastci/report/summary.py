@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from fastci.records import TestResult
 from fastci.report.progress import paint
+
+if TYPE_CHECKING:
+    from fastci.report.overview import Overview
 
 SLOWEST_SHOWN = 10
 # pytest's order for the verdict line, then fastci's own "crashed".
@@ -74,7 +78,9 @@ def format_summary(
     coverage_report: str = "",
     notes: Iterable[str] = (),
     color: bool = False,
+    problems: Iterable[str] = (),
 ) -> str:
+    """The whole summary; ``problems`` (one line each) turn the verdict red and close it."""
     lines = failure_sections(results)
     lines += slowest_lines(results)
     if coverage_report:
@@ -82,7 +88,35 @@ def format_summary(
     lines.append(timing_line)
     lines += list(notes)
     lines += short_summary(results)
-    failed = any(r.failed for r in results)
+    problems = list(problems)
+    failed = any(r.failed for r in results) or bool(problems)
     verdict = rule(verdict_line(counts, seconds))
     lines.append(paint(verdict, "red" if failed else "green", color))
+    lines += [paint(f"fastci: {problem}", "red", color) for problem in problems]
     return "\n".join(lines)
+
+
+def shard_lines(overview: Overview) -> list[str]:
+    """Per shard: outcome, size, planned vs actual seconds; then the makespan and its bound."""
+    if not overview.shards:
+        return []
+    lines = [rule("shards: planned vs actual", "-")]
+    for shard in overview.shards:
+        deviation = "" if shard.deviation is None else f"{shard.deviation:+6.0%}"
+        lines.append(
+            f"{shard.label:<12} {shard.status:<11} {shard.tests:>5} tests {shard.units:>4} units "
+            f"{len(shard.lanes):>3} workers   planned {shard.predicted:7.2f}s   "
+            f"actual {shard.actual:7.2f}s {deviation}{'  <- tail' if shard.is_tail else ''}"
+        )
+    lines.append(makespan_line(overview))
+    return lines
+
+
+def makespan_line(overview: Overview) -> str:
+    tail = overview.tail
+    where = f" ({tail.label} was the tail)" if tail is not None else ""
+    return (
+        f"makespan {overview.makespan:.2f}s{where}, lower bound {overview.lower_bound:.2f}s; "
+        f"planned {overview.planned_makespan:.2f}s, lower bound "
+        f"{overview.planned_lower_bound:.2f}s"
+    )
