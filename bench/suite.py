@@ -49,10 +49,9 @@ class Suite:
     def install(self) -> None:
         if not self.python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
-        subprocess.run(
-            [str(self.python), "-m", "pip", "install", "--quiet", *SUITE_PACKAGES, str(REPO)],
-            check=True,
-        )
+        pip = [str(self.python), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, *SUITE_PACKAGES], check=True)
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True)
 
     def pytest_args(self) -> list[str]:
         # SymPy keeps its conftest.py in the package root: make that the rootdir for every tool.
