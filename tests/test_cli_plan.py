@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fastci.reports import FileRecord, ReportWriter, RunHeader, TestRecord
 from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 
@@ -57,12 +58,28 @@ def test_tests_sharing_a_group_marker_stay_in_one_shard(project: Project) -> Non
     assert sum(1 for shard in shards if grouped & set(shard)) == 1
 
 
-def test_plans_from_separate_processes_are_byte_identical(project: Project) -> None:
-    write_sample_suite(project)
-    first = project.fastci("plan", "--shards", "3", "--granularity", "class", "--json")
-    second = project.fastci("plan", "--shards", "3", "--granularity", "class", "--json")
-    assert first.returncode == 0, first.stderr
-    assert first.stdout == second.stdout
+def test_plans_are_byte_identical_across_processes_and_hash_seeds(project: Project) -> None:
+    """Uneven durations and import costs, as on a real suite: float sums must not depend on
+    the order a set is iterated in, which changes with PYTHONHASHSEED from process to process."""
+    for n in range(40):
+        project.write(f"tests/d{n % 7}/test_m{n}.py", f"def test_a(): pass\n# {'x' * n * 37}\n")
+    report = project.root / "report.jsonl"
+    writer = ReportWriter(report, RunHeader("r", "run", 1.0, complete=True))
+    for n in range(40):
+        file = f"tests/d{n % 7}/test_m{n}.py"
+        writer.test(
+            TestRecord(f"{file}::test_a", file, 0.01 * n, 1.7 ** (n % 11) / 3, 0.0, "passed")
+        )
+        writer.file(FileRecord(file, 0.013 * (n % 13) + 0.1 / (n + 1)))
+    writer.end(complete=True)
+    writer.close()
+    assert project.fastci("timings", "import", str(report)).returncode == 0
+    plans = {
+        project.fastci("plan", "--shards", "4", "--json", env={"PYTHONHASHSEED": str(seed)}).stdout
+        for seed in range(1, 7)
+    }
+    assert len(plans) == 1
+    assert '"lower_bound"' in plans.pop()
 
 
 def test_known_timings_drive_the_plan_and_unknown_tests_get_estimates(project: Project) -> None:
@@ -166,3 +183,25 @@ def test_timings_export_writes_a_report_that_imports_elsewhere(
     assert [r["type"] for r in rows] == ["run", "test", "end"]
     shown = project.fastci("timings", "show")
     assert "tests/test_alpha.py::TestWords::test_upper" in shown.stdout
+
+
+def test_a_report_with_a_bad_header_is_refused_on_import(project: Project) -> None:
+    bad = project.root / "bad.jsonl"
+    bad.write_text(
+        '{"type":"run","format":1,"report_id":"x","run_id":"r","started":"yesterday",'
+        '"complete":true}\n'
+    )
+    proc = project.fastci("timings", "import", str(bad))
+    assert proc.returncode == 4
+    assert "bad.jsonl:1: not a fastci timings report line (started must be a number)" in (
+        proc.stderr
+    )
+    assert project.fastci("timings", "export").returncode == 0
+
+
+def test_exporting_where_no_file_can_be_written_is_a_one_line_error(project: Project) -> None:
+    target = project.root / "pyproject.toml" / "out.jsonl"  # below a file: cannot exist
+    proc = project.fastci("timings", "export", "-o", str(target))
+    assert proc.returncode == 4
+    assert proc.stderr.startswith(f"fastci: error: cannot write {target}")
+    assert proc.stderr.count("\n") == 1

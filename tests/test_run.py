@@ -370,3 +370,141 @@ def test_a_file_too_large_for_one_shard_is_cut_and_no_test_is_lost_or_run_twice(
     unsplit = project.fastci_json("plan", "--shards", "4", "--split-files", "false")
     assert "tests/test_big.py" in unsplit["units"]
     assert not any("[" in uid for uid in unsplit["units"])
+
+
+def test_a_worker_that_stops_itself_stops_the_run_and_says_so(
+    project: Project, tmp_path: Path
+) -> None:
+    # pytest counts a failing test whose teardown also fails twice against --maxfail.
+    project.write(
+        "tests/test_a.py",
+        """
+        import pytest
+
+        @pytest.fixture
+        def breaks_on_teardown():
+            yield
+            raise RuntimeError("teardown")
+
+        def test_a0(breaks_on_teardown): assert False
+        def test_a1(): pass
+        def test_a2(): pass
+        """,
+    )
+    for n in range(4):
+        project.write(f"tests/test_b{n}.py", "def test_1(): pass\ndef test_2(): pass\n")
+    results = tmp_path / "results"
+    proc = project.fastci("run", "-j", "1", "--maxfail=2", "--results", str(results))
+    assert proc.returncode == 1
+    stopped = manifest(results / "fastci-local")["stopped_early"]
+    assert stopped is not None
+    assert "stopped the run" in proc.stdout or "stopping after" in proc.stdout
+
+
+def test_workers_that_keep_dying_are_not_restarted_forever_and_nothing_goes_missing(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write(
+        "tests/conftest.py",
+        """
+        import os, pytest
+
+        @pytest.fixture(autouse=True)
+        def dies():
+            os._exit(1)
+        """,
+    )
+    for n in range(10):
+        project.write(f"tests/test_{n}.py", "".join(f"def test_{k}(): pass\n" for k in range(4)))
+    results = tmp_path / "results"
+    proc = project.fastci("run", "-j", "2", "--results", str(results), timeout=300)
+    assert proc.returncode == 7, proc.stdout + proc.stderr
+    outcomes = bundle_results(results / "fastci-local")
+    crashed = [t for t, o in outcomes.items() if o == "crashed"]
+    not_run = [t for t, o in outcomes.items() if t.endswith("::<not run>")]
+    assert len(crashed) <= 2 + 4 * 2  # the first workers, then at most 4 restarts per job
+    assert not_run  # what could not run is named, not dropped
+    assert "did not run" in proc.stdout
+    assert len(manifest(results / "fastci-local")["workers"]) <= 2 + 4 * 2
+
+
+def test_a_unit_whose_import_killed_a_worker_is_retried_once_then_failed(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_bad_import.py", "import os\nos._exit(9)\ndef test_x(): pass\n")
+    project.write("tests/test_ok.py", "def test_ok(): pass\n")
+    proc, outcomes = run_local(project, tmp_path / "results")
+    assert proc.returncode == 1
+    assert outcomes == {
+        "tests/test_bad_import.py": "crashed",
+        "tests/test_ok.py::test_ok": "passed",
+    }
+    assert "while importing tests/test_bad_import.py, twice" in proc.stdout
+
+
+def test_a_background_process_left_by_a_test_does_not_hold_up_the_run(project: Project) -> None:
+    project.write("tests/test_a.py", "import os\ndef test_spawns(): os.system('sleep 30 &')\n")
+    started = time.monotonic()
+    proc = project.fastci("run", "-j", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_last_failed_selects_what_pytest_would(project: Project, tmp_path: Path) -> None:
+    for name in "abcd":
+        project.write(
+            f"tests/test_{name}.py",
+            "".join(
+                f"def test_{name}{n}(): assert {name == 'b' and n == 2}  == False\n"
+                for n in range(3)
+            ),
+        )
+    first = project.fastci("run", "-j", "2", "-p", "cacheprovider")
+    assert first.returncode == 1
+    _, outcomes = run_local(project, tmp_path / "lf", "--lf", "-p", "cacheprovider")
+    assert outcomes == {"tests/test_b.py::test_b2": "failed"}
+
+
+def test_collect_only_lists_the_tests_and_runs_none(project: Project) -> None:
+    write_sample_suite(project)
+    proc = project.fastci("run", "--co")
+    assert proc.returncode == 0
+    assert f"{SAMPLE_TEST_COUNT} tests collected" in proc.stdout
+    assert not (project.root / ".fastci" / "timings.db").exists()
+
+
+def test_an_unsupported_coverage_report_is_refused_before_any_test_runs(
+    project: Project,
+) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    proc = project.fastci("run", "--cov=tests", "--cov-report=annotate")
+    assert proc.returncode == 4
+    assert "--cov-report=annotate is not supported" in proc.stderr
+    assert "passed" not in proc.stdout
+
+
+def test_sigterm_stops_a_run_started_with_sigint_ignored(project: Project) -> None:
+    project.write(
+        "tests/test_slow.py",
+        "import time\n" + "".join(f"def test_{n}(): time.sleep(2)\n" for n in range(8)),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastci", "run", "-j", "2"],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    time.sleep(4)
+    stopped_at = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert time.monotonic() - stopped_at < 8
+
+
+def test_the_state_directory_ignores_itself_in_git(project: Project) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    assert project.fastci("run", "--shard", "1/2").returncode == 0
+    assert (project.root / ".fastci" / ".gitignore").read_text().splitlines()[-1] == "*"

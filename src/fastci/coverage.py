@@ -21,6 +21,7 @@ import pytest
 
 ENV_VARIABLE = "FASTCI_COVERAGE_DATA"  # where workers write their coverage data files
 TERMINAL_REPORTS = ("term", "term-missing")
+SUPPORTED_REPORTS = frozenset({*TERMINAL_REPORTS, "html", "xml", "json", "lcov"})
 
 
 @dataclasses.dataclass(frozen=True)

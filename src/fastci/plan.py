@@ -5,7 +5,8 @@ file it touches (a file split over two shards is imported twice). Units are plac
 file first (and within a file, largest unit first) on the shard where they end the lowest,
 which keeps a file's units together unless splitting it balances better; then a refinement
 pass moves or swaps units off the most loaded shard while that lowers it. The same units,
-costs and shard count give the same plan, byte for byte, on every machine.
+costs and shard count give the same plan, byte for byte, on every machine: sums are exact
+(math.fsum), so no iteration order (a set's, which varies with PYTHONHASHSEED) changes them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import bisect
 import dataclasses
 import heapq
 import json
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
@@ -212,7 +214,7 @@ def _unit_costs(units: Sequence[Unit], model: CostModel) -> dict[str, float]:
         if len(files) == 1:
             result[u.id] = u.duration + costs.get(files[0], 0.0)
         else:
-            result[u.id] = u.duration + sum(costs.get(f, 0.0) for f in files)
+            result[u.id] = u.duration + math.fsum(costs.get(f, 0.0) for f in files)
     return result
 
 
@@ -231,8 +233,8 @@ def _place_greedily(
     for unit in units:
         blocks[unit.files[0] if unit.files else ""].append(unit)
     block_cost = {
-        home: sum(u.duration for u in members)
-        + sum(model.file_cost(f) for f in {f for u in members for f in u.files})
+        home: math.fsum(u.duration for u in members)
+        + math.fsum(model.file_cost(f) for f in {f for u in members for f in u.files})
         for home, members in blocks.items()
     }
     count = [0] * shard_count
@@ -346,8 +348,8 @@ def _finish(
         ordered = sorted(by_name, key=lambda uid: -cost[uid])  # stable: ties stay by name
         predicted = (
             model.shard_startup
-            + sum(sorted(duration for duration, _ in members))
-            + sum(model.file_cost(f) for f in sorted(state.file_uses[index]))
+            + math.fsum(duration for duration, _ in members)
+            + math.fsum(model.file_cost(f) for f in state.file_uses[index])
         )
         shards.append(Shard(index=index + 1, units=tuple(ordered), predicted=predicted))
     return Plan(
@@ -372,5 +374,5 @@ def lower_bound(
     if cost is None:
         cost = _unit_costs(units, model)
     files = {f for u in units for f in u.files}
-    total = sum(u.duration for u in units) + sum(model.file_cost(f) for f in files)
+    total = math.fsum(u.duration for u in units) + math.fsum(model.file_cost(f) for f in files)
     return model.shard_startup + max(max(cost.values()), total / shard_count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -28,11 +29,8 @@ class Knowledge:
 
     @classmethod
     def from_store(cls, store: TimingsStore) -> Knowledge:
-        return cls(
-            tests=store.current_tests(),
-            files=store.file_estimates(),
-            startup=store.startup_estimate(),
-        )
+        tests = store.current_tests()
+        return cls(tests=tests, files=store.file_estimates(tests), startup=store.startup_estimate())
 
     @classmethod
     def empty(cls) -> Knowledge:
@@ -80,7 +78,7 @@ def build_units(
             Unit(
                 id=uid,
                 files=_files_in_order(i.file for i in items),
-                duration=sum(estimator.test(i.id, i.file) for i in items),
+                duration=math.fsum(estimator.test(i.id, i.file) for i in items),
                 tests=tuple(i.id for i in items),
             )
         )
@@ -97,7 +95,7 @@ _UNIT_KEYS: dict[str, Callable[[TestItem], str]] = {
 def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
     """One unit per file, except files whose tests share a group (known from past runs)."""
     known_bytes = sum(f.size for f in inventory.files if _known(knowledge, f.path))
-    known_seconds = sum(
+    known_seconds = math.fsum(
         knowledge.files[f.path].tests for f in inventory.files if _known(knowledge, f.path)
     )
     per_byte = (
@@ -133,7 +131,9 @@ def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
     units = []
     for head, files in merged.items():
         uid = head if len(files) == 1 else f"group:{group_of_root.get(head, head)}"
-        units.append(Unit(id=uid, files=tuple(files), duration=sum(duration[f] for f in files)))
+        units.append(
+            Unit(id=uid, files=tuple(files), duration=math.fsum(duration[f] for f in files))
+        )
     return units
 
 
@@ -148,7 +148,7 @@ def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int)
     """
     if parallelism <= 1 or not units:
         return units
-    share = sum(u.duration for u in units) / parallelism
+    share = math.fsum(u.duration for u in units) / parallelism
     known_by_file: dict[str, list[tuple[str, float]]] = defaultdict(list)
     for test_id, (file, estimate, group) in sorted(knowledge.tests.items()):
         if group is None:
@@ -174,7 +174,7 @@ def _pieces(unit: Unit, known: list[tuple[str, float]], target: float) -> list[U
         Unit(
             id=f"{unit.id}[{n}/{len(chunks)}]",
             files=unit.files,
-            duration=sum(s for _, s in chunk),
+            duration=math.fsum(s for _, s in chunk),
             tests=tuple(t for t, _ in chunk),
         )
         for n, chunk in enumerate(chunks, 1)
@@ -192,10 +192,19 @@ def _files_in_order(files: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(files))
 
 
+# Arguments whose meaning depends on the whole collection (pytest's cache of failures, node
+# ids): a unit must be told exactly which tests it runs.
+WHOLE_COLLECTION_FLAGS = frozenset({
+    "--lf", "--last-failed", "--ff", "--failed-first", "--nf", "--new-first",
+    "--sw", "--stepwise", "--sw-skip", "--stepwise-skip",
+})  # fmt: skip
+
+
 def inventory_for(config: Config, pytest_args: Sequence[str], collect: bool = False) -> Inventory:
     """Files only at file granularity (nothing imported), a full collection otherwise."""
     args = [*config.pytest_args, *pytest_args]
-    if collect or config.granularity != "file" or any("::" in a for a in args):
+    needs_items = any("::" in a or a in WHOLE_COLLECTION_FLAGS for a in args)
+    if collect or config.granularity != "file" or needs_items:
         return collect_items(config.workdir, args, config.group_markers)
     return discover_files(config.workdir, args, config.group_markers)
 

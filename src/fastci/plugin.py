@@ -23,6 +23,7 @@ from fastci.coverage import (
     request_from_options,
     worker_data_file,
 )
+from fastci.files import write_atomically
 from fastci.records import item_record, selection_is_complete
 
 # Set by fastci for the pytest processes it starts; plain pytest runs never see it.
@@ -204,6 +205,4 @@ def _size(path: Path) -> int:
 
 
 def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data))

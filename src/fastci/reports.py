@@ -154,7 +154,7 @@ def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
                     )
                 if run is not None:
                     yield _unfinished(run)
-                run = Run(header=RunHeader(**_known_fields(RunHeader, row)))
+                run = Run(header=_checked_header(RunHeader(**_known_fields(RunHeader, row))))
             elif run is None:
                 raise UsageError(f"{path}:{number}: expected a 'run' line before {kind!r}")
             elif kind == "test":
@@ -188,6 +188,22 @@ def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
 def _unfinished(run: Run) -> Run:
     """A run with no end line was cut short: what it recorded counts, its file lists do not."""
     return dataclasses.replace(run, header=dataclasses.replace(run.header, complete=False))
+
+
+def _checked_header(header: RunHeader) -> RunHeader:
+    if not (isinstance(header.report_id, str) and header.report_id):
+        raise ValueError("report_id must be a non-empty string")
+    if not isinstance(header.run_id, str):
+        raise ValueError("run_id must be a string")
+    if not _is_seconds(header.started):
+        raise ValueError("started must be a number")
+    if not isinstance(header.complete, bool):
+        raise ValueError("complete must be true or false")
+    if header.shard is not None and not isinstance(header.shard, str):
+        raise ValueError("shard must be a string")
+    if header.startup is not None and not _is_seconds(header.startup):
+        raise ValueError("startup must be a number")
+    return header
 
 
 def _known_fields(cls: type, row: dict[str, Any]) -> dict[str, Any]:

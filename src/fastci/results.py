@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
 from fastci.execute.pool import UnitSpan, WorkerSpan
+from fastci.files import ensure_dir, replacing
 from fastci.records import TestResult
 from fastci.reports import Run, read_report
 
@@ -61,7 +62,7 @@ def count_outcomes(results: Iterable[TestResult]) -> dict[str, int]:
 @contextlib.contextmanager
 def building(final: Path) -> Iterator[Path]:
     """A scratch directory that becomes ``final`` (replacing any old bundle) on success."""
-    final.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(final.parent)
     scratch = final.with_name(f"{final.name}.partial-{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
@@ -184,9 +185,8 @@ def write_junit(path: Path, results: Sequence[TestResult], suite_name: str) -> N
 
 def write_junit_suites(path: Path, suites: Iterable[JunitSuite]) -> None:
     """Write a JUnit XML document with one <testsuite> per suite, replacing ``path`` whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    junit_tree(suites).write(tmp, encoding="utf-8", xml_declaration=True)
-    os.replace(tmp, path)
+    with replacing(path) as scratch:
+        junit_tree(suites).write(scratch, encoding="utf-8", xml_declaration=True)
 
 
 # -- reading a bundle back ------------------------------------------------------------------

@@ -16,12 +16,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
+from coverage.exceptions import CoverageException
+
 from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
 from fastci.config import Config
-from fastci.coverage import CoverageRequest, below_threshold, combine, worker_env, write_reports
-from fastci.errors import ExitCode
+from fastci.coverage import (
+    SUPPORTED_REPORTS,
+    CoverageRequest,
+    below_threshold,
+    combine,
+    worker_env,
+    write_reports,
+)
+from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
+from fastci.files import write_atomically
 from fastci.inventory import Inventory
 from fastci.plan import Plan, Unit
 from fastci.planning import inventory_for, plan_suite
@@ -41,7 +51,7 @@ from fastci.results import (
     write_manifest,
     write_results,
 )
-from fastci.timings import TimingsStore
+from fastci.timings import TimingsStore, warn
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +87,24 @@ class RunOutcome:
         return count_outcomes(self.pool.results)
 
 
+# The standard cache-directory tag (https://bford.info/cachedir/), so backups skip the cache.
+CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n"
+
+
+def coverage_request(settings: dict[str, object] | None) -> CoverageRequest | None:
+    """The coverage the user asked for, refused before any test runs if fastci cannot do it."""
+    if settings is None:
+        return None
+    request = CoverageRequest.from_json(settings)
+    unsupported = sorted({kind for kind, _ in request.reports} - SUPPORTED_REPORTS)
+    if unsupported:
+        raise UsageError(
+            f"--cov-report={unsupported[0]} is not supported by fastci; use "
+            + ", ".join(sorted(SUPPORTED_REPORTS))
+        )
+    return request
+
+
 def new_run_id() -> str:
     return os.environ.get("FASTCI_RUN_ID") or run_id_from_env(os.environ) or uuid.uuid4().hex
 
@@ -92,6 +120,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
     config = request.config
     started = time.time()
     run_id = new_run_id()
+    no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
         scratch = Path(scratch_dir)
         pool = Pool(
@@ -102,13 +131,14 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 group_markers=config.group_markers,
                 log_dir=scratch / LOGS,
                 run_id=run_id,
-                extra_env=worker_env(scratch / "cov"),
+                extra_env={} if no_cov else worker_env(scratch / "cov"),
             )
         )
         with _interrupt_on_sigterm():
             pool.start()  # workers load while the suite is discovered and planned
             try:
                 inventory = inventory_for(config, request.pytest_args)
+                coverage = None if no_cov else coverage_request(inventory.settings.coverage)
                 plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
             except BaseException:
                 pool.close()
@@ -124,11 +154,6 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 result = pool.run(units, listener, maxfail=inventory.settings.maxfail)
             finally:
                 listener.close()
-        coverage = (
-            CoverageRequest.from_json(inventory.settings.coverage)
-            if inventory.settings.coverage is not None
-            else None
-        )
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
         with _deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
@@ -138,31 +163,43 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
 
 
 def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None) -> None:
-    """Everything after the tests: store, coverage, JUnit, last-failed cache, bundle."""
+    """Everything after the tests; the bundle comes first, and no later step can lose it."""
     request = outcome.request
     config = request.config
     report_path = scratch / TIMINGS
     _write_timings_report(outcome, report_path)
-    if request.shard is None or request.shard.total == 1:
-        # A shard of several leaves the store alone: every shard must plan from the same
-        # store, or a shard run after another plans differently and tests run twice or never.
-        # fastci merge folds all shards' timings in at once.
-        with TimingsStore(config.store_path, window=config.estimate_window) as store:
-            store.import_runs(read_report(report_path))
     coverage_file = scratch / COVERAGE
-    if coverage is not None and combine(coverage, scratch / "cov", coverage_file):
-        outcome.coverage_total, outcome.coverage_report = write_reports(
-            coverage, coverage_file, config.workdir
-        )
-    settings = outcome.inventory.settings
-    if settings.junitxml:
-        write_junit(config.workdir / settings.junitxml, outcome.pool.results, _suite_name(request))
-    if settings.cache_dir:
-        _update_last_failed(Path(settings.cache_dir), outcome.pool.results)
+    if coverage is not None:
+        try:
+            if combine(coverage, scratch / "cov", coverage_file):
+                outcome.coverage_total, outcome.coverage_report = write_reports(
+                    coverage, coverage_file, config.workdir
+                )
+        except (CoverageException, OSError) as e:
+            warn(f"coverage could not be combined or reported: {e}")
     outcome.finished = time.time()
     outcome.exit_code = _exit_code(outcome, coverage)
     if request.results_dir is not None:
         outcome.bundle = _write_bundle(outcome, scratch, report_path, coverage_file)
+    settings = outcome.inventory.settings
+    if settings.junitxml:
+        try:
+            write_junit(
+                config.workdir / settings.junitxml, outcome.pool.results, _suite_name(request)
+            )
+        except OSError as e:
+            warn(f"cannot write --junitxml {settings.junitxml}: {e.strerror}")
+    if settings.cache_dir:
+        _update_last_failed(Path(settings.cache_dir), outcome.pool.results)
+    if request.shard is None or request.shard.total == 1:
+        # A shard of several leaves the store alone: every shard must plan from the same
+        # store, or a shard run after another plans differently and tests run twice or never.
+        # fastci merge folds all shards' timings in at once.
+        try:
+            with TimingsStore(config.store_path, window=config.estimate_window) as store:
+                store.import_runs(read_report(report_path))
+        except FastciError as e:
+            warn(f"this run's timings were not stored: {e.message}")
 
 
 def _suite_name(request: RunRequest) -> str:
@@ -172,6 +209,8 @@ def _suite_name(request: RunRequest) -> str:
 def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
     if outcome.pool.interrupted:
         return ExitCode.INTERRUPTED
+    if outcome.pool.not_run:
+        return ExitCode.RESULTS_INCOMPLETE
     if any(r.failed for r in outcome.pool.results):
         return ExitCode.TESTS_FAILED
     if not outcome.pool.results and (outcome.units or outcome.request.shard is None):
@@ -225,11 +264,12 @@ def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
             last_failed[result.id] = True
         else:
             last_failed.pop(result.id, None)
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"lastfailed.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(last_failed, indent=2, sort_keys=True))
-        os.replace(tmp, path)
+    with contextlib.suppress(OSError, FastciError):
+        new_cache = not cache_dir.exists()
+        write_atomically(path, json.dumps(last_failed, indent=2, sort_keys=True))
+        if new_cache:  # what pytest puts in a cache directory it creates
+            write_atomically(cache_dir / ".gitignore", "# created by fastci\n*\n")
+            write_atomically(cache_dir / "CACHEDIR.TAG", CACHEDIR_TAG)
 
 
 def _write_bundle(

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import posixpath
 import sqlite3
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fastci.errors import UsageError
+from fastci.files import ensure_dir
 from fastci.reports import FileRecord, Run, RunHeader, TestRecord
 
 SCHEMA_VERSION = 1
@@ -54,6 +56,7 @@ CREATE TABLE samples (
     call REAL NOT NULL,
     teardown REAL NOT NULL,
     outcome TEXT NOT NULL,
+    group_name TEXT,           -- group marker value in that run, if any
     started REAL NOT NULL,
     PRIMARY KEY (test_id, report_id)
 ) WITHOUT ROWID;
@@ -71,7 +74,7 @@ CREATE TABLE tests (
     file TEXT NOT NULL,
     estimate REAL NOT NULL,    -- median of the newest `window` samples (setup+call+teardown)
     last_seen REAL NOT NULL,   -- newest run that ran it
-    group_name TEXT            -- group marker value, if any
+    group_name TEXT            -- group marker value in its newest run, if any
 ) WITHOUT ROWID;
 CREATE INDEX tests_by_file ON tests (file);
 -- Derived from file_samples and complete runs: the current estimate per file.
@@ -110,10 +113,10 @@ def _median(values: Iterable[float]) -> float:
 
 
 def _run_digest(run: Run) -> str:
-    content = {
-        "header": dataclasses.asdict(run.header),
-        "tests": [dataclasses.asdict(t) for _, t in sorted(run.tests.items())],
-        "files": [dataclasses.asdict(f) for _, f in sorted(run.files.items())],
+    content = {  # vars, not dataclasses.asdict: a run may hold 10^5 flat records
+        "header": vars(run.header),
+        "tests": [vars(t) for _, t in sorted(run.tests.items())],
+        "files": [vars(f) for _, f in sorted(run.files.items())],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -193,7 +196,7 @@ class TimingsStore:
     def _create(self) -> None:
         """Build the schema in a private file, then link it into place: never half-created."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_dir(self.path.parent)
         except OSError as e:
             raise UsageError(f"cannot create the timings store directory: {e}") from None
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
@@ -264,7 +267,6 @@ class TimingsStore:
         try:
             touched_tests: set[str] = set()
             touched_files: set[str] = set()
-            groups: dict[str, str | None] = {}
             for run in runs:
                 digest = _run_digest(run)
                 head = run.header
@@ -288,7 +290,7 @@ class TimingsStore:
                     ),
                 )
                 db.executemany(
-                    "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         (
                             head.report_id,
@@ -298,6 +300,7 @@ class TimingsStore:
                             t.call,
                             t.teardown,
                             t.outcome,
+                            t.group,
                             head.started,
                         )
                         for t in run.tests.values()
@@ -310,7 +313,6 @@ class TimingsStore:
                 touched_tests.update(run.tests)
                 touched_files.update(run.files)
                 touched_files.update(t.file for t in run.tests.values())
-                groups.update((t.id, t.group) for t in run.tests.values())
                 if head.complete:
                     ran = {t.file for t in run.tests.values()} | set(run.files)
                     db.executemany(
@@ -318,7 +320,7 @@ class TimingsStore:
                         " last_complete = max(last_complete, excluded.last_complete)",
                         [(f, head.started) for f in ran],
                     )
-            self._rederive(db, touched_tests, touched_files, groups)
+            self._rederive(db, touched_tests, touched_files)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -330,34 +332,31 @@ class TimingsStore:
         db: sqlite3.Connection,
         test_ids: set[str],
         files: set[str],
-        groups: dict[str, str | None],
     ) -> None:
         """Recompute the derived estimates of the given tests and files from their samples."""
         window = self.window
         for chunk in _chunks(sorted(test_ids), 500):
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT test_id, file, setup + call + teardown, started, report_id FROM samples"
+                "SELECT test_id, file, setup + call + teardown, started, report_id, group_name"
+                f" FROM samples"
                 f" WHERE test_id IN ({marks}) ORDER BY test_id, started DESC, report_id",
                 chunk,
             ).fetchall()
-            by_test: dict[str, list[tuple[str, float, float, str]]] = defaultdict(list)
-            for test_id, file, duration, started, report_id in rows:
-                by_test[test_id].append((file, duration, started, report_id))
+            by_test: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            for test_id, *sample in rows:
+                by_test[test_id].append(tuple(sample))  # file, duration, started, report, group
             updates = []
             stale: list[tuple[str, str]] = []
             for test_id, samples in by_test.items():
-                newest_file, _, newest_started, _ = samples[0]
-                estimate = _median(d for _, d, _, _ in samples[:window])
-                updates.append(
-                    (test_id, newest_file, estimate, newest_started, groups.get(test_id))
-                )
-                stale.extend((test_id, r) for _, _, _, r in samples[MAX_SAMPLES_PER_TEST:])
+                newest_file, _, newest_started, _, newest_group = samples[0]
+                estimate = _median(sample[1] for sample in samples[:window])
+                updates.append((test_id, newest_file, estimate, newest_started, newest_group))
+                stale.extend((test_id, sample[3]) for sample in samples[MAX_SAMPLES_PER_TEST:])
             db.executemany(
                 "INSERT INTO tests VALUES (?, ?, ?, ?, ?) ON CONFLICT(test_id) DO UPDATE SET"
                 " file = excluded.file, estimate = excluded.estimate,"
-                " last_seen = excluded.last_seen,"
-                " group_name = coalesce(excluded.group_name, tests.group_name)",
+                " last_seen = excluded.last_seen, group_name = excluded.group_name",
                 updates,
             )
             db.executemany("DELETE FROM samples WHERE test_id = ? AND report_id = ?", stale)
@@ -382,7 +381,7 @@ class TimingsStore:
         try:
             tests = {r[0] for r in db.execute("SELECT DISTINCT test_id FROM samples")}
             files = {r[0] for r in db.execute("SELECT DISTINCT file FROM file_samples")}
-            self._rederive(db, tests, files, {})
+            self._rederive(db, tests, files)
             db.execute("INSERT OR REPLACE INTO meta VALUES ('window', ?)", (str(self.window),))
             db.execute("COMMIT")
         except BaseException:
@@ -412,15 +411,22 @@ class TimingsStore:
         )
         return {str(r[0]): (str(r[1]), float(r[2]), _opt_str(r[3])) for r in rows}
 
-    def file_estimates(self) -> dict[str, FileEstimate]:
-        """Per known test file: its current tests' total estimate and its collect cost."""
+    def file_estimates(
+        self, current: Mapping[str, tuple[str, float, str | None]] | None = None
+    ) -> dict[str, FileEstimate]:
+        """Per known test file: its current tests' total estimate and its collect cost.
+
+        ``current`` is ``current_tests()``, when the caller has already read it.
+        """
         totals: dict[str, list[float]] = defaultdict(list)
-        for file, estimate, _ in self.current_tests().values():
+        if current is None:
+            current = self.current_tests()
+        for file, estimate, _ in current.values():
             totals[file].append(estimate)
         collect = {str(r[0]): float(r[1]) for r in self._read("SELECT file, collect FROM files")}
         return {
             file: FileEstimate(
-                tests=sum(totals.get(file, ())),
+                tests=math.fsum(totals.get(file, ())),
                 collect=collect.get(file, 0.0),
                 count=len(totals.get(file, ())),
             )
@@ -450,10 +456,7 @@ class TimingsStore:
                     startup=None if startup is None else float(startup),
                 )
             )
-        groups = {
-            str(r[0]): _opt_str(r[1]) for r in self._read("SELECT test_id, group_name FROM tests")
-        }
-        for rid, tid, file, setup, call, teardown, outcome, _ in self._read(
+        for rid, tid, file, setup, call, teardown, outcome, group, _ in self._read(
             "SELECT * FROM samples ORDER BY report_id, test_id"
         ):
             run = result.get(str(rid))
@@ -465,7 +468,7 @@ class TimingsStore:
                     call=float(call),
                     teardown=float(teardown),
                     outcome=str(outcome),
-                    group=groups.get(str(tid)),
+                    group=_opt_str(group),
                 )
         for rid, file, collect, _ in self._read(
             "SELECT * FROM file_samples ORDER BY report_id, file"

@@ -11,7 +11,6 @@ import dataclasses
 import difflib
 import hashlib
 import json
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from fastci import __version__, git
 from fastci.config import Config, read_pyproject_settings
 from fastci.errors import UsageError
+from fastci.files import write_atomically
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -275,7 +275,7 @@ def write_workflow(path: Path, text: str, force: bool = False) -> WriteResult:
     if path.is_dir():
         raise UsageError(f"{path} is a directory; move it aside to write the workflow")
     if not path.exists():
-        _write_atomically(path, text)
+        write_atomically(path, text)
         return WriteResult("created")
     try:
         old = path.read_text(encoding="utf-8")
@@ -293,16 +293,5 @@ def write_workflow(path: Path, text: str, force: bool = False) -> WriteResult:
     )
     if hand_edited(old) and not force:
         return WriteResult("refused", diff)
-    _write_atomically(path, text)
+    write_atomically(path, text)
     return WriteResult("updated", diff)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.fastci-partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as e:
-        partial.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {e.strerror}") from None

@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 from fastci.ci.providers import parse_shard, shard_from_env
-from fastci.config import PLANNING_SETTINGS, add_setting_arguments, argparse_type, load_config
-from fastci.errors import UsageError
+from fastci.config import (
+    PLANNING_SETTINGS,
+    Config,
+    add_setting_arguments,
+    argparse_type,
+    load_config,
+)
+from fastci.errors import ExitCode, UsageError
 
 NAME = "run"
 HELP = "run the suite, or one shard of it, on local worker processes"
@@ -42,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from fastci.runner import RunRequest, run_tests
 
     config = load_config(args)
+    if any(a in ("--co", "--collect-only") for a in args.pytest_args):
+        return _collect_only(config, args.pytest_args)
     shard = args.shard
     if shard is None:
         try:
@@ -83,3 +91,15 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return outcome.exit_code
+
+
+def _collect_only(config: Config, pytest_args: list[str]) -> int:
+    """``fastci run --co``: list what would run, as pytest does, running nothing."""
+    from fastci.planning import inventory_for
+
+    inventory = inventory_for(config, pytest_args, collect=True)
+    items = inventory.items or ()
+    for item in items:
+        print(item.id)
+    print(f"{len(items)} tests collected")
+    return ExitCode.OK if items else ExitCode.NO_TESTS_COLLECTED

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastci.config import add_root_argument, add_setting_arguments, load_config
 from fastci.errors import ExitCode
+from fastci.files import write_atomically
 
 if TYPE_CHECKING:
     from fastci.timings import TimingsStore
@@ -66,15 +68,16 @@ def _export(store: TimingsStore, output: Path | None) -> int:
     if output is None:
         export_runs(runs, sys.stdout)
     else:
-        with output.open("w", encoding="utf-8") as f:
-            export_runs(runs, f)
+        buffer = io.StringIO()
+        export_runs(runs, buffer)
+        write_atomically(output, buffer.getvalue())
         print(f"exported {len(runs)} run(s) to {output}")
     return ExitCode.OK
 
 
 def _show(store: TimingsStore, top: int) -> int:
     tests = store.current_tests()
-    files = store.file_estimates()
+    files = store.file_estimates(tests)
     if not tests:
         print(f"no timings yet in {store.path}: run the suite with fastci run first")
         return ExitCode.OK

@@ -2,9 +2,19 @@
 
 Each worker is a real pytest process (so the user's plugins and conftests behave as usual)
 talking to the coordinator over two pipes. Work is handed out one unit at a time as workers
-ask for it, so a slow unit never leaves other workers idle behind a fixed split. A worker that
-dies (``os._exit``, a segfault, the OOM killer) fails the test it was running with the cause,
-and a fresh worker takes over the rest of its units.
+ask for it, so a slow unit never leaves other workers idle behind a fixed split.
+
+Nothing is lost:
+
+- A worker that dies (``os._exit``, a segfault, the OOM killer) fails the test it was
+  running with the cause; a fresh worker takes over the rest of its units. Workers run their
+  tests in the order they reported collecting them, so the test that was running is the
+  first collected one without a result.
+- A unit that was being imported when its worker died is retried once on a fresh worker
+  (it may have been another test's fault); a second death fails its files.
+- Restarts are capped: past the cap, what could not run is reported as not run.
+- A worker that stops on its own (pytest's ``-x``, ``--maxfail``, ``--sw``) stops the run.
+- Whatever is left unrun at the end without a reason (interrupt, stop) is reported.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +40,8 @@ from fastci.records import TestResult, node_file
 
 LOG_TAIL_LINES = 30
 SHUTDOWN_GRACE_SECONDS = 20.0
+RESTARTS_PER_JOB = 4  # as pytest-xdist's --max-worker-restart defaults to
+IMPORT_ATTEMPTS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +58,8 @@ class UnitSpan:
 
 @dataclasses.dataclass(frozen=True)
 class WorkerSpan:
+    """One worker process's life: a row on the timeline."""
+
     worker: str
     pid: int
     start: float
@@ -55,6 +69,8 @@ class WorkerSpan:
 
 @dataclasses.dataclass
 class PoolResult:
+    """What happened in the pool: every result, and when each unit and worker ran."""
+
     results: list[TestResult]
     units: list[UnitSpan]
     workers: list[WorkerSpan]
@@ -62,6 +78,7 @@ class PoolResult:
     startup: float | None  # seconds from the pool's start until the first worker was ready
     interrupted: bool = False
     stopped_early: str | None = None  # why the run stopped before all units ran (-x, --maxfail)
+    not_run: list[str] = dataclasses.field(default_factory=list)  # units lost without a reason
 
 
 class Listener(Protocol):
@@ -83,7 +100,6 @@ class PoolOptions:
     log_dir: Path
     run_id: str
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
-    extra_worker_args: Sequence[str] = ()
 
 
 @dataclasses.dataclass
@@ -91,8 +107,8 @@ class _UnitRun:
     unit: Unit
     start: float
     collected: bool = False
+    order: list[str] = dataclasses.field(default_factory=list)  # as the worker will run them
     remaining: set[str] = dataclasses.field(default_factory=set)
-    tests: int = 0
 
 
 @dataclasses.dataclass
@@ -105,10 +121,20 @@ class _Worker:
     started: float
     reader: LineReader = dataclasses.field(default_factory=LineReader)
     ready: bool = False
+    told_to_stop: bool = False
     said_bye: bool = False
     assigned: list[_UnitRun] = dataclasses.field(default_factory=list)
-    current_test: str | None = None
-    current_test_start: float = 0.0
+    last_result_at: float = 0.0
+
+    def running_test(self) -> str | None:
+        """The test it is running now: the first collected test without a result."""
+        if self.assigned and not self.assigned[-1].collected:
+            return None  # it was importing its newest unit; its held-back test had not begun
+        for run in self.assigned:
+            for test_id in run.order:
+                if test_id in run.remaining:
+                    return test_id
+        return None
 
 
 class _Silent:
@@ -146,7 +172,8 @@ class Pool:
         self.dispatching = False
         self.failures = 0
         self.stopping = False
-        self.ever_ready = False
+        self.restarts_left = RESTARTS_PER_JOB * options.jobs
+        self.import_crashes: Counter[str] = Counter()
 
     def start(self) -> None:
         self.started = time.time()
@@ -159,10 +186,7 @@ class Pool:
         self._kill_all()
         for worker in list(self.workers.values()):
             worker.proc.wait()
-            self.selector.unregister(worker.from_worker)
-            os.close(worker.from_worker)
-            os.close(worker.to_worker)
-        self.workers.clear()
+            self._forget(worker)
         self.selector.close()
 
     def run(self, units: Sequence[Unit], listener: Listener, maxfail: int = 0) -> PoolResult:
@@ -195,6 +219,8 @@ class Pool:
                     self._stop_all(signal.SIGINT)
                     deadline = time.time() + SHUTDOWN_GRACE_SECONDS
         self.selector.close()
+        if not self.result.interrupted and self.result.stopped_early is None:
+            self._report_left_over("the workers could not run it")
         return self.result
 
     # -- processes ----------------------------------------------------------------------
@@ -204,38 +230,26 @@ class Pool:
         from_read, from_write = os.pipe()
         o = self.options
         command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            *plugin_args(),
+            sys.executable, "-m", "pytest", *plugin_args(),
             f"--fastci-worker={to_read},{from_write}",
             f"--fastci-group-markers={','.join(o.group_markers)}",
-            "-q",
-            *neutralizing_args(),
-            *o.extra_worker_args,
-            *o.pytest_args,
-        ]
-        env = pytest_env(
-            {
-                **o.extra_env,
-                "FASTCI_WORKER_ID": slot,
-                "PYTEST_XDIST_WORKER": slot,
-                "PYTEST_XDIST_WORKER_COUNT": str(o.jobs),
-                "PYTEST_XDIST_TESTRUNUID": o.run_id,
-            }
-        )
+            "-q", *o.pytest_args,
+            *neutralizing_args(),  # last, so the user's own -n or --cov cannot fan out a worker
+        ]  # fmt: skip
+        env = pytest_env({
+            **o.extra_env,
+            "FASTCI_WORKER_ID": slot,
+            "PYTEST_XDIST_WORKER": slot,
+            "PYTEST_XDIST_WORKER_COUNT": str(o.jobs),
+            "PYTEST_XDIST_TESTRUNUID": o.run_id,
+        })  # fmt: skip
         log_path = o.log_dir / f"{slot}.log"
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
-                command,
-                cwd=o.workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=(to_read, from_write),
+                command, cwd=o.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, pass_fds=(to_read, from_write),
                 start_new_session=True,  # Ctrl-C reaches the coordinator, which stops workers once
-            )
+            )  # fmt: skip
         os.close(to_read)
         os.close(from_write)
         worker = _Worker(slot, proc, to_write, from_read, log_path, started=time.time())
@@ -275,14 +289,24 @@ class Pool:
             with contextlib.suppress(ProcessLookupError):
                 worker.proc.kill()
 
+    def _stop_early(self, reason: str) -> None:
+        """Run nothing more: the queue is dropped and every worker ends after its test."""
+        if self.stopping:
+            return
+        self.result.stopped_early = reason
+        self.stopping = True
+        self.queue.clear()
+        for worker in self.workers.values():
+            worker.told_to_stop = True
+            self._send(worker, "abort")
+
     # -- messages -----------------------------------------------------------------------
 
     def _handle(self, worker: _Worker, message: Message) -> None:
         kind = message["kind"]
         if kind == "ready":
             worker.ready = True
-            if not self.ever_ready:
-                self.ever_ready = True
+            if self.result.startup is None:
                 self.result.startup = time.time() - self.started
             if self.dispatching:
                 self._dispatch(worker)
@@ -290,30 +314,27 @@ class Pool:
             self._dispatch(worker)
         elif kind == "collected":
             self._collected(worker, message)
-        elif kind == "test_start":
-            worker.current_test = message["id"]
-            worker.current_test_start = message["t"]
         elif kind == "test":
             del message["kind"]
-            worker.current_test = None
             self._record(worker, TestResult(**message))
         elif kind == "bye":
             worker.said_bye = True
+            if message.get("aborted") and not worker.told_to_stop:
+                self._stop_early(
+                    f"worker {worker.slot} stopped the run (pytest's -x, --maxfail or --sw)"
+                )
 
     def _dispatch(self, worker: _Worker) -> None:
         if self.stopping or not self.queue:
+            worker.told_to_stop = True
             self._send(worker, "stop")
             return
         unit = self.queue.popleft()
         worker.assigned.append(_UnitRun(unit, start=time.time()))
         self._send(
-            worker,
-            "unit",
-            id=unit.id,
-            files=list(unit.files),
-            tests=None if unit.tests is None else list(unit.tests),
-            exclude=list(unit.exclude),
-        )
+            worker, "unit", id=unit.id, files=list(unit.files),
+            tests=None if unit.tests is None else list(unit.tests), exclude=list(unit.exclude),
+        )  # fmt: skip
 
     def _collected(self, worker: _Worker, message: Message) -> None:
         run = next(
@@ -322,28 +343,22 @@ class Pool:
         if run is None:
             return
         run.collected = True
-        run.remaining = set(message["tests"])
-        run.tests = len(run.remaining)
+        run.order = list(message["tests"])
+        run.remaining = set(run.order)
         self.result.file_collect.update(message["files"])
         for error in message["errors"]:
-            self._record(
-                worker,
-                TestResult(
-                    id=error["id"],
-                    file=node_file(error["id"]),
-                    outcome="error",
-                    longrepr=error["longrepr"],
-                    start=message["start"],
-                    stop=message["stop"],
-                    worker=worker.slot,
-                ),
-            )
+            self._record(worker, TestResult(
+                id=error["id"], file=node_file(error["id"]), outcome="error",
+                longrepr=error["longrepr"], start=message["start"], stop=message["stop"],
+                worker=worker.slot,
+            ))  # fmt: skip
         if not run.remaining:
             self._finish_unit(worker, run, message["stop"])
 
     def _record(self, worker: _Worker, result: TestResult) -> None:
         self.result.results.append(result)
         self.listener.test_done(result)
+        worker.last_result_at = result.stop
         for run in worker.assigned:
             if result.id in run.remaining:
                 run.remaining.discard(result.id)
@@ -352,97 +367,111 @@ class Pool:
                 break
         if result.failed:
             self.failures += 1
-            if self.maxfail and self.failures >= self.maxfail and not self.stopping:
-                self.result.stopped_early = f"stopping after {self.failures} failure(s)"
-                self.stopping = True
-                self.queue.clear()
-                for other in self.workers.values():
-                    self._send(other, "abort")
+            if self.maxfail and self.failures >= self.maxfail:
+                self._stop_early(f"stopping after {self.failures} failure(s)")
 
     def _finish_unit(self, worker: _Worker, run: _UnitRun, stop: float) -> None:
         worker.assigned.remove(run)
         span = UnitSpan(
-            unit=run.unit.id,
-            worker=worker.slot,
-            start=run.start,
-            stop=stop,
-            tests=run.tests,
-            predicted=run.unit.duration,
-        )
+            unit=run.unit.id, worker=worker.slot, start=run.start, stop=stop,
+            tests=len(run.order), predicted=run.unit.duration,
+        )  # fmt: skip
         self.result.units.append(span)
         self.listener.unit_done(span)
 
     # -- a worker's end -------------------------------------------------------------------
 
-    def _reap(self, worker: _Worker) -> None:
+    def _forget(self, worker: _Worker) -> None:
         self.selector.unregister(worker.from_worker)
         os.close(worker.from_worker)
         os.close(worker.to_worker)
-        returncode = worker.proc.wait()
         del self.workers[worker.slot]
+
+    def _reap(self, worker: _Worker) -> None:
+        self._forget(worker)
+        returncode = worker.proc.wait()
         now = time.time()
         crashed = None if worker.said_bye else _describe_exit(returncode)
         self.result.workers.append(
             WorkerSpan(worker.slot, worker.proc.pid, worker.started, now, crashed)
         )
-        if crashed is None:
-            return
-        if not worker.ready:
+        if crashed is None or self.result.interrupted:
+            return  # a clean end, or one the coordinator asked for
+        if not worker.ready and self.result.startup is None:
             self._startup_failed(worker, returncode)
-            return
         self._salvage(worker, crashed, now)
 
     def _startup_failed(self, worker: _Worker, returncode: int) -> None:
-        if self.ever_ready or self.result.interrupted:
-            return
+        """No worker ever started: pytest itself refused (bad arguments, a broken conftest)."""
         self._kill_all()
         for other in self.workers.values():
             other.proc.wait()
-        output = worker.log_path.read_text(errors="replace")
-        code = returncode if returncode > 0 else ExitCode.INTERNAL_ERROR
         raise PytestError(
             f"a pytest worker could not start (exit code {returncode}); its output is above",
-            exit_code=code,
-            details=output,
+            exit_code=returncode if returncode > 0 else ExitCode.INTERNAL_ERROR,
+            details=worker.log_path.read_text(errors="replace"),
         )
 
     def _salvage(self, worker: _Worker, crashed: str, now: float) -> None:
         """Fail the test that killed the worker, and hand the rest of its units to a new one."""
-        if self.result.interrupted:
-            return  # workers were told to stop: nothing they left behind is a failure
         tail = _tail(worker.log_path, LOG_TAIL_LINES)
 
-        def crash(test_id: str, start: float, during: str) -> None:
-            self._record(
-                worker,
-                TestResult(
-                    id=test_id,
-                    file=node_file(test_id),
-                    outcome="crashed",
-                    start=start,
-                    stop=now,
-                    worker=worker.slot,
-                    longrepr=f"worker {worker.slot} {crashed} {during}.\n{tail}",
-                ),
-            )
+        def crash(test_id: str, during: str) -> None:
+            self._record(worker, TestResult(
+                id=test_id, file=node_file(test_id), outcome="crashed",
+                start=worker.last_result_at or worker.started, stop=now, worker=worker.slot,
+                longrepr=f"worker {worker.slot} {crashed} {during}.\n{tail}",
+            ))  # fmt: skip
 
-        if worker.current_test is not None:
-            crash(
-                worker.current_test,
-                worker.current_test_start,
-                "while running this test; a new worker ran the rest of its unit",
-            )
+        running = worker.running_test()
+        if running is not None:
+            crash(running, "while running this test; a new worker ran the rest of its unit")
+        elif not worker.assigned and worker.told_to_stop:
+            crash(f"fastci::{worker.slot}", "after its last test (in session teardown)")
         for run in list(worker.assigned):
             worker.assigned.remove(run)
-            if not run.collected:
+            if run.collected:
+                if run.remaining:
+                    kept = tuple(t for t in run.order if t in run.remaining)
+                    self.queue.appendleft(dataclasses.replace(run.unit, tests=kept))
+                continue
+            self.import_crashes[run.unit.id] += 1
+            if self.import_crashes[run.unit.id] < IMPORT_ATTEMPTS:
+                self.queue.appendleft(run.unit)  # perhaps not its fault: try once more
+            else:
                 for file in run.unit.files:
-                    crash(file, run.start, f"while importing {file}")
-            elif run.remaining and not self.stopping:
-                self.queue.appendleft(
-                    dataclasses.replace(run.unit, tests=tuple(sorted(run.remaining)))
-                )
-        if self.queue and not self.stopping:
+                    crash(file, f"while importing {file}, twice")
+        if not self.queue or self.stopping:
+            return
+        if self.restarts_left > 0:
+            self.restarts_left -= 1
             self._spawn(worker.slot)
+        elif not self.workers:
+            self._report_left_over(
+                f"workers died {RESTARTS_PER_JOB * self.options.jobs} times; fastci stopped "
+                "starting new ones"
+            )
+
+    def _report_left_over(self, why: str) -> None:
+        """Units that neither ran nor were stopped on purpose: never silently missing."""
+        now = time.time()
+        left = list(self.queue)
+        self.queue.clear()
+        for worker in list(self.workers.values()):
+            left.extend(r.unit for r in worker.assigned)
+        for unit in left:
+            self.result.not_run.append(unit.id)
+            for file in unit.files:
+                result = TestResult(
+                    id=f"{file}::<not run>",
+                    file=file,
+                    outcome="error",
+                    start=now,
+                    stop=now,
+                    longrepr=f"fastci: unit {unit.id} did not run: {why}",
+                )
+                self.result.results.append(result)
+                self.listener.test_done(result)
 
 
 def _describe_exit(returncode: int) -> str:

@@ -13,6 +13,7 @@ collection per unit would lose them.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,15 @@ class WorkerLoop(TestObserver):
     ) -> None:
         super().__init__(group_markers, worker=os.environ.get("FASTCI_WORKER_ID"))
         self.config = config
+        # Not inherited by processes the tests start: a daemon left behind must not keep the
+        # coordinator waiting for this pipe to close.
+        os.set_inheritable(fd_in, False)
+        os.set_inheritable(fd_out, False)
+        # The coordinator stops workers with SIGINT; a parent that ignored it (nohup, a
+        # background job) must not make them deaf to it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         self.channel = WorkerChannel(fd_in, fd_out)
+        self.tree: CollectionTree | None = None
         self.collect_seconds: dict[str, float] = {}
         self.collect_errors: list[dict[str, str]] = []
         self.aborted = False
@@ -58,11 +67,18 @@ class WorkerLoop(TestObserver):
         self.collect_seconds.clear()
         self.collect_errors.clear()
         started = time.time()
+        assert self.tree is not None, "pytest_collection makes the tree before any unit"
         items: list[pytest.Item] = []
+        collected_by_pytest: list[pytest.Item] = []  # already through modifyitems
         for file in unit["files"]:
-            items.extend(self.tree.items_of(file))
+            found = self.tree.items_of(file)
+            if found is None:
+                collected_by_pytest.extend(self.tree.collect_as_argument(file))
+            else:
+                items.extend(found)
         config = session.config
         config.hook.pytest_collection_modifyitems(session=session, config=config, items=items)
+        items.extend(collected_by_pytest)
         wanted = unit.get("tests")
         if wanted is not None:
             chosen = set(wanted)
@@ -85,7 +101,7 @@ class WorkerLoop(TestObserver):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        self.channel.send("ready", pid=os.getpid(), maxfail=self.config.option.maxfail)
+        self.channel.send("ready")
         held: pytest.Item | None = None
         while not self.aborted:
             message = self.channel.receive()
@@ -117,9 +133,6 @@ class WorkerLoop(TestObserver):
         if session.shouldfail or session.shouldstop:
             self.aborted = True
 
-    def test_started(self, nodeid: str) -> None:
-        self.channel.send("test_start", id=nodeid, t=time.time())
-
     def test_finished(self, result: TestResult) -> None:
         self.channel.send("test", **vars(result))  # flat fields: no deep copy per test
 
@@ -146,24 +159,31 @@ class CollectionTree:
         self._root: pytest.Collector | None = None
         self._children: dict[pytest.Collector, list[pytest.Item | pytest.Collector]] = {}
 
-    def items_of(self, file: str) -> list[pytest.Item]:
-        """The items of one file (by node id path); collection errors go to ``errors``."""
-        path = (self.rootpath / file).resolve()
-        nodes = self._file_nodes(path)
-        if not nodes:  # outside the rootdir, or only collectable as an explicit argument
-            try:
-                return [
-                    i
-                    for i in self.session.perform_collect([str(path)])
-                    if isinstance(i, pytest.Item)
-                ]
-            except pytest.UsageError as e:
-                self.errors.append({"id": file, "longrepr": str(e)})
-                return []
+    def items_of(self, file: str) -> list[pytest.Item] | None:
+        """The items of one file (by node id path), or None when the tree cannot reach it.
+
+        Collection errors go to ``errors``.
+        """
+        nodes = self._file_nodes((self.rootpath / file).resolve())
+        if not nodes:
+            return None
         items: list[pytest.Item] = []
         for node in nodes:
             items.extend(self._items(node))
         return items
+
+    def collect_as_argument(self, file: str) -> list[pytest.Item]:
+        """pytest's own collection of one file, as if given on the command line.
+
+        For files the tree cannot reach: outside the rootdir, or collected only because the
+        user named them (a name python_files does not match).
+        """
+        try:
+            found = self.session.perform_collect([str((self.rootpath / file).resolve())])
+        except pytest.UsageError as e:
+            self.errors.append({"id": file, "longrepr": str(e)})
+            return []
+        return [i for i in found if isinstance(i, pytest.Item)]
 
     def _file_nodes(self, path: Path) -> list[pytest.Item | pytest.Collector]:
         try:
