@@ -30,7 +30,7 @@ from fastci.errors import UsageError
 from fastci.files import ensure_dir
 from fastci.reports import FileRecord, Run, RunHeader, TestRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: samples keep each run's group
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.
 APPLICATION_ID = 0x66434931
 DEFAULT_TEST_SECONDS = 0.05
