@@ -17,7 +17,7 @@ from fastci.errors import ExitCode, FastciError, UsageError
 # Each name is a module in fastci.commands with NAME, HELP, add_arguments(parser) and
 # run(args) -> int. A module with PYTEST_ARGS = True gets every argument that is not one of
 # its own flags, in order, as args.pytest_args. Command modules import heavy things in run().
-COMMAND_MODULES: tuple[str, ...] = ("plan", "timings", "inventory")
+COMMAND_MODULES: tuple[str, ...] = ("plan", "timings", "inventory", "deps")
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -18,6 +18,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 GRANULARITIES = ("file", "class", "test")
+INSTALLERS = ("auto", "uv", "pip")
 
 
 def cpu_count() -> int:
@@ -74,6 +75,12 @@ def one_of(choices: Sequence[str]) -> Callable[[object], str]:
         return str(value)
 
     return parse
+
+
+def optional_text(value: object) -> str | None:
+    if value in ("", None):
+        return None
+    return text(value)
 
 
 def seconds(value: object) -> float:
@@ -150,6 +157,48 @@ SETTINGS: tuple[Setting, ...] = (
         "extra pytest arguments for every run (comma-separated on the command line)",
         "ARGS",
     ),
+    Setting(
+        "deps.requirements",
+        "--requirements",
+        text_list,
+        "requirement files that make up the dependency set, as glob patterns "
+        "(comma-separated on the command line; files they -r/-c include count too)",
+        "PATTERNS",
+    ),
+    Setting(
+        "deps.extras",
+        "--extras",
+        text_list,
+        "pyproject.toml optional-dependencies in the set ('*': all of them)",
+        "NAMES",
+    ),
+    Setting(
+        "deps.groups",
+        "--groups",
+        text_list,
+        "pyproject.toml dependency-groups in the set ('*': all of them)",
+        "NAMES",
+    ),
+    Setting(
+        "deps.wheelhouse",
+        "--wheelhouse",
+        text,
+        "directory holding one wheelhouse per key, relative to the project root",
+        "DIR",
+    ),
+    Setting(
+        "deps.index-url",
+        "--index-url",
+        optional_text,
+        "package index to resolve and download from (default: the installer's own)",
+        "URL",
+    ),
+    Setting(
+        "deps.installer",
+        "--installer",
+        one_of(INSTALLERS),
+        "which tool resolves and installs: uv when available, else pip",
+    ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -167,10 +216,20 @@ class Config:
     estimate_window: int = 5
     shard_startup: float | None = None
     pytest_args: tuple[str, ...] = ()
+    deps_requirements: tuple[str, ...] = ("requirements*.txt", "requirements/*.txt")
+    deps_extras: tuple[str, ...] = ("*",)
+    deps_groups: tuple[str, ...] = ("*",)
+    deps_wheelhouse: str = ".cache/wheels"
+    deps_index_url: str | None = None
+    deps_installer: str = "auto"
 
     @property
     def store_path(self) -> Path:
         return self.root / self.store
+
+    @property
+    def wheelhouse_root(self) -> Path:
+        return self.root / self.deps_wheelhouse
 
 
 def find_project_root(start: Path) -> Path:

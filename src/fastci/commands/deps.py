@@ -1,0 +1,200 @@
+"""``fastci deps``: the dependency wheelhouse: its cache key, build, offline install and prune."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastci.config import Config, add_setting_arguments, load_config
+from fastci.errors import ExitCode
+
+if TYPE_CHECKING:
+    from fastci.deps.inputs import Sources
+    from fastci.deps.interpreter import Interpreter
+    from fastci.deps.key import InputChange, Key
+
+NAME = "deps"
+HELP = "cache key, build and offline install of the dependency wheelhouse"
+KEY_SETTINGS = ("deps.requirements", "deps.extras", "deps.groups")
+DIGEST_SHOWN = 12
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    key = actions.add_parser("key", help="print the cache key of the dependency set")
+    _common(key, "deps.wheelhouse")
+    shown = key.add_mutually_exclusive_group()
+    shown.add_argument("--explain", action="store_true", help="list every input with its hash")
+    shown.add_argument("--json", action="store_true", help="print the key and its inputs as JSON")
+    shown.add_argument(
+        "--diff",
+        metavar="OTHER",
+        help="say which inputs differ from another key: a key with a wheelhouse here, "
+        "a wheelhouse directory, its manifest.json, or a saved 'fastci deps key --json'",
+    )
+    build = actions.add_parser(
+        "build",
+        help="fill the wheelhouse with a wheel of every package, building only what is missing",
+    )
+    _common(build, "deps.wheelhouse", "deps.index-url", "deps.installer")
+    install = actions.add_parser(
+        "install", help="install the set from the wheelhouse, without the index"
+    )
+    _common(install, "deps.wheelhouse", "deps.index-url", "deps.installer")
+    install.add_argument(
+        "--allow-index",
+        action="store_true",
+        help="fetch from the index what the wheelhouse lacks instead of failing",
+    )
+    install.add_argument(
+        "--project",
+        action="store_true",
+        help="also install the project itself, editable and without its dependencies",
+    )
+    prune = actions.add_parser("prune", help="remove the wheelhouses that no current key uses")
+    _common(prune, "deps.wheelhouse")
+    prune.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="keep this key's wheelhouse too (e.g. another Python's); repeatable",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="list, remove nothing")
+
+
+def _common(parser: argparse.ArgumentParser, *settings: str) -> None:
+    parser.add_argument(
+        "--python",
+        metavar="PATH",
+        help="the interpreter the set is for (default: the active virtualenv's, else fastci's)",
+    )
+    add_setting_arguments(parser, *KEY_SETTINGS, *settings)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fastci.deps.inputs import read_sources
+    from fastci.deps.interpreter import probe
+    from fastci.deps.key import compute_key
+
+    config = load_config(args)
+    sources = read_sources(config)
+    interpreter = probe(args.python)
+    key = compute_key(sources, interpreter)
+    if args.action == "key":
+        return _key(args, config, key)
+    if args.action == "build":
+        return _build(config, key, sources, interpreter)
+    if args.action == "install":
+        return _install(args, config, key, sources, interpreter)
+    return _prune(config, key, args.keep, args.dry_run)
+
+
+def _key(args: argparse.Namespace, config: Config, key: Key) -> int:
+    from fastci.deps.key import diff_inputs, load_key_record
+
+    if args.json:
+        print(json.dumps(key.to_json(), indent=2, sort_keys=True))
+    elif args.diff is not None:
+        other, inputs = load_key_record(args.diff, config.wheelhouse_root)
+        print(format_diff(key.value, other, diff_inputs(inputs, key.inputs)))
+    elif args.explain:
+        print(key.value)
+        width = max(len(i.name) for i in key.inputs)
+        for item in key.inputs:
+            summary = item.lines[0] if len(item.lines) == 1 else f"{len(item.lines)} lines"
+            print(f"  {item.name:<{width}}  {item.digest[:DIGEST_SHOWN]}  {summary}")
+    else:
+        print(key.value)
+    return ExitCode.OK
+
+
+def format_diff(current: str, other: str, changes: list[InputChange]) -> str:
+    lines = [f"this key:  {current}", f"other key: {other}"]
+    if not changes:
+        lines.append("no input differs" + ("" if current == other else " (keys of another format)"))
+    for change in changes:
+        lines.append(f"{change.status}: {change.name}")
+        lines.extend(f"    + {line}" for line in change.added)
+        lines.extend(f"    - {line}" for line in change.removed)
+    return "\n".join(lines)
+
+
+def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter) -> int:
+    from fastci.deps.backend import choose_backend
+    from fastci.deps.wheelhouse import build_wheelhouse
+
+    started = time.perf_counter()
+    backend = choose_backend(config.deps_installer)
+    result = build_wheelhouse(
+        config.wheelhouse_root, key, sources, interpreter, backend, config.deps_index_url
+    )
+    count = len(result.manifest.packages) + len(result.manifest.build_packages)
+    where = _shown(result.directory)
+    if result.up_to_date:
+        print(f"wheelhouse {where} is complete: {count} wheels, all match the manifest")
+    else:
+        print(
+            f"built wheelhouse {where}: {count} wheels ({result.reused} reused, "
+            f"{result.fetched} downloaded or built) in {time.perf_counter() - started:.1f}s"
+        )
+    for line in result.manifest.local:
+        print(f"  not in the wheelhouse (local source, install it yourself): {line}")
+    return ExitCode.OK
+
+
+def _install(
+    args: argparse.Namespace, config: Config, key: Key, sources: Sources, interpreter: Interpreter
+) -> int:
+    from fastci.deps.backend import choose_backend
+    from fastci.deps.install import install
+
+    started = time.perf_counter()
+    result = install(
+        config.wheelhouse_root,
+        key,
+        sources,
+        interpreter,
+        choose_backend(config.deps_installer),
+        allow_index=args.allow_index,
+        project=args.project,
+        index_url=config.deps_index_url,
+    )
+    seconds = time.perf_counter() - started
+    project = " and the project" if args.project else ""
+    if result.directory is None:
+        print(f"no wheelhouse for this key: installed the set{project} from the index in "
+              f"{seconds:.1f}s")  # fmt: skip
+        return ExitCode.OK
+    print(
+        f"installed {result.packages} packages{project} from {_shown(result.directory)} "
+        f"in {seconds:.1f}s" + (" (offline)" if not result.from_index else "")
+    )
+    if result.from_index:
+        print(f"  from the index, missing from the wheelhouse: {', '.join(result.from_index)}")
+    for line in result.local:
+        print(f"  not in the wheelhouse (local source, install it yourself): {line}")
+    return ExitCode.OK
+
+
+def _prune(config: Config, key: Key, keep: list[str], dry_run: bool) -> int:
+    from fastci.deps.wheelhouse import prune
+
+    removed = prune(config.wheelhouse_root, [key.value, *keep], dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    total = sum(size for _, size in removed) / 1e6
+    print(f"{verb} {len(removed)} wheelhouse(s), {total:.1f} MB; kept {key.value}")
+    for directory, size in removed:
+        print(f"  {_shown(directory)}  {size / 1e6:.1f} MB")
+    return ExitCode.OK
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
