@@ -68,6 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser, *settings: str) -> None:
+    parser.add_argument(  # also after the action; SUPPRESS keeps one given before it
+        "--root",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="project root (default: nearest directory with a pyproject.toml)",
+    )
     parser.add_argument(
         "--python",
         metavar="PATH",
