@@ -198,6 +198,7 @@ SETTINGS: tuple[Setting, ...] = (
         "--installer",
         one_of(INSTALLERS),
         "which tool resolves and installs: uv when available, else pip",
+        "{auto,uv,pip}",
     ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}

@@ -23,6 +23,8 @@ UNREACHABLE = re.compile(
     re.IGNORECASE,
 )
 
+UV_INDEX_VARIABLES = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL")
+
 
 @dataclasses.dataclass(frozen=True)
 class Backend:
@@ -30,6 +32,23 @@ class Backend:
 
     name: str  # "uv" or "pip"
     uv: str | None
+
+    def index_arguments(self, index_url: str | None) -> list[str]:
+        """Which index to use: deps.index-url, else the tool's own configuration.
+
+        uv does not read pip's settings, so a PIP_INDEX_URL / PIP_EXTRA_INDEX_URL that a CI
+        sets for a private index is passed on to uv when uv has no index setting of its own.
+        """
+        if index_url:
+            return ["--index-url", index_url]
+        if self.name != "uv" or any(os.environ.get(v) for v in UV_INDEX_VARIABLES):
+            return []
+        arguments = []
+        if os.environ.get("PIP_INDEX_URL"):
+            arguments += ["--index-url", os.environ["PIP_INDEX_URL"]]
+        for url in os.environ.get("PIP_EXTRA_INDEX_URL", "").split():
+            arguments += ["--extra-index-url", url]
+        return arguments
 
     def pip(self, interpreter: Interpreter) -> list[str]:
         """A pip command line that works on ``interpreter``, even one without pip of its own."""

@@ -37,7 +37,7 @@ def install(
     """Install the key's wheelhouse into ``interpreter``; with ``project`` the project too."""
     directory = wheelhouse_root / key.value
     manifest = read_manifest(directory)
-    index = ["--index-url", index_url] if index_url else []
+    index = backend.index_arguments(index_url)
     with tempfile.TemporaryDirectory(prefix="fastci-deps-") as work:
         if manifest is None:
             if not allow_index:

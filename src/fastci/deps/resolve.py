@@ -105,7 +105,7 @@ def _resolve(
 ) -> Resolution:
     if not files:
         return Resolution((), ())
-    index = ["--index-url", index_url] if index_url else []
+    index = backend.index_arguments(index_url)
     if backend.uv is not None:
         output = workdir / f"{label}-pins.txt"
         run_tool(

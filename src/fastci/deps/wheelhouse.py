@@ -252,7 +252,7 @@ def _fetch(
         return
     listing = work / "fetch.txt"
     listing.write_text("\n".join(pins) + "\n", encoding="utf-8")
-    index = ["--index-url", index_url] if index_url else []
+    index = backend.index_arguments(index_url)
     try:
         run_tool(
             [*backend.pip(interpreter), "wheel", "--no-deps", "--progress-bar", "off",
@@ -274,7 +274,9 @@ def _fetch(
 
 
 def _failed_builds(output: str) -> list[str]:
-    names = re.findall(r"Failed (?:building wheel for|to build) ([A-Za-z0-9._-]+)", output)
+    names = re.findall(
+        r"Failed (?:building wheel for|to build) (?!one or more)([A-Za-z0-9._-]+)", output
+    )
     for group in re.findall(r"installable wheels for some pyproject\.toml .*?\(([^)]*)\)", output):
         names.extend(n.strip() for n in group.split(","))
     return sorted({canonicalize_name(n) for n in names if n})

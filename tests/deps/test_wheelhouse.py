@@ -1,0 +1,254 @@
+"""fastci deps build/install/prune against the real package index, uv, pip and virtualenvs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastci.errors import ExitCode
+from tests.deps.projects import (
+    UNREACHABLE_INDEX,
+    RunFastci,
+    imports,
+    make_broken_sdist,
+    make_project,
+    make_venv,
+    write,
+)
+
+PYTHON = sys.executable
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One project whose wheelhouse is built once, from the index, for the whole module.
+
+    Tests that change it work on a copy (see ``project``).
+    """
+    from fastci.cli import main
+
+    root = make_project(tmp_path_factory.mktemp("built") / "app")
+    assert main(["deps", "build", "--root", str(root), "--python", PYTHON]) == ExitCode.OK
+    return root
+
+
+@pytest.fixture
+def project(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built project, wheelhouse included, in a new place."""
+    return Path(shutil.copytree(built, tmp_path / "app"))
+
+
+def wheelhouse(root: Path) -> Path:
+    (directory,) = [d for d in (root / ".cache" / "wheels").iterdir() if d.is_dir()]
+    return directory
+
+
+def manifest(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((wheelhouse(root) / "manifest.json").read_text())
+    return data
+
+
+def test_build_leaves_a_wheel_and_a_manifest_entry_per_pinned_package(built: Path) -> None:
+    directory = wheelhouse(built)
+    data = manifest(built)
+    packages = data["packages"]
+    assert sorted(p["name"] for p in packages) == ["iniconfig", "six"]
+    assert {p["version"] for p in packages} == {"1.17.0", "2.1.0"}
+    assert sorted(p.name for p in directory.glob("*.whl")) == sorted(
+        [p["file"] for p in packages + data["build_packages"]]
+    )
+    assert directory.name == data["key"]
+    assert not [p for p in directory.parent.iterdir() if p.name.startswith(".staging")]
+
+
+def test_the_wheelhouse_is_named_by_the_current_key(fastci: RunFastci, built: Path) -> None:
+    key = fastci("deps", "key", "--root", built, "--python", PYTHON).out.strip()
+    assert wheelhouse(built).name == key
+
+
+def test_a_second_build_finds_the_wheelhouse_complete(fastci: RunFastci, project: Path) -> None:
+    result = fastci("deps", "build", "--root", project, "--python", PYTHON)
+    assert result.code == ExitCode.OK
+    assert "is complete: 3 wheels, all match the manifest" in result.out
+
+
+def test_install_works_offline_with_the_index_unreachable(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    result = fastci(
+        "deps", "install", "--root", project, "--python", python, "--index-url", UNREACHABLE_INDEX
+    )
+    assert result.code == ExitCode.OK, result.err
+    assert "installed 2 packages" in result.out
+    assert "(offline)" in result.out
+    assert imports(python, "six", "iniconfig")
+    assert not imports(python, "tinyapp")
+
+
+def test_install_with_pip_instead_of_uv_works_offline_too(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    python = make_venv(tmp_path / "venv", with_pip=True)
+    result = fastci(
+        "deps", "install", "--root", project, "--python", python,
+        "--installer", "pip", "--index-url", UNREACHABLE_INDEX,
+    )  # fmt: skip
+    assert result.code == ExitCode.OK, result.err
+    assert imports(python, "six", "iniconfig")
+
+
+def test_install_project_adds_the_project_itself_editable_and_offline(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    python = make_venv(tmp_path / "venv")
+    result = fastci(
+        "deps", "install", "--root", project, "--python", python, "--project",
+        "--index-url", UNREACHABLE_INDEX,
+    )  # fmt: skip
+    assert result.code == ExitCode.OK, result.err
+    assert imports(python, "six", "tinyapp")
+
+
+def test_the_wheelhouse_still_installs_after_moving_it(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "restored" / "wheels"
+    shutil.move(str(project / ".cache" / "wheels"), str(moved))
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", project, "--python", python, "--wheelhouse", moved)
+    assert result.code == ExitCode.OK, result.err
+    assert imports(python, "six", "iniconfig")
+
+
+def test_a_missing_wheel_is_an_error_naming_the_package(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    next(wheelhouse(project).glob("six-*.whl")).unlink()
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", project, "--python", python)
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    assert result.err.startswith("fastci: error: missing wheel for six==1.17.0 in ")
+    assert "--allow-index" in result.err
+    assert not imports(python, "iniconfig")  # nothing half-installed
+
+
+def test_a_corrupt_wheel_fails_the_manifest_check(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    wheel = next(wheelhouse(project).glob("iniconfig-*.whl"))
+    data = bytearray(wheel.read_bytes())
+    data[100] ^= 0xFF  # same size, other content: only the hash can tell
+    wheel.write_bytes(bytes(data))
+    result = fastci("deps", "install", "--root", project, "--python", make_venv(tmp_path / "v"))
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    assert "does not match its manifest hash for iniconfig==2.1.0" in result.err
+
+
+def test_allow_index_fetches_what_the_wheelhouse_lacks(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    next(wheelhouse(project).glob("six-*.whl")).unlink()
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", project, "--python", python, "--allow-index")
+    assert result.code == ExitCode.OK, result.err
+    assert "from the index, missing from the wheelhouse: six==1.17.0" in result.out
+    assert imports(python, "six", "iniconfig")
+
+
+def test_a_half_built_wheelhouse_never_passes_for_complete(
+    fastci: RunFastci, project: Path, tmp_path: Path
+) -> None:
+    directory = wheelhouse(project)
+    (directory / "manifest.json").unlink()  # as if the build died before its last step
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", project, "--python", python)
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    assert "no complete wheelhouse for this key" in result.err
+    rebuilt = fastci("deps", "build", "--root", project, "--python", PYTHON)
+    assert rebuilt.code == ExitCode.OK, rebuilt.err
+    assert (directory / "manifest.json").is_file()
+
+
+def test_a_changed_set_reuses_the_wheels_it_already_has(fastci: RunFastci, project: Path) -> None:
+    old = wheelhouse(project).name
+    with (project / "requirements.txt").open("a") as f:
+        f.write("pluggy==1.5.0\n")
+    result = fastci("deps", "build", "--root", project, "--python", PYTHON)
+    assert result.code == ExitCode.OK, result.err
+    assert "4 wheels (3 reused, 1 downloaded or built)" in result.out
+    diff = fastci("deps", "key", "--root", project, "--python", PYTHON, "--diff", old)
+    assert "changed: requirements:requirements.txt\n    + pluggy==1.5.0" in diff.out
+
+
+def test_prune_removes_the_wheelhouses_no_current_key_uses(
+    fastci: RunFastci, project: Path
+) -> None:
+    old = wheelhouse(project)
+    write(project / "requirements.txt", "six==1.17.0\n")
+    assert fastci("deps", "build", "--root", project, "--python", PYTHON).code == ExitCode.OK
+    dry = fastci("deps", "prune", "--root", project, "--python", PYTHON, "--dry-run")
+    assert "would remove 1 wheelhouse(s)" in dry.out
+    assert old.is_dir()
+    result = fastci("deps", "prune", "--root", project, "--python", PYTHON)
+    assert result.code == ExitCode.OK
+    assert not old.exists()
+    assert [d.name for d in (project / ".cache" / "wheels").iterdir()] == [wheelhouse(project).name]
+
+
+def test_a_failing_build_names_the_package_and_shows_its_last_lines(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    sdist = make_broken_sdist(tmp_path)
+    root = make_project(tmp_path / "app", f"broken @ {sdist.as_uri()}\n")
+    result = fastci("deps", "build", "--root", root, "--python", PYTHON)
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    *details, message = result.err.splitlines()
+    assert message.startswith("fastci: error: could not build a wheel for broken ")
+    assert "the C compiler exploded" in "\n".join(details)
+    assert not (root / ".cache" / "wheels").exists() or not any(
+        d.name.startswith("fastci-deps") for d in (root / ".cache" / "wheels").iterdir()
+    )
+
+
+def test_an_unreachable_index_is_one_clear_error(fastci: RunFastci, tmp_path: Path) -> None:
+    root = make_project(tmp_path / "app", "attrs==24.2.0\n")
+    result = fastci(
+        "deps", "build", "--root", root, "--python", PYTHON, "--index-url", UNREACHABLE_INDEX
+    )
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    assert result.err.splitlines()[-1].startswith("fastci: error: the package index is unreachable")
+
+
+def test_install_without_a_wheelhouse_says_to_build_first(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "app")
+    result = fastci("deps", "install", "--root", root, "--python", make_venv(tmp_path / "v"))
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    assert "run 'fastci deps build' first" in result.err
+
+
+def test_a_pip_index_setting_reaches_uv_which_does_not_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fastci.deps.backend import Backend
+
+    monkeypatch.setenv("PIP_INDEX_URL", "https://pypi.example/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://extra.example/simple")
+    for variable in ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    uv = Backend("uv", "uv")
+    assert uv.index_arguments(None) == [
+        "--index-url", "https://pypi.example/simple",
+        "--extra-index-url", "https://extra.example/simple",
+    ]  # fmt: skip
+    assert uv.index_arguments("https://mine/simple") == ["--index-url", "https://mine/simple"]
+    assert Backend("pip", None).index_arguments(None) == []  # pip reads them itself
+    monkeypatch.setenv("UV_DEFAULT_INDEX", "https://uv.example/simple")
+    assert uv.index_arguments(None) == []  # uv's own setting wins
