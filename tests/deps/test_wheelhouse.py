@@ -182,6 +182,9 @@ def test_a_changed_set_reuses_the_wheels_it_already_has(fastci: RunFastci, proje
     result = fastci("deps", "build", "--root", project, "--python", PYTHON)
     assert result.code == ExitCode.OK, result.err
     assert "4 wheels (3 reused, 1 downloaded or built)" in result.out
+    assert f"new key; changed since {old}: requirements:requirements.txt (changed, +1 -0)" in (
+        result.out
+    )
     diff = fastci("deps", "key", "--root", project, "--python", PYTHON, "--diff", old)
     assert "changed: requirements:requirements.txt\n    + pluggy==1.5.0" in diff.out
 

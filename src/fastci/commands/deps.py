@@ -132,6 +132,7 @@ def format_diff(current: str, other: str, changes: list[InputChange]) -> str:
 
 def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter) -> int:
     from fastci.deps.backend import choose_backend
+    from fastci.deps.key import diff_inputs, inputs_from_json
     from fastci.deps.wheelhouse import build_wheelhouse
 
     started = time.perf_counter()
@@ -148,6 +149,13 @@ def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter)
             f"built wheelhouse {where}: {count} wheels ({result.reused} reused, "
             f"{result.fetched} downloaded or built) in {time.perf_counter() - started:.1f}s"
         )
+    if result.previous is not None:
+        _, before = inputs_from_json(result.previous.to_json(), result.previous.key)
+        changes = diff_inputs(before, key.inputs)
+        summary = ", ".join(
+            f"{c.name} ({c.status}, +{len(c.added)} -{len(c.removed)})" for c in changes
+        )
+        print(f"  new key; changed since {result.previous.key}: {summary or 'nothing'}")
     for line in result.manifest.local:
         print(f"  not in the wheelhouse (local source, install it yourself): {line}")
     return ExitCode.OK

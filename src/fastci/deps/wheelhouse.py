@@ -109,6 +109,7 @@ class BuildResult:
     reused: int  # wheels taken from this or another wheelhouse
     fetched: int  # wheels downloaded or built
     up_to_date: bool
+    previous: Manifest | None = None  # the newest other wheelhouse for this Python, if any
 
 
 def read_manifest(directory: Path) -> Manifest | None:
@@ -161,7 +162,7 @@ def build_wheelhouse(
     try:
         with tempfile.TemporaryDirectory(prefix="fastci-deps-") as work:
             runtime, build = resolve(sources, interpreter, backend, Path(work), index_url)
-            known = _known_wheels(root, key)
+            known, previous = _known_wheels(root, key)
             reused = _link_known(runtime.pins + build.pins, known, staging)
             for resolution in (runtime, build):
                 missing = [p for p in resolution.pins if _wheel_for(p, staging) is None]
@@ -180,28 +181,33 @@ def build_wheelhouse(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     fetched = len(_all_wheels(manifest)) - reused
-    return BuildResult(directory, manifest, reused, fetched, up_to_date=False)
+    return BuildResult(directory, manifest, reused, fetched, up_to_date=False, previous=previous)
 
 
 def _all_wheels(manifest: Manifest) -> tuple[Wheel, ...]:
     return manifest.packages + manifest.build_packages
 
 
-def _known_wheels(root: Path, key: Key) -> dict[tuple[str, str], Path]:
-    """Checked wheels of every wheelhouse here built for the same Python and platform."""
+def _known_wheels(root: Path, key: Key) -> tuple[dict[tuple[str, str], Path], Manifest | None]:
+    """Checked wheels of every wheelhouse here built for the same Python and platform, and
+    the newest of those wheelhouses (whose inputs tell why the key changed)."""
     same = {i.name: i.digest for i in key.inputs if i.name in ("python", "platform")}
     known: dict[tuple[str, str], Path] = {}
+    newest: tuple[float, Manifest] | None = None
     for directory in sorted(root.iterdir()) if root.is_dir() else ():
         manifest = read_manifest(directory)
         if manifest is None or any(
             manifest.inputs.get(name, {}).get("sha256") != digest for name, digest in same.items()
         ):
             continue
+        built = (directory / MANIFEST).stat().st_mtime
+        if manifest.key != key.value and (newest is None or built > newest[0]):
+            newest = (built, manifest)
         bad = {p.wheel.file for p in check(directory, _all_wheels(manifest))}
         for wheel in _all_wheels(manifest):
             if wheel.file not in bad:
                 known[(wheel.name, wheel.version)] = directory / wheel.file
-    return known
+    return known, None if newest is None else newest[1]
 
 
 def _link_known(pins: Sequence[str], known: dict[tuple[str, str], Path], staging: Path) -> int:
