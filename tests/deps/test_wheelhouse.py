@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from tests.deps.projects import (
     make_broken_sdist,
     make_project,
     make_venv,
+    make_wheel,
+    uv,
     write,
 )
 
@@ -255,3 +258,62 @@ def test_a_pip_index_setting_reaches_uv_which_does_not_read_it(
     assert Backend("pip", None).index_arguments(None) == []  # pip reads them itself
     monkeypatch.setenv("UV_DEFAULT_INDEX", "https://uv.example/simple")
     assert uv.index_arguments(None) == []  # uv's own setting wins
+
+
+def test_index_options_in_a_requirement_file_steer_the_download_too(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    make_wheel(tmp_path / "app" / "vendor", "tinylocal", "1.0")
+    root = make_project(tmp_path / "app", "--no-index\n--find-links ./vendor\ntinylocal==1.0\n")
+    built = fastci("deps", "build", "--root", root, "--python", PYTHON, "--requirements", "req*")
+    assert built.code == ExitCode.OK, built.err
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", root, "--python", python, "--requirements", "req*")
+    assert result.code == ExitCode.OK, result.err
+    assert imports(python, "tinylocal")
+
+
+def locked_project(root: Path) -> Path:
+    """A project asking for any iniconfig; its lock file is what pins 2.0.0."""
+    write(
+        root / "pyproject.toml",
+        """
+        [project]
+        name = "locked"
+        version = "1"
+        requires-python = ">=3.10"
+        dependencies = ["iniconfig==2.0.0"]
+        """,
+    )
+    return root
+
+
+def built_versions(fastci: RunFastci, root: Path) -> dict[str, str]:
+    result = fastci("deps", "build", "--root", root, "--python", PYTHON)
+    assert result.code == ExitCode.OK, result.err
+    return {p["name"]: p["version"] for p in manifest(root)["packages"]}
+
+
+def test_the_wheelhouse_holds_the_versions_uv_lock_pins(fastci: RunFastci, tmp_path: Path) -> None:
+    root = locked_project(tmp_path / "app")
+    subprocess.run([uv(), "lock", "--quiet"], cwd=root, check=True)
+    edit = (root / "pyproject.toml").read_text().replace("iniconfig==2.0.0", "iniconfig")
+    (root / "pyproject.toml").write_text(edit)  # unpinned now; the lock still says 2.0.0
+    assert built_versions(fastci, root) == {"iniconfig": "2.0.0"}
+
+
+def test_the_wheelhouse_holds_the_versions_pylock_pins(fastci: RunFastci, tmp_path: Path) -> None:
+    root = locked_project(tmp_path / "app")
+    edit = (root / "pyproject.toml").read_text().replace("iniconfig==2.0.0", "iniconfig")
+    (root / "pyproject.toml").write_text(edit)
+    write(
+        root / "pylock.toml",
+        """
+        lock-version = "1.0"
+        created-by = "hand"
+        [[packages]]
+        name = "iniconfig"
+        version = "2.0.0"
+        """,
+    )
+    assert built_versions(fastci, root) == {"iniconfig": "2.0.0"}

@@ -14,7 +14,12 @@ from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 
 from fastci.config import Config
-from fastci.deps.requirements import normalise_requirement, read_requirement_files, relative_name
+from fastci.deps.requirements import (
+    RequirementFile,
+    normalise_requirement,
+    read_requirement_files,
+    relative_name,
+)
 from fastci.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -23,6 +28,19 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 LOCK_PATTERNS = ("uv.lock", "pylock.toml", "pylock.*.toml")
+# Requirement-file options that decide where and in what form pip fetches a package: the
+# resolver reads them from the files, the wheel download has to be given them again.
+FETCH_OPTIONS = (
+    "--index-url",
+    "--extra-index-url",
+    "--trusted-host",
+    "--find-links",
+    "--no-index",
+    "--no-binary",
+    "--only-binary",
+    "--prefer-binary",
+    "--pre",
+)
 ALL = "*"
 
 
@@ -49,6 +67,7 @@ class Sources:
     project_name: str | None
     lock_files: tuple[Path, ...]
     inputs: tuple[KeyInput, ...]
+    fetch_options: tuple[str, ...] = ()  # index and binary options from requirement files
 
 
 def read_sources(config: Config) -> Sources:
@@ -85,7 +104,21 @@ def read_sources(config: Config) -> Sources:
         project_name=project_name,
         lock_files=tuple(locks),
         inputs=tuple(inputs),
+        fetch_options=tuple(_fetch_options(files)),
     )
+
+
+def _fetch_options(files: Iterable[RequirementFile]) -> list[str]:
+    options: list[str] = []
+    for file in files:
+        for line in file.lines:
+            option, _, value = line.partition(" ")
+            if option not in FETCH_OPTIONS:
+                continue
+            if option == "--find-links" and (file.path.parent / value).exists():
+                line = f"{option} {(file.path.parent / value).resolve()}"  # as pip reads it
+            options.append(line)
+    return list(dict.fromkeys(options))
 
 
 def read_pyproject(root: Path) -> dict[str, Any]:

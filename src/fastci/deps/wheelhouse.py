@@ -164,9 +164,11 @@ def build_wheelhouse(
             runtime, build = resolve(sources, interpreter, backend, Path(work), index_url)
             known, previous = _known_wheels(root, key)
             reused = _link_known(runtime.pins + build.pins, known, staging)
-            for resolution in (runtime, build):
+            # The set's pins come through the requirement files' index options; the build
+            # requirements were resolved without them.
+            for resolution, options in ((runtime, sources.fetch_options), (build, ())):
                 missing = [p for p in resolution.pins if _wheel_for(p, staging) is None]
-                _fetch(missing, staging, interpreter, backend, Path(work), index_url)
+                _fetch([*options, *missing], staging, interpreter, backend, Path(work), index_url)
             manifest = Manifest(
                 key=key.value,
                 inputs=key.to_json()["inputs"],
@@ -253,8 +255,11 @@ def _fetch(
     work: Path,
     index_url: str | None,
 ) -> None:
-    """Download the prebuilt wheels of ``pins`` and build the ones only published as sdists."""
-    if not pins:
+    """Download the prebuilt wheels of ``pins`` and build the ones only published as sdists.
+
+    ``pins`` may start with option lines (--index-url …) from the project's requirement files.
+    """
+    if not any(not pin.startswith("-") for pin in pins):
         return
     listing = work / "fetch.txt"
     listing.write_text("\n".join(pins) + "\n", encoding="utf-8")
