@@ -291,3 +291,21 @@ def test_diff_against_an_unknown_key_says_what_it_accepts(fastci: RunFastci, pro
     result = fastci("deps", "key", "--root", project, "--diff", "fastci-deps-v1-nothing")
     assert result.code == ExitCode.USAGE_ERROR
     assert "no manifest found for 'fastci-deps-v1-nothing'" in result.err
+
+
+def test_the_order_of_hashes_does_not_count_but_a_hash_does(
+    fastci: RunFastci, project: Path
+) -> None:
+    edit(
+        project / "requirements.txt",
+        "requests==2.32.3",
+        "requests==2.32.3 \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb",
+    )
+    before = key_of(fastci, project)
+    edit(project / "requirements.txt", "sha256:aaaa", "sha256:cccc")
+    changed = key_of(fastci, project)
+    assert changed != before
+    edit(project / "requirements.txt", "--hash=sha256:cccc", "--hash sha256:zzzz")
+    edit(project / "requirements.txt", "--hash=sha256:bbbb", "--hash=sha256:cccc")
+    edit(project / "requirements.txt", "sha256:zzzz", "sha256:bbbb")
+    assert key_of(fastci, project) == changed  # the same two hashes, in the other order

@@ -39,6 +39,7 @@ OPTIONS: dict[str, tuple[str, bool]] = {
     "--require-hashes": ("--require-hashes", False),
 }
 INCLUDES = ("--requirement", "--constraint")
+PER_REQUIREMENT_OPTIONS = ("--hash", "--config-settings", "--global-option")
 # A comment starts at a '#' at the start of a line or after whitespace (pip's rule).
 COMMENT = re.compile(r"(^|\s+)#.*$")
 # Lines naming an archive, a directory or a URL rather than a project on the index.
@@ -138,11 +139,8 @@ def _split_option(line: str, where: str) -> tuple[str, str]:
 
 
 def _normalise_line(line: str, where: str) -> str:
-    requirement, _, options = line.partition(" --")
-    hashes = sorted(re.findall(r"--hash[=\s]+(\S+)", " --" + options)) if options else []
-    leftover = re.sub(r"--hash[=\s]+\S+", "", " --" + options).strip() if options else ""
-    if leftover:
-        raise UsageError(f"{where}: unsupported per-requirement option {leftover!r}")
+    requirement, _, rest = line.partition(" --")
+    options = sorted(_requirement_options(f"--{rest}", where)) if rest else []
     requirement = requirement.strip()
     if DIRECT.search(requirement) and "@" not in requirement:
         normalised = requirement
@@ -154,7 +152,20 @@ def _normalise_line(line: str, where: str) -> str:
             raise UsageError(
                 f"{where}: not a valid requirement {requirement!r} ({reason})"
             ) from None
-    return " ".join([normalised, *(f"--hash={h}" for h in hashes)])
+    return " ".join([normalised, *options])
+
+
+def _requirement_options(text: str, where: str) -> list[str]:
+    """``--hash``, ``--config-settings`` and ``--global-option`` after a requirement."""
+    options = []
+    for match in re.finditer(r"(--[A-Za-z-]+)(?:[=\s]+(?!--)(\S+))?", text):
+        name, value = match.group(1), match.group(2)
+        if name not in PER_REQUIREMENT_OPTIONS:
+            raise UsageError(f"{where}: unsupported per-requirement option {name!r}")
+        if value is None:
+            raise UsageError(f"{where}: option {name} needs a value")
+        options.append(f"{name}={value}")
+    return options
 
 
 def _is_url(value: str) -> bool:
