@@ -317,3 +317,13 @@ def test_the_wheelhouse_holds_the_versions_pylock_pins(fastci: RunFastci, tmp_pa
         """,
     )
     assert built_versions(fastci, root) == {"iniconfig": "2.0.0"}
+
+
+def test_two_builds_of_one_key_at_once_leave_one_complete_wheelhouse(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "app", "six==1.17.0\n")
+    command = [sys.executable, "-m", "fastci", "deps", "build", "--python", PYTHON]
+    builds = [subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE) for _ in range(2)]
+    assert [b.wait() for b in builds] == [ExitCode.OK, ExitCode.OK]
+    entries = sorted(p.name for p in (root / ".cache" / "wheels").iterdir())
+    assert entries == [wheelhouse(root).name]
+    assert {p["name"] for p in manifest(root)["packages"]} == {"six"}

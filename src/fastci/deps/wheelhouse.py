@@ -319,7 +319,15 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _replace(staging: Path, directory: Path) -> None:
-    """Move a finished staging directory into place; an old, incomplete one goes first."""
+    """Move a finished staging directory into place; an old, incomplete one goes first.
+
+    A complete wheelhouse that appeared meanwhile (a concurrent build of the same key) is
+    kept and ours dropped: someone may already be installing from it.
+    """
+    current = read_manifest(directory)
+    if current is not None and not check(directory, _all_wheels(current)):
+        shutil.rmtree(staging, ignore_errors=True)
+        return
     if directory.exists():
         trash = directory.with_name(f"{STAGING_PREFIX}{directory.name}-old-{os.getpid()}")
         directory.rename(trash)
