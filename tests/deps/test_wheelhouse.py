@@ -240,6 +240,17 @@ def test_install_without_a_wheelhouse_says_to_build_first(
     assert "run 'fastci deps build' first" in result.err
 
 
+def test_allow_index_without_a_wheelhouse_installs_from_the_index(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "app", "six==1.17.0\n")
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", root, "--python", python, "--allow-index")
+    assert result.code == ExitCode.OK, result.err
+    assert "no wheelhouse for this key: installed the set from the index" in result.out
+    assert imports(python, "six")
+
+
 def test_a_pip_index_setting_reaches_uv_which_does_not_read_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
