@@ -222,7 +222,10 @@ def test_a_failing_build_names_the_package_and_shows_its_last_lines(
     )
 
 
-def test_an_unreachable_index_is_one_clear_error(fastci: RunFastci, tmp_path: Path) -> None:
+def test_an_unreachable_index_is_one_clear_error(
+    fastci: RunFastci, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # the same error, without 10 s of retries
     root = make_project(tmp_path / "app", "attrs==24.2.0\n")
     result = fastci(
         "deps", "build", "--root", root, "--python", PYTHON, "--index-url", UNREACHABLE_INDEX
