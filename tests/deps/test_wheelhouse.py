@@ -341,3 +341,21 @@ def test_two_builds_of_one_key_at_once_leave_one_complete_wheelhouse(tmp_path: P
     entries = sorted(p.name for p in (root / ".cache" / "wheels").iterdir())
     assert entries == [wheelhouse(root).name]
     assert {p["name"] for p in manifest(root)["packages"]} == {"six"}
+
+
+def test_pip_alone_resolves_builds_and_installs_the_same_set(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "app")
+    built = fastci("deps", "build", "--root", root, "--python", PYTHON, "--installer", "pip")
+    assert built.code == ExitCode.OK, built.err
+    data = manifest(root)
+    assert data["backend"] == "pip"
+    assert {p["name"]: p["version"] for p in data["packages"]} == {
+        "six": "1.17.0",
+        "iniconfig": "2.1.0",
+    }
+    python = make_venv(tmp_path / "venv", with_pip=True)
+    result = fastci("deps", "install", "--root", root, "--python", python, "--installer", "pip")
+    assert result.code == ExitCode.OK, result.err
+    assert imports(python, "six", "iniconfig")
