@@ -21,6 +21,7 @@ NAME = "deps"
 HELP = "cache key, build and offline install of the dependency wheelhouse"
 KEY_SETTINGS = ("deps.requirements", "deps.extras", "deps.groups")
 DIGEST_SHOWN = 12
+LINE_SHOWN = 160
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,9 +126,14 @@ def format_diff(current: str, other: str, changes: list[InputChange]) -> str:
         lines.append("no input differs" + ("" if current == other else " (keys of another format)"))
     for change in changes:
         lines.append(f"{change.status}: {change.name}")
-        lines.extend(f"    + {line}" for line in change.added)
-        lines.extend(f"    - {line}" for line in change.removed)
+        lines.extend(f"    + {_short(line)}" for line in change.added)
+        lines.extend(f"    - {_short(line)}" for line in change.removed)
     return "\n".join(lines)
+
+
+def _short(line: str) -> str:
+    """A lock file's package entry is one long line; its start names the package."""
+    return line if len(line) <= LINE_SHOWN else line[: LINE_SHOWN - 1] + "…"
 
 
 def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter) -> int:
@@ -140,7 +146,7 @@ def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter)
     result = build_wheelhouse(
         config.wheelhouse_root, key, sources, interpreter, backend, config.deps_index_url
     )
-    count = len(result.manifest.packages) + len(result.manifest.build_packages)
+    count = result.reused + result.fetched
     where = _shown(result.directory)
     if result.up_to_date:
         print(f"wheelhouse {where} is complete: {count} wheels, all match the manifest")

@@ -276,7 +276,11 @@ def lock_lines(path: Path) -> tuple[str, ...]:
     lines: list[str] = []
     for key, value in document.items():
         if isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            lines.extend(f"{key} {json.dumps(v, sort_keys=True, default=str)}" for v in value)
+            lines.extend(  # name and version first: a diff line then says which package
+                f"{key} {v.get('name', '')}=={v.get('version', '')} "
+                f"{json.dumps(v, sort_keys=True, default=str)}"
+                for v in value
+            )
         else:
             lines.append(f"{key} {json.dumps(value, sort_keys=True, default=str)}")
     return tuple(sorted(lines))

@@ -156,7 +156,8 @@ def build_wheelhouse(
     directory = root / key.value
     existing = read_manifest(directory)
     if existing is not None and not check(directory, _all_wheels(existing)):
-        return BuildResult(directory, existing, len(_all_wheels(existing)), 0, up_to_date=True)
+        count = len({w.file for w in _all_wheels(existing)})
+        return BuildResult(directory, existing, count, 0, up_to_date=True)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{key.value}-", dir=root))
     try:
@@ -182,7 +183,7 @@ def build_wheelhouse(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    fetched = len(_all_wheels(manifest)) - reused
+    fetched = len({w.file for w in _all_wheels(manifest)}) - reused
     return BuildResult(directory, manifest, reused, fetched, up_to_date=False, previous=previous)
 
 
