@@ -217,7 +217,11 @@ class Config:
     estimate_window: int = 5
     shard_startup: float | None = None
     pytest_args: tuple[str, ...] = ()
-    deps_requirements: tuple[str, ...] = ("requirements*.txt", "requirements/*.txt")
+    deps_requirements: tuple[str, ...] = (
+        "requirements*.txt",
+        "*-requirements.txt",
+        "requirements/*.txt",
+    )
     deps_extras: tuple[str, ...] = ("*",)
     deps_groups: tuple[str, ...] = ("*",)
     deps_wheelhouse: str = ".cache/wheels"

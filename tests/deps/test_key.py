@@ -166,12 +166,15 @@ def test_diff_shows_the_lines_added_and_removed(
     assert "- requests==2.32.3" in diff
 
 
+@pytest.mark.parametrize(
+    "name", ["requirements-docs.txt", "dev-requirements.txt", "requirements/test.txt"]
+)
 def test_a_new_requirement_file_is_an_added_input(
-    fastci: RunFastci, project: Path, tmp_path: Path
+    fastci: RunFastci, project: Path, tmp_path: Path, name: str
 ) -> None:
     before = save_record(fastci, project, tmp_path / "before.json")
-    write(project / "requirements-docs.txt", "mkdocs\n")
-    assert "added: requirements:requirements-docs.txt" in changed_inputs(fastci, project, before)
+    write(project / name, "mkdocs\n")
+    assert f"added: requirements:{name}\n" in changed_inputs(fastci, project, before)
 
 
 def test_explain_lists_every_input_with_its_hash(fastci: RunFastci, project: Path) -> None:
