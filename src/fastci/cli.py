@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import NoReturn
 
 from fastci import __version__
+from fastci.config import add_root_argument
 from fastci.errors import ExitCode, FastciError, UsageError
 
 # Each name is a module in fastci.commands with NAME, HELP, add_arguments(parser) and
 # run(args) -> int. A module with PYTEST_ARGS = True gets every argument that is not one of
 # its own flags, in order, as args.pytest_args. Command modules import heavy things in run().
-COMMAND_MODULES: tuple[str, ...] = ("plan", "timings", "inventory", "deps")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run",
+    "merge",
+    "report",
+    "plan",
+    "timings",
+    "inventory",
+    "changes",
+    "gate",
+    "workflow",
+    "deps",
+)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -81,11 +94,7 @@ def build_parser(commands: Sequence[ModuleType]) -> ArgumentParser:
     for command in commands:
         sub = subparsers.add_parser(command.NAME, help=command.HELP, description=command.HELP)
         parser.subcommands[command.NAME] = sub
-        sub.add_argument(
-            "--root",
-            metavar="DIR",
-            help="project root (default: nearest directory with a pyproject.toml)",
-        )
+        add_root_argument(sub)
         command.add_arguments(sub)
         sub.set_defaults(handler=command.run, pytest_args=[])
         sub.set_defaults(takes_pytest_args=getattr(command, "PYTEST_ARGS", False))
@@ -105,6 +114,23 @@ def parse(parser: ArgumentParser, argv: list[str]) -> argparse.Namespace:
     return args
 
 
+@contextlib.contextmanager
+def _working_directory(directory: str | None) -> Iterator[None]:
+    """``--root DIR`` works like ``cd DIR``; the caller's directory is back afterwards."""
+    if not directory:
+        yield
+        return
+    previous = os.getcwd()
+    try:
+        os.chdir(directory)
+    except OSError as e:
+        raise UsageError(f"--root {directory}: {e.strerror}") from None
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -113,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return ExitCode.USAGE_ERROR
         args = parse(parser, argv)
-        return int(args.handler(args))
+        with _working_directory(args.root):
+            return int(args.handler(args))
     except FastciError as e:
         if e.details:
             print(e.details.rstrip(), file=sys.stderr)

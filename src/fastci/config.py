@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastci.errors import UsageError
 
@@ -18,6 +18,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 GRANULARITIES = ("file", "class", "test")
+T = TypeVar("T")
 INSTALLERS = ("auto", "uv", "pip")
 
 
@@ -158,6 +159,34 @@ SETTINGS: tuple[Setting, ...] = (
         "ARGS",
     ),
     Setting(
+        "changes.default-branch",
+        "--default-branch",
+        text,
+        "branch a change is measured against outside CI (default: origin's HEAD, main, master)",
+        "BRANCH",
+    ),
+    Setting(
+        "gate.include",
+        "--include",
+        text_list,
+        "gitignore-style patterns of paths whose change runs the tests (replaces the defaults)",
+        "PATTERNS",
+    ),
+    Setting(
+        "gate.extend-include",
+        "--extend-include",
+        text_list,
+        "patterns added to the gate's include patterns",
+        "PATTERNS",
+    ),
+    Setting(
+        "gate.exclude",
+        "--exclude",
+        text_list,
+        "patterns of paths whose change never runs the tests, even if included",
+        "PATTERNS",
+    ),
+    Setting(
         "deps.requirements",
         "--requirements",
         text_list,
@@ -202,13 +231,23 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+# The settings every command that plans the suite accepts.
+PLANNING_SETTINGS = (
+    "granularity",
+    "store",
+    "estimate_window",
+    "group_markers",
+    "shard_startup",
+    "pytest_args",
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Every setting, resolved: defaults < pyproject.toml < command line."""
 
-    root: Path
+    root: Path  # the project: where pyproject.toml is, and what the store is relative to
+    workdir: Path = dataclasses.field(default_factory=Path.cwd)  # where pytest runs, as typed
     store: str = ".fastci/timings.db"
     granularity: str = "file"
     shards: int = 1
@@ -217,6 +256,10 @@ class Config:
     estimate_window: int = 5
     shard_startup: float | None = None
     pytest_args: tuple[str, ...] = ()
+    changes_default_branch: str | None = None
+    gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.gate)
+    gate_extend_include: tuple[str, ...] = ()
+    gate_exclude: tuple[str, ...] = ()
     deps_requirements: tuple[str, ...] = (
         "requirements*.txt",
         "*-requirements.txt",
@@ -237,13 +280,16 @@ class Config:
         return self.root / self.deps_wheelhouse
 
 
+# Files that mark the top of a Python project, as pytest's own rootdir search knows them.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", "pytest.ini", "tox.ini", ".git")
+
+
 def find_project_root(start: Path) -> Path:
-    """The nearest directory at or above ``start`` with a pyproject.toml, else .git, else start."""
+    """The nearest directory at or above ``start`` holding a project marker, else start."""
     start = start.resolve()
-    for marker in ("pyproject.toml", ".git"):
-        for directory in (start, *start.parents):
-            if (directory / marker).exists():
-                return directory
+    for directory in (start, *start.parents):
+        if any((directory / marker).exists() for marker in PROJECT_MARKERS):
+            return directory
     return start
 
 
@@ -272,25 +318,44 @@ def _flatten(table: dict[str, object], prefix: str = "") -> Iterable[tuple[str, 
             yield dotted, value
 
 
-def add_setting_arguments(parser: argparse.ArgumentParser, *keys: str) -> None:
-    """Add the CLI flags of the named settings; an unset flag stays None so files can fill it."""
+def add_root_argument(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """``--root DIR``: every command has it; ``nested`` for the parser of a sub-action."""
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        default=argparse.SUPPRESS if nested else None,
+        help="run as if started in DIR (the project is the nearest directory at or above it "
+        "with a pyproject.toml, setup.cfg, setup.py, pytest.ini, tox.ini or .git)",
+    )
+
+
+def add_setting_arguments(
+    parser: argparse.ArgumentParser, *keys: str, nested: bool = False
+) -> None:
+    """Add the CLI flags of the named settings; an unset flag stays None so files can fill it.
+
+    ``nested`` is for the parser of a sub-action (``fastci timings export --store X``): its
+    unset flags must not overwrite what the command's own parser already read.
+    """
     for key in keys:
         setting = SETTINGS_BY_KEY[key]
         flags = (setting.short, setting.flag) if setting.short else (setting.flag,)
         parser.add_argument(
             *flags,
             dest=setting.field,
-            type=_argparse_type(setting),
-            default=None,
+            type=argparse_type(setting.parse),
+            default=argparse.SUPPRESS if nested else None,
             metavar=setting.metavar,
             help=f"{setting.help} [tool.fastci] {setting.key}",
         )
 
 
-def _argparse_type(setting: Setting) -> Callable[[str], Any]:
-    def convert(value: str) -> Any:
+def argparse_type(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """``parse`` as an argparse type: its ValueError ("must be …") becomes a usage error."""
+
+    def convert(value: str) -> T:
         try:
-            return setting.parse(value)
+            return parse(value)
         except ValueError as e:
             raise argparse.ArgumentTypeError(f"must be {e}, got {value!r}") from None
 
@@ -300,8 +365,7 @@ def _argparse_type(setting: Setting) -> Callable[[str], Any]:
 def load_config(args: argparse.Namespace | None = None, root: Path | None = None) -> Config:
     """Resolve every setting for the project at ``root`` (found from the cwd when None)."""
     if root is None:
-        given = getattr(args, "root", None)
-        root = Path(given).resolve() if given else find_project_root(Path.cwd())
+        root = find_project_root(Path.cwd())
     if not root.is_dir():
         raise UsageError(f"project root {root} is not a directory")
     values: dict[str, Any] = {}

@@ -27,6 +27,10 @@ PYTEST_NO_TESTS = 5
 
 @dataclasses.dataclass(frozen=True)
 class TestFile:
+    """A file pytest would collect tests from."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     path: str  # as in node ids: relative to pytest's rootdir, with forward slashes
     size: int
     collector: str = "Module"
@@ -34,6 +38,10 @@ class TestFile:
 
 @dataclasses.dataclass(frozen=True)
 class TestItem:
+    """One collected test."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     id: str
     file: str
     cls: str | None = None  # "path::OutermostClass" when the test is in a class
@@ -42,10 +50,22 @@ class TestItem:
 
 
 @dataclasses.dataclass(frozen=True)
+class PytestSettings:
+    """What the user's effective pytest configuration (addopts, ini, flags) asks for."""
+
+    maxfail: int = 0
+    complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
+    junitxml: str | None = None
+    cache_dir: str | None = None
+    coverage: dict[str, Any] | None = None  # a fastci.coverage.CoverageRequest as JSON
+
+
+@dataclasses.dataclass(frozen=True)
 class Inventory:
     rootdir: str
     files: tuple[TestFile, ...]
     items: tuple[TestItem, ...] | None = None  # None: only files were discovered
+    settings: PytestSettings = dataclasses.field(default_factory=PytestSettings)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -66,7 +86,8 @@ class Inventory:
                 )
                 for i in raw_items
             )
-        return cls(rootdir=str(data["rootdir"]), files=files, items=items)
+        settings = PytestSettings(**data.get("settings", {}))
+        return cls(rootdir=str(data["rootdir"]), files=files, items=items, settings=settings)
 
 
 class PytestError(FastciError):
@@ -82,6 +103,13 @@ def neutralizing_args() -> list[str]:
     if autoload and importlib.util.find_spec("pytest_cov") is not None:
         args += ["--no-cov"]  # pytest-cov: fastci measures coverage itself when asked
     return args
+
+
+def pytest_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every pytest process fastci starts."""
+    from fastci.plugin import ACTIVE_VARIABLE
+
+    return {**os.environ, ACTIVE_VARIABLE: "1", **(extra or {})}
 
 
 def plugin_args() -> list[str]:
@@ -110,6 +138,7 @@ def run_pytest_with_plugin(
         proc = subprocess.run(
             command,
             cwd=root,
+            env=pytest_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -16,6 +16,7 @@ import heapq
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 PLAN_FORMAT = 1
@@ -118,8 +119,11 @@ class _Loads:
     def __init__(self, shard_count: int, model: CostModel) -> None:
         self.model = model
         self.load = [model.shard_startup] * shard_count
+        # (duration, id) per shard; sorted on demand, since placing 10^5 units must be cheap.
         self.members: list[list[tuple[float, str]]] = [[] for _ in range(shard_count)]
+        self._sorted = [True] * shard_count
         self.file_uses: list[dict[str, int]] = [defaultdict(int) for _ in range(shard_count)]
+        self.holders: dict[str, set[int]] = defaultdict(set)  # file -> shards importing it
 
     def after(self, shard: int, remove: Unit | None = None, add: Unit | None = None) -> float:
         """The shard's load if ``remove`` left it and ``add`` joined it."""
@@ -140,19 +144,41 @@ class _Loads:
 
     def place(self, shard: int, unit: Unit) -> None:
         self.load[shard] = self.after(shard, add=unit)
-        bisect.insort(self.members[shard], (unit.duration, unit.id))
+        if self._sorted[shard]:
+            bisect.insort(self.members[shard], (unit.duration, unit.id))
+        else:
+            self.members[shard].append((unit.duration, unit.id))
         for f in unit.files:
             self.file_uses[shard][f] += 1
+            self.holders[f].add(shard)
+
+    def place_block(self, shard: int, units: Sequence[Unit], added_cost: float) -> None:
+        """Place units whose total cost (durations plus files new to the shard) is known."""
+        self.load[shard] += added_cost
+        self._sorted[shard] = False
+        self.members[shard].extend((u.duration, u.id) for u in units)
+        uses = self.file_uses[shard]
+        for unit in units:
+            for f in unit.files:
+                uses[f] += 1
+                self.holders[f].add(shard)
+
+    def sorted_members(self, shard: int) -> list[tuple[float, str]]:
+        if not self._sorted[shard]:
+            self.members[shard].sort()
+            self._sorted[shard] = True
+        return self.members[shard]
 
     def take(self, shard: int, unit: Unit) -> None:
         self.load[shard] = self.after(shard, remove=unit)
-        members = self.members[shard]
+        members = self.sorted_members(shard)
         del members[bisect.bisect_left(members, (unit.duration, unit.id))]
         uses = self.file_uses[shard]
         for f in unit.files:
             uses[f] -= 1
             if uses[f] == 0:
                 del uses[f]
+                self.holders[f].discard(shard)
 
 
 def plan_shards(
@@ -161,48 +187,95 @@ def plan_shards(
     """Partition ``units`` into ``shard_count`` shards, minimising the longest shard."""
     if shard_count < 1:
         raise ValueError("shard_count must be >= 1")
+    units = sorted(units, key=attrgetter("id"))  # input order must not matter, not even to sums
     by_id = {u.id: u for u in units}
     if len(by_id) != len(units):
         raise ValueError("unit ids must be unique")
+    cost = _unit_costs(units, model)
+    bound = lower_bound(units, shard_count, model, cost)
     state = _Loads(shard_count, model)
-    _place_greedily(state, units)
+    _place_greedily(state, units, cost, bound - model.shard_startup)
+    _fill_empty_shards(state, by_id)
     _refine(state, by_id)
-    return _finish(state, by_id, model, granularity)
+    return _finish(state, by_id, cost, granularity, bound)
 
 
-def _unit_cost(unit: Unit, model: CostModel) -> float:
-    return unit.duration + sum(model.file_cost(f) for f in unit.files)
+def _unit_costs(units: Sequence[Unit], model: CostModel) -> dict[str, float]:
+    """Each unit's duration plus the import cost of its files."""
+    costs = model.file_costs
+    result = {}
+    for u in units:
+        files = u.files
+        if len(files) == 1:
+            result[u.id] = u.duration + costs.get(files[0], 0.0)
+        else:
+            result[u.id] = u.duration + sum(costs.get(f, 0.0) for f in files)
+    return result
 
 
-def _place_greedily(state: _Loads, units: Sequence[Unit]) -> None:
+def _place_greedily(
+    state: _Loads, units: Sequence[Unit], cost: Mapping[str, float], ideal: float
+) -> None:
+    """Largest file first onto the least loaded shard; split a file only when it cannot fit.
+
+    A file's units go together while the shard stays within the ideal load (total work / N),
+    so its import is paid once; a file too large for that is spread unit by unit, each on the
+    shard where it ends lowest (shards already importing the file pay nothing more for it).
+    """
     model = state.model
-    file_totals: dict[str, float] = defaultdict(float)
+    shard_count = len(state.load)
+    blocks: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
-        file_totals[unit.files[0] if unit.files else ""] += unit.duration
-    for file in file_totals:
-        file_totals[file] += model.file_cost(file)
-
-    def order(unit: Unit) -> tuple[float, str, float, str]:
-        home = unit.files[0] if unit.files else ""
-        return (-file_totals[home], home, -_unit_cost(unit, model), unit.id)
-
-    counts = [0] * len(state.load)
-    heap = [(state.load[s], 0, s) for s in range(len(state.load))]
+        blocks[unit.files[0] if unit.files else ""].append(unit)
+    block_cost = {
+        home: sum(u.duration for u in members)
+        + sum(model.file_cost(f) for f in {f for u in members for f in u.files})
+        for home, members in blocks.items()
+    }
+    count = [0] * shard_count
+    heap = [(state.load[s], 0, s) for s in range(shard_count)]
     heapq.heapify(heap)
-    shards_with_file: dict[str, list[int]] = defaultdict(list)
-    for unit in sorted(units, key=order):
-        while (heap[0][0], heap[0][1]) != (state.load[heap[0][2]], counts[heap[0][2]]):
+
+    def least_loaded() -> int:
+        while (heap[0][0], heap[0][1]) != (state.load[heap[0][2]], count[heap[0][2]]):
             heapq.heappop(heap)  # a stale entry: that shard's load has changed since
-        candidates = {heap[0][2]}
-        for f in unit.files:
-            candidates.update(shards_with_file.get(f, ()))
-        best = min(candidates, key=lambda s: (state.after(s, add=unit), counts[s], s))
-        for f in unit.files:
-            if f not in state.file_uses[best]:
-                shards_with_file[f].append(best)
-        state.place(best, unit)
-        counts[best] += 1
-        heapq.heappush(heap, (state.load[best], counts[best], best))
+        return heap[0][2]
+
+    def placed(shard: int, how_many: int) -> None:
+        count[shard] += how_many
+        heapq.heappush(heap, (state.load[shard], count[shard], shard))
+
+    for home in sorted(blocks, key=lambda h: (-block_cost[h], h)):
+        members = blocks[home]
+        target = least_loaded()
+        fits = state.load[target] - model.shard_startup + block_cost[home] <= ideal + EPSILON
+        if (fits or len(members) == 1) and not any(
+            f in state.file_uses[target] for u in members for f in u.files
+        ):
+            state.place_block(target, members, block_cost[home])
+            placed(target, len(members))
+            continue
+        for unit in sorted(members, key=lambda u: (-cost[u.id], u.id)):
+            candidates = {least_loaded()}
+            for f in unit.files:
+                candidates.update(state.holders.get(f, ()))
+            best = min(candidates, key=lambda s: (state.after(s, add=unit), count[s], s))
+            state.place(best, unit)
+            placed(best, 1)
+
+
+def _fill_empty_shards(state: _Loads, by_id: Mapping[str, Unit]) -> None:
+    """With at least as many units as shards, give every empty shard one unit."""
+    shard_count = len(state.load)
+    if len(by_id) < shard_count:
+        return
+    for empty in range(shard_count):
+        if state.members[empty]:
+            continue
+        donor = max(range(shard_count), key=lambda s: (len(state.members[s]), state.load[s], -s))
+        _, uid = state.sorted_members(donor)[0]  # its smallest unit
+        state.take(donor, by_id[uid])
+        state.place(empty, by_id[uid])
 
 
 def _refine(state: _Loads, by_id: Mapping[str, Unit]) -> None:
@@ -239,8 +312,8 @@ def _refine(state: _Loads, by_id: Mapping[str, Unit]) -> None:
 def _pair_candidates(state: _Loads, top: int, other: int) -> list[tuple[str, str]]:
     """Moves (u, "") and swaps (u, v) likely to even out the two shards' loads."""
     gap = state.load[top] - state.load[other]
-    ours = state.members[top]
-    theirs = state.members[other]
+    ours = state.sorted_members(top)
+    theirs = state.sorted_members(other)
     result: list[tuple[str, str]] = []
     # Moves: a unit of about half the gap.
     i = bisect.bisect_left(ours, (gap / 2, ""))
@@ -256,37 +329,45 @@ def _pair_candidates(state: _Loads, top: int, other: int) -> list[tuple[str, str
     return result
 
 
-def _finish(state: _Loads, by_id: Mapping[str, Unit], model: CostModel, granularity: str) -> Plan:
+def _finish(
+    state: _Loads,
+    by_id: Mapping[str, Unit],
+    cost: Mapping[str, float],
+    granularity: str,
+    bound: float,
+) -> Plan:
+    model = state.model
     shards = []
     for index, members in enumerate(state.members):
-        ordered = sorted(
-            (by_id[uid] for _, uid in members), key=lambda u: (-_unit_cost(u, model), u.id)
-        )
-        files = sorted({f for u in ordered for f in u.files})
+        by_name = sorted(uid for _, uid in members)
+        ordered = sorted(by_name, key=lambda uid: -cost[uid])  # stable: ties stay by name
         predicted = (
             model.shard_startup
-            + sum(u.duration for u in ordered)
-            + sum(model.file_cost(f) for f in files)
+            + sum(sorted(duration for duration, _ in members))
+            + sum(model.file_cost(f) for f in sorted(state.file_uses[index]))
         )
-        shards.append(
-            Shard(index=index + 1, units=tuple(u.id for u in ordered), predicted=predicted)
-        )
-    makespan = max(s.predicted for s in shards)
+        shards.append(Shard(index=index + 1, units=tuple(ordered), predicted=predicted))
     return Plan(
         granularity=granularity,
         shards=tuple(shards),
         units=dict(by_id),
         shard_startup=model.shard_startup,
-        makespan=makespan,
-        lower_bound=lower_bound(list(by_id.values()), len(shards), model),
+        makespan=max(s.predicted for s in shards),
+        lower_bound=bound,
     )
 
 
-def lower_bound(units: Sequence[Unit], shard_count: int, model: CostModel) -> float:
+def lower_bound(
+    units: Sequence[Unit],
+    shard_count: int,
+    model: CostModel,
+    cost: Mapping[str, float] | None = None,
+) -> float:
     """No plan can beat this: max(largest unit, total work / N), each plus a shard's startup."""
     if not units:
         return model.shard_startup
+    if cost is None:
+        cost = _unit_costs(units, model)
     files = {f for u in units for f in u.files}
     total = sum(u.duration for u in units) + sum(model.file_cost(f) for f in files)
-    largest = max(_unit_cost(u, model) for u in units)
-    return model.shard_startup + max(largest, total / shard_count)
+    return model.shard_startup + max(max(cost.values()), total / shard_count)

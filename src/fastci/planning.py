@@ -148,8 +148,8 @@ def inventory_for(config: Config, pytest_args: Sequence[str], collect: bool = Fa
     """Files only at file granularity (nothing imported), a full collection otherwise."""
     args = [*config.pytest_args, *pytest_args]
     if collect or config.granularity != "file" or any("::" in a for a in args):
-        return collect_items(config.root, args, config.group_markers)
-    return discover_files(config.root, args, config.group_markers)
+        return collect_items(config.workdir, args, config.group_markers)
+    return discover_files(config.workdir, args, config.group_markers)
 
 
 def plan_suite(config: Config, inventory: Inventory, shard_count: int | None = None) -> Plan:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from collections.abc import Generator
@@ -16,7 +17,17 @@ from typing import Any
 
 import pytest
 
-from fastci.records import item_record
+from fastci.coverage import (
+    WorkerCoverage,
+    add_fallback_options,
+    request_from_options,
+    worker_data_file,
+)
+from fastci.records import item_record, selection_is_complete
+
+# Set by fastci for the pytest processes it starts; plain pytest runs never see it.
+ACTIVE_VARIABLE = "FASTCI_ACTIVE"
+_worker_coverage: list[WorkerCoverage] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,6 +43,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="markers naming groups of tests that stay together",
     )
     group.addoption("--fastci-shard", metavar="K/N", help="label reports with this shard")
+    if os.environ.get(ACTIVE_VARIABLE) and not _has_pytest_cov():
+        add_fallback_options(parser)
+
+
+def _has_pytest_cov() -> bool:
+    return importlib.util.find_spec("pytest_cov") is not None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Start measuring before conftests import the code under test (fastci workers only)."""
+    data_file = worker_data_file()
+    if data_file is None or _worker_coverage:
+        return
+    request = request_from_options(
+        early_config.known_args_namespace, early_config.rootpath, _has_pytest_cov()
+    )
+    if request is not None:
+        _worker_coverage.append(WorkerCoverage(request, data_file))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure() -> None:
+    while _worker_coverage:
+        _worker_coverage.pop().stop()
+
+
+def effective_settings(config: pytest.Config) -> dict[str, Any]:
+    """The settings fastci's coordinator needs from the user's effective pytest configuration."""
+    request = request_from_options(config.option, config.rootpath, _has_pytest_cov())
+    cache_dir = None
+    if config.pluginmanager.has_plugin("cacheprovider"):
+        raw = os.path.expandvars(os.path.expanduser(str(config.getini("cache_dir"))))
+        cache_dir = str(config.rootpath / raw)
+    return {
+        "maxfail": config.option.maxfail,
+        "complete": selection_is_complete(config),
+        "junitxml": getattr(config.option, "xmlpath", None),
+        "cache_dir": cache_dir,
+        "coverage": None if request is None else request.to_json(),
+    }
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -63,8 +115,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(WorkerLoop(config, fd_in, fd_out, markers), "fastci-worker")
 
 
+class DiscoveredFile(pytest.File):
+    """Stands in for a test file's real collectors: records the file when pytest reaches it."""
+
+    discovery: FileDiscovery
+    real_collectors: list[str]
+
+    def collect(self) -> list[pytest.Item]:
+        self.discovery.record(self)
+        return []
+
+
 class FileDiscovery:
-    """Records each file a collector would be made for, then drops it, so nothing is imported."""
+    """Lists the files pytest would collect, without importing any of them.
+
+    Each file's real collectors are swapped for one stand-in that collects nothing. pytest
+    still walks the tree and prunes it to the command-line arguments as usual, and only the
+    stand-ins it actually reaches are recorded.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = out
@@ -75,16 +143,22 @@ class FileDiscovery:
         self, file_path: Path, parent: pytest.Collector
     ) -> Generator[None, list[pytest.Collector], list[pytest.Collector]]:
         collectors = yield
-        for node in collectors or ():
-            self.files.setdefault(
-                node.nodeid,
-                {
-                    "path": node.nodeid,
-                    "size": _size(file_path),
-                    "collector": type(node).__name__,
-                },
-            )
-        return []
+        if not collectors:
+            return []
+        stand_in = DiscoveredFile.from_parent(parent, path=file_path)
+        stand_in.discovery = self
+        stand_in.real_collectors = [type(c).__name__ for c in collectors]
+        return [stand_in]
+
+    def record(self, stand_in: DiscoveredFile) -> None:
+        self.files.setdefault(
+            stand_in.nodeid,
+            {
+                "path": stand_in.nodeid,
+                "size": _size(stand_in.path),
+                "collector": ",".join(stand_in.real_collectors),
+            },
+        )
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         _write_json(
@@ -92,6 +166,7 @@ class FileDiscovery:
             {
                 "rootdir": str(session.config.rootpath),
                 "files": [self.files[nodeid] for nodeid in sorted(self.files)],
+                "settings": effective_settings(session.config),
             },
         )
 
@@ -116,6 +191,7 @@ class ItemCollection:
                 "rootdir": str(session.config.rootpath),
                 "files": [{"path": f, "size": s, "collector": "Module"} for f, s in files.items()],
                 "items": items,
+                "settings": effective_settings(session.config),
             },
         )
 

@@ -22,6 +22,8 @@ _PRECEDENCE = ("passed", "skipped", "xfailed", "xpassed", "error", "failed", "cr
 class TestResult:
     """What happened to one test: the timings record plus what a person needs to read."""
 
+    __test__ = False  # not a pytest test class, whatever its name
+
     id: str
     file: str
     outcome: str = "passed"
@@ -155,15 +157,55 @@ def selection_is_complete(config: pytest.Config) -> bool:
     return not narrowed
 
 
-class ReportRecorder:
+class TestObserver:
+    """The hooks shared by everything that watches tests run; subclasses say what to keep."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self, group_markers: tuple[str, ...], worker: str | None = None) -> None:
+        self.group_markers = group_markers
+        self.phases = PhaseRecorder(worker=worker)
+
+    def test_started(self, nodeid: str) -> None:
+        """Called just before a test's setup."""
+
+    def test_finished(self, result: TestResult) -> None:
+        """Called once a test's teardown has been reported."""
+
+    def file_collected(self, file: str, seconds: float) -> None:
+        """Called after a test file was imported and collected."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
+        self.test_started(item.nodeid)
+        self.phases.start(item.nodeid, item_group(item, self.group_markers))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.phases.add(report)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        result = self.phases.finish(nodeid)
+        if result is not None:
+            self.test_finished(result)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        started = time.perf_counter()
+        report = yield
+        if isinstance(collector, pytest.File):
+            self.file_collected(collector.nodeid, time.perf_counter() - started)
+        return report
+
+
+class ReportRecorder(TestObserver):
     """``--fastci-report``: appends this pytest run's timings to a report file."""
 
     def __init__(
         self, config: pytest.Config, out: Path, group_markers: tuple[str, ...], shard: str | None
     ) -> None:
-        self.config = config
-        self.phases = PhaseRecorder()
-        self.group_markers = group_markers
+        super().__init__(group_markers)
         self.writer = ReportWriter(
             out,
             RunHeader(
@@ -176,27 +218,11 @@ class ReportRecorder:
             ),
         )
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> None:
-        self.phases.start(item.nodeid, item_group(item, self.group_markers))
+    def test_finished(self, result: TestResult) -> None:
+        self.writer.test(result.timing())
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.phases.add(report)
-
-    def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        result = self.phases.finish(nodeid)
-        if result is not None:
-            self.writer.test(result.timing())
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(
-        self, collector: pytest.Collector
-    ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
-        started = time.perf_counter()
-        report = yield
-        if isinstance(collector, pytest.File):
-            self.writer.file(FileRecord(collector.nodeid, time.perf_counter() - started))
-        return report
+    def file_collected(self, file: str, seconds: float) -> None:
+        self.writer.file(FileRecord(file, seconds))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)

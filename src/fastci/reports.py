@@ -45,6 +45,10 @@ class RunHeader:
 
 @dataclasses.dataclass(frozen=True)
 class TestRecord:
+    """One test's durations and outcome in one run."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
     id: str
     file: str
     setup: float
@@ -85,7 +89,7 @@ class ReportWriter:
         self._write({"type": "run", "format": FORMAT_VERSION, **dataclasses.asdict(header)})
 
     def test(self, record: TestRecord) -> None:
-        self._write({"type": "test", **dataclasses.asdict(record)})
+        self._write({"type": "test", **vars(record)})  # flat: vars is much cheaper than asdict
 
     def file(self, record: FileRecord) -> None:
         self._write({"type": "file", **dataclasses.asdict(record)})
@@ -115,7 +119,7 @@ def export_runs(runs: Iterable[Run], stream: IO[str]) -> None:
             _line({"type": "run", "format": FORMAT_VERSION, **dataclasses.asdict(run.header)})
         )
         for _, test in sorted(run.tests.items()):
-            stream.write(_line({"type": "test", **dataclasses.asdict(test)}))
+            stream.write(_line({"type": "test", **vars(test)}))
         for _, file in sorted(run.files.items()):
             stream.write(_line({"type": "file", **dataclasses.asdict(file)}))
         stream.write(_line({"type": "end", "complete": run.header.complete}))

@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -479,13 +479,16 @@ class TimingsStore:
 class Estimator:
     """Estimates for any test id: known tests from the store, others from their neighbours."""
 
-    def __init__(self, known: dict[str, tuple[str, float, str | None]]) -> None:
+    def __init__(self, known: Mapping[str, tuple[str, float, str | None]]) -> None:
         self.known = known
         by_file: dict[str, list[float]] = defaultdict(list)
         by_dir: dict[str, list[float]] = defaultdict(list)
         for file, estimate, _ in known.values():
             by_file[file].append(estimate)
-            by_dir[posixpath.dirname(file)].append(estimate)
+            directory = posixpath.dirname(file)
+            while directory:  # every enclosing directory, so a new subdirectory finds its parent
+                by_dir[directory].append(estimate)
+                directory = posixpath.dirname(directory)
         self.file_typical = {f: _median(v) for f, v in by_file.items()}
         self.dir_typical = {d: _median(v) for d, v in by_dir.items()}
         values = [estimate for _, estimate, _ in known.values()]

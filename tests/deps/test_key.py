@@ -198,8 +198,9 @@ def test_explain_lists_every_input_with_its_hash(fastci: RunFastci, project: Pat
 
 def other_python() -> str | None:
     """A working interpreter of another minor version than this one, if there is one."""
-    pyenv = sorted(Path.home().glob(".pyenv/versions/3.*/bin/python3"))
-    candidates = [shutil.which(f"python3.{minor}") for minor in range(10, 15)] + pyenv
+    # Installed side by side (pyenv, asdf, a CI's tool cache): the siblings of this one.
+    siblings = sorted(Path(sys.base_prefix).parent.glob("3.*/bin/python3"))
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(10, 15)] + siblings
     for found in candidates:
         if found is None:
             continue

@@ -1,10 +1,20 @@
 import random
 
 import pytest
-
 from bookshop.catalogue import Book, Catalogue
 
-WORDS = "river stone night garden winter glass silent empire harbour lantern".split()
+WORDS = [
+    "river",
+    "stone",
+    "night",
+    "garden",
+    "winter",
+    "glass",
+    "silent",
+    "empire",
+    "harbour",
+    "lantern",
+]
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,4 @@
 import pytest
-
 from bookshop.catalogue import Book, Catalogue
 
 

@@ -1,5 +1,4 @@
 import pytest
-
 from bookshop.catalogue import Catalogue
 from bookshop.orders import OrderBook, OutOfStock
 

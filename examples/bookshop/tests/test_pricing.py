@@ -1,11 +1,18 @@
 import pytest
-
 from bookshop.pricing import bulk_price, discounted, with_vat
 
 
-@pytest.mark.parametrize(("price", "percent", "expected"), [
-    (1000, 0, 1000), (1000, 10, 900), (999, 50, 500), (1, 50, 0), (3, 50, 2), (1000, 100, 0),
-])
+@pytest.mark.parametrize(
+    ("price", "percent", "expected"),
+    [
+        (1000, 0, 1000),
+        (1000, 10, 900),
+        (999, 50, 500),
+        (1, 50, 0),
+        (3, 50, 2),
+        (1000, 100, 0),
+    ],
+)
 def test_discounted(price: int, percent: int, expected: int) -> None:
     assert discounted(price, percent) == expected
 

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastci.config import Config, add_setting_arguments, load_config
+from fastci.config import Config, add_root_argument, add_setting_arguments, load_config
 from fastci.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -69,18 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser, *settings: str) -> None:
-    parser.add_argument(  # also after the action; SUPPRESS keeps one given before it
-        "--root",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="project root (default: nearest directory with a pyproject.toml)",
-    )
+    add_root_argument(parser, nested=True)
     parser.add_argument(
         "--python",
         metavar="PATH",
         help="the interpreter the set is for (default: the active virtualenv's, else fastci's)",
     )
-    add_setting_arguments(parser, *KEY_SETTINGS, *settings)
+    add_setting_arguments(parser, *KEY_SETTINGS, *settings, nested=True)
 
 
 def run(args: argparse.Namespace) -> int:

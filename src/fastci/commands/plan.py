@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fastci.config import add_setting_arguments, load_config
+from fastci.config import PLANNING_SETTINGS, add_setting_arguments, load_config
 from fastci.errors import ExitCode
 from fastci.plan import Plan
 
@@ -15,16 +15,7 @@ UNITS_SHOWN_PER_SHARD = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_setting_arguments(
-        parser,
-        "shards",
-        "granularity",
-        "store",
-        "estimate_window",
-        "group_markers",
-        "shard_startup",
-        "pytest_args",
-    )
+    add_setting_arguments(parser, "shards", *PLANNING_SETTINGS)
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every unit of every shard"

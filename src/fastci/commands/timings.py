@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastci.config import add_setting_arguments, load_config
+from fastci.config import add_root_argument, add_setting_arguments, load_config
 from fastci.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     showing = actions.add_parser("show", help="list the slowest tests and files")
     showing.add_argument("-n", "--top", type=int, default=15, help="how many of each to list")
+    for action in (importing, exporting, showing):
+        add_root_argument(action, nested=True)
+        add_setting_arguments(action, "store", "estimate_window", nested=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""CI providers: detecting where fastci runs, and writing workflows for them."""

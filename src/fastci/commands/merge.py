@@ -1,0 +1,175 @@
+"""``fastci merge``: one verdict, coverage, JUnit, timings and report from every shard's bundle."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from fastci.config import add_setting_arguments, load_config, positive_int
+
+NAME = "merge"
+HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timings, report"
+EPILOG = """\
+exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
+interrupted or with units that left no results, a corrupt bundle); 1 tests failed;
+5 no tests ran; 6 coverage under --fail-under; 4 usage error. When several apply, the first in
+the order 7, 1, 5, 6 wins: an incomplete merge cannot vouch for the rest. Each reason is
+one line.
+"""
+COVERAGE_REPORTS = ("term", "term-missing", "xml", "html", "json", "lcov")
+
+
+def percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a percentage, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {text!r}")
+    return value
+
+
+def shard_count(text: str) -> int:
+    try:
+        return positive_int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"must be {e}, got {text!r}") from None
+
+
+def coverage_report(text: str) -> tuple[str, str | None]:
+    kind, _, dest = text.partition(":")
+    if kind not in COVERAGE_REPORTS:
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(COVERAGE_REPORTS)} (with :DEST for files), got {text!r}"
+        )
+    return kind, dest or None
+
+
+def add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
+    """What both merge and report read: the bundle directories and the expected shard count."""
+    parser.add_argument(
+        "dirs",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="bundles, or directories holding them (downloaded artifacts, a --results dir)",
+    )
+    parser.add_argument(
+        "--expect-shards",
+        type=shard_count,
+        metavar="N",
+        help="the run had N shards: any not found is an error (default: what the bundles say)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add_bundle_arguments(parser)
+    add_setting_arguments(parser, "store", "estimate_window")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("fastci-merged"),
+        metavar="DIR",
+        help="where merged files go: junit.xml, coverage.db and its reports, report.html, "
+        "summary.md (default: fastci-merged)",
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="PATH",
+        help="the HTML report (default: report.html under --output)",
+    )
+    parser.add_argument(
+        "--fail-under",
+        type=percent,
+        metavar="PCT",
+        help="exit 6 when total coverage is under PCT (default: the project's coverage.py "
+        "[report] fail_under)",
+    )
+    parser.add_argument(
+        "--cov-report",
+        action="append",
+        type=coverage_report,
+        metavar="TYPE[:DEST]",
+        help=f"coverage.py reports: {', '.join(COVERAGE_REPORTS)}; repeat for several; DEST "
+        "is relative to --output (default: term, xml and html)",
+    )
+    parser.add_argument(
+        "--no-store",
+        action="store_true",
+        help="do not fold the shards' timings into the timings store",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from fastci.coverage_combine import DEFAULT_REPORTS
+    from fastci.merge import import_timings, load_bundles, merge_coverage, write_merged_junit
+    from fastci.report.html import render_html
+    from fastci.report.markdown import render_markdown
+    from fastci.report.overview import build_overview
+    from fastci.report.progress import use_color
+    from fastci.report.summary import format_summary, shard_lines
+    from fastci.timings import TimingsStore
+
+    config = load_config(args)
+    output: Path = args.output
+    output.mkdir(parents=True, exist_ok=True)
+    bundle_set = load_bundles(args.dirs, args.expect_shards)
+    bundles = bundle_set.bundles
+    written = [output / "junit.xml"]
+    write_merged_junit(written[0], bundles)
+    notes = [f"fastci: {note}" for note in bundle_set.notes]
+    if not args.no_store and bundles:
+        with TimingsStore(config.store_path, window=config.estimate_window) as store:
+            imported = import_timings(bundles, store)
+        notes.append(
+            f"fastci: timings store {config.store_path}: {imported.runs_new} new run(s), "
+            f"{imported.runs_unchanged} already known"
+        )
+    coverage, coverage_problems = merge_coverage(
+        bundles,
+        config.root,
+        output / "coverage.db",
+        args.cov_report or DEFAULT_REPORTS,
+        output,
+        args.fail_under,
+    )
+    if coverage is not None:
+        written.append(output / "coverage.db")
+    overview = build_overview(config.root.name, bundle_set, coverage, coverage_problems)
+    html_path: Path = args.html or output / "report.html"
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(render_html(overview), encoding="utf-8")
+    markdown = render_markdown(overview)
+    (output / "summary.md").write_text(markdown, encoding="utf-8")
+    written += [html_path, output / "summary.md"]
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as f:
+            f.write(markdown)
+    notes.append("fastci: wrote " + ", ".join(str(p) for p in written))
+    # Worker names repeat across shards: say which shard a failure ran on.
+    results = [
+        dataclasses.replace(r, worker=f"{shard.label} {r.worker or '?'}")
+        for shard in overview.shards
+        for r in shard.results
+    ]
+    print(
+        format_summary(
+            results,
+            overview.counts,
+            overview.makespan,
+            "\n".join(shard_lines(overview)),
+            coverage.terminal if coverage is not None else "",
+            notes,
+            color=use_color(sys.stdout),
+            problems=[p.message for p in overview.problems],
+        )
+    )
+    return overview.exit_code

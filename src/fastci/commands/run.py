@@ -1,0 +1,85 @@
+"""``fastci run``: run the suite (or one shard of it) on local worker processes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from fastci.ci.providers import parse_shard, shard_from_env
+from fastci.config import PLANNING_SETTINGS, add_setting_arguments, argparse_type, load_config
+from fastci.errors import UsageError
+
+NAME = "run"
+HELP = "run the suite, or one shard of it, on local worker processes"
+PYTEST_ARGS = True
+DEFAULT_RESULTS = ".fastci/results"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
+    add_setting_arguments(parser, "jobs", *PLANNING_SETTINGS)
+    parser.add_argument(
+        "--shard",
+        type=argparse_type(parse_shard),
+        metavar="K/N",
+        help="run only shard K of N (default: from the CI provider's parallel-job variables)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        metavar="DIR",
+        help="write this run's bundle (JUnit, timings, coverage) under DIR for fastci merge "
+        f"(a shard's default: {DEFAULT_RESULTS}; a shard leaves the timings store to "
+        "fastci merge, so all shards of a run plan from the same timings)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from fastci.report.progress import use_color
+    from fastci.report.summary import format_summary
+    from fastci.runner import RunRequest, run_tests
+
+    config = load_config(args)
+    shard = args.shard
+    if shard is None:
+        try:
+            shard = shard_from_env(os.environ)
+        except ValueError as e:
+            raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
+    results = args.results
+    if results is None and shard is not None:
+        results = config.root / DEFAULT_RESULTS
+    request = RunRequest(
+        config=config,
+        pytest_args=tuple(args.pytest_args),
+        shard=shard,
+        results_dir=None if results is None else results.resolve(),
+    )
+    outcome = run_tests(request)
+    where = f"shard {shard}" if shard else "run"
+    took = outcome.finished - outcome.started
+    timing = (
+        f"{where}: predicted {outcome.predicted:.2f}s, took {took:.2f}s on {config.jobs} "
+        f"worker{'s' if config.jobs != 1 else ''}, {len(outcome.units)} units"
+    )
+    notes = []
+    if outcome.pool.stopped_early:
+        notes.append(f"fastci: {outcome.pool.stopped_early}; the remaining units did not run")
+    if outcome.pool.interrupted:
+        notes.append("fastci: interrupted; what finished is recorded")
+    if outcome.bundle is not None:
+        notes.append(f"fastci: results bundle written to {outcome.bundle}")
+    print(
+        format_summary(
+            outcome.pool.results,
+            outcome.counts,
+            outcome.finished - outcome.started,
+            timing,
+            outcome.coverage_report,
+            notes,
+            color=use_color(sys.stdout),
+        )
+    )
+    return outcome.exit_code

@@ -1,0 +1,121 @@
+"""``fastci workflow github|gitlab``: write the project's CI pipeline file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fastci.config import (
+    add_root_argument,
+    add_setting_arguments,
+    argparse_type,
+    load_config,
+    positive_int,
+)
+from fastci.errors import ExitCode, UsageError
+
+NAME = "workflow"
+HELP = "write the CI workflow: .github/workflows/ci.yml (github) or .gitlab-ci.yml (gitlab)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fastci.ci.workflow import percentage, python_version
+
+    providers = parser.add_subparsers(dest="provider", metavar="PROVIDER", required=True)
+    for provider, help_text in (
+        ("github", "write .github/workflows/ci.yml for GitHub Actions"),
+        ("gitlab", "write .gitlab-ci.yml for GitLab CI/CD"),
+    ):
+        sub = providers.add_parser(provider, help=help_text, description=help_text)
+        add_root_argument(sub, nested=True)  # also after it: fastci workflow github --root DIR
+        sub.add_argument(
+            "--shards",
+            type=argparse_type(positive_int),
+            metavar="N",
+            help="test shards (default: [tool.fastci] shards if set, else 4)",
+        )
+        sub.add_argument(
+            "--python",
+            dest="pythons",
+            action="extend",
+            nargs="+",
+            default=[],
+            type=argparse_type(python_version),
+            metavar="VERSION",
+            help="Python versions to test on, the first also for lint and merge (default: 3.12)",
+        )
+        sub.add_argument(
+            "--fastci-spec",
+            default="fastci",
+            metavar="SPEC",
+            help="what CI installs with pip as fastci (default: fastci), e.g. fastci==0.1.0",
+        )
+        sub.add_argument(
+            "--lint",
+            default="auto",
+            metavar="TOOLS",
+            help="'auto' (ruff, and mypy when the project configures it), 'none', or a list "
+            "such as ruff,mypy",
+        )
+        sub.add_argument(
+            "--fail-under",
+            type=argparse_type(percentage),
+            metavar="PCT",
+            help="fail the merge when total coverage is below PCT percent",
+        )
+        if provider == "github":
+            sub.add_argument(
+                "--pin-sha",
+                action="store_true",
+                help="pin each action to a full commit id instead of its major version tag",
+            )
+        add_setting_arguments(
+            sub, "changes.default-branch", "gate.include", "gate.extend-include", "gate.exclude"
+        )
+        output = sub.add_mutually_exclusive_group()
+        output.add_argument(
+            "--force", action="store_true", help="overwrite the file even if edited by hand"
+        )
+        output.add_argument(
+            "--stdout", action="store_true", help="print the workflow instead of writing it"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    from fastci import git
+    from fastci.ci import github, gitlab
+    from fastci.ci.workflow import options_for_project, write_workflow
+
+    config = load_config(args)
+    repo = git.toplevel(config.root)
+    if repo is not None and repo != config.root.resolve():
+        raise UsageError(
+            f"the project root {config.root} is not the root of its git repository ({repo}); "
+            "fastci workflow writes pipelines for projects at a repository's root"
+        )
+    options = options_for_project(
+        config,
+        provider=args.provider,
+        shards=args.shards,
+        pythons=args.pythons,
+        fastci_spec=args.fastci_spec,
+        lint=args.lint,
+        fail_under=args.fail_under,
+        pin_sha=getattr(args, "pin_sha", False),
+    )
+    writer = github if args.provider == "github" else gitlab
+    text = writer.render(options)
+    if args.stdout:
+        sys.stdout.write(text)
+        return ExitCode.OK
+    path = config.root / writer.WORKFLOW_PATH
+    result = write_workflow(path, text, force=args.force)
+    if result.diff:
+        sys.stdout.write(result.diff)
+    if result.status == "refused":
+        raise UsageError(
+            f"{path} has been edited by hand (the difference is above); "
+            "rerun with --force to replace it, or copy the parts you want"
+        )
+    print(f"{result.status} {path}")
+    return ExitCode.OK

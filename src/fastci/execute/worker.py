@@ -1,0 +1,209 @@
+"""The worker side: a pytest session that collects and runs the units the coordinator sends.
+
+The worker skips pytest's own collection. For each unit it collects only that unit's files,
+runs the unit's tests, and asks for more work while its last test is still held back: that
+test runs once the next unit is known, so fixtures shared across units (session, package)
+are torn down only when the worker has nothing left to do.
+
+Directories are collected once per worker and their collector nodes reused by every later
+unit: conftest fixtures belong to the directory node that first collected them, so a fresh
+collection per unit would lose them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastci.execute.channel import Message, WorkerChannel
+from fastci.records import TestObserver, TestResult
+
+
+class WorkerLoop(TestObserver):
+    """Registered by the plugin under ``--fastci-worker=IN,OUT``."""
+
+    def __init__(
+        self, config: pytest.Config, fd_in: int, fd_out: int, group_markers: tuple[str, ...]
+    ) -> None:
+        super().__init__(group_markers, worker=os.environ.get("FASTCI_WORKER_ID"))
+        self.config = config
+        self.channel = WorkerChannel(fd_in, fd_out)
+        self.collect_seconds: dict[str, float] = {}
+        self.collect_errors: list[dict[str, str]] = []
+        self.aborted = False
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # After every plugin's pytest_configure, so none mistakes this for a real xdist worker.
+        _look_like_an_xdist_worker(session.config)
+
+    # -- collection, one unit at a time ---------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        self.tree = CollectionTree(session, self.collect_errors)
+        return True  # nothing up front: each unit is collected when it arrives
+
+    def file_collected(self, file: str, seconds: float) -> None:
+        self.collect_seconds[file] = seconds
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append({"id": report.nodeid, "longrepr": report.longreprtext})
+
+    def _collect(self, session: pytest.Session, unit: Message) -> list[pytest.Item]:
+        self.collect_seconds.clear()
+        self.collect_errors.clear()
+        started = time.time()
+        items: list[pytest.Item] = []
+        for file in unit["files"]:
+            items.extend(self.tree.items_of(file))
+        config = session.config
+        config.hook.pytest_collection_modifyitems(session=session, config=config, items=items)
+        wanted = unit.get("tests")
+        if wanted is not None:
+            chosen = set(wanted)
+            items = [i for i in items if i.nodeid in chosen]
+        excluded = set(unit.get("exclude") or ())
+        items = [i for i in items if i.nodeid not in excluded]
+        session.items.extend(items)
+        self.channel.send(
+            "collected",
+            unit=unit["id"],
+            tests=[i.nodeid for i in items],
+            errors=list(self.collect_errors),
+            files=dict(self.collect_seconds),
+            start=started,
+            stop=time.time(),
+        )
+        return items
+
+    # -- running ----------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        self.channel.send("ready", pid=os.getpid(), maxfail=self.config.option.maxfail)
+        held: pytest.Item | None = None
+        while not self.aborted:
+            message = self.channel.receive()
+            if message is None or message["kind"] == "stop":
+                break
+            if message["kind"] == "abort":
+                self.aborted = True
+                break
+            for item in self._collect(session, message):
+                if held is not None:
+                    self._run(session, held, nextitem=item)
+                    if self.aborted:
+                        break
+                held = item
+            if not self.aborted:
+                self.channel.send("next")
+        if held is not None and not self.aborted:
+            self._run(session, held, nextitem=None)
+        self.channel.send("bye", aborted=self.aborted)
+        return True
+
+    def _run(
+        self, session: pytest.Session, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> None:
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        message = self.channel.poll()
+        if message is not None and message["kind"] == "abort":
+            self.aborted = True
+        if session.shouldfail or session.shouldstop:
+            self.aborted = True
+
+    def test_started(self, nodeid: str) -> None:
+        self.channel.send("test_start", id=nodeid, t=time.time())
+
+    def test_finished(self, result: TestResult) -> None:
+        self.channel.send("test", **vars(result))  # flat fields: no deep copy per test
+
+
+def _look_like_an_xdist_worker(config: Any) -> None:
+    """Give tests that isolate per worker (worker_id, pytest-django's db names) a worker id."""
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker_id and not hasattr(config, "workerinput"):
+        config.workerinput = {
+            "workerid": worker_id,
+            "workercount": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+            "testrunuid": os.environ.get("PYTEST_XDIST_TESTRUNUID", ""),
+        }
+        config.workeroutput = {}
+
+
+class CollectionTree:
+    """Collects single files on demand, reusing each directory's collector node."""
+
+    def __init__(self, session: pytest.Session, errors: list[dict[str, str]]) -> None:
+        self.session = session
+        self.errors = errors
+        self.rootpath = session.config.rootpath
+        self._root: pytest.Collector | None = None
+        self._children: dict[pytest.Collector, list[pytest.Item | pytest.Collector]] = {}
+
+    def items_of(self, file: str) -> list[pytest.Item]:
+        """The items of one file (by node id path); collection errors go to ``errors``."""
+        path = (self.rootpath / file).resolve()
+        nodes = self._file_nodes(path)
+        if not nodes:  # outside the rootdir, or only collectable as an explicit argument
+            try:
+                return [
+                    i
+                    for i in self.session.perform_collect([str(path)])
+                    if isinstance(i, pytest.Item)
+                ]
+            except pytest.UsageError as e:
+                self.errors.append({"id": file, "longrepr": str(e)})
+                return []
+        items: list[pytest.Item] = []
+        for node in nodes:
+            items.extend(self._items(node))
+        return items
+
+    def _file_nodes(self, path: Path) -> list[pytest.Item | pytest.Collector]:
+        try:
+            parts = path.relative_to(self.rootpath).parts
+        except ValueError:
+            return []
+        level: list[pytest.Item | pytest.Collector] = [self._root_node()]
+        here = self.rootpath
+        for part in parts:
+            here = here / part
+            level = [
+                child
+                for node in level
+                if isinstance(node, pytest.Collector)
+                for child in self._collect(node)
+                if child.path == here
+            ]
+            if not level:
+                return []
+        return level
+
+    def _root_node(self) -> pytest.Collector:
+        if self._root is None:
+            ihook = self.session.gethookproxy(self.rootpath.parent)
+            node = ihook.pytest_collect_directory(path=self.rootpath, parent=self.session)
+            assert node is not None, f"no collector for the rootdir {self.rootpath}"
+            self._root = node
+        return self._root
+
+    def _collect(self, node: pytest.Collector) -> list[pytest.Item | pytest.Collector]:
+        cached = self._children.get(node)
+        if cached is None:
+            report = node.ihook.pytest_make_collect_report(collector=node)
+            node.ihook.pytest_collectreport(report=report)
+            cached = list(report.result) if report.passed else []
+            self._children[node] = cached
+        return cached
+
+    def _items(self, node: pytest.Item | pytest.Collector) -> list[pytest.Item]:
+        if isinstance(node, pytest.Item):
+            node.ihook.pytest_itemcollected(item=node)
+            return [node]
+        return [item for child in self._collect(node) for item in self._items(child)]

@@ -1,0 +1,314 @@
+"""Merging shard bundles: find them, check that the set is whole, and decide one verdict.
+
+Every reason the merged run is not a plain success becomes a Problem: one line naming the
+shard or bundle, with the exit code it calls for. When several apply, the exit code is the
+first of EXIT_PRECEDENCE present: results that are incomplete make every other answer
+unreliable, so they win; then failed tests, then no tests at all, then coverage under the
+threshold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from fastci.coverage_combine import CoveragePiece, CoverageSummary, combine_pieces, summarize
+from fastci.errors import ExitCode, FastciError
+from fastci.records import TestResult
+from fastci.results import (
+    BUNDLE_NAME,
+    MANIFEST,
+    PARTIAL_NAME,
+    Bundle,
+    BundleError,
+    JunitSuite,
+    read_bundle,
+    write_junit_suites,
+)
+from fastci.timings import ImportResult, TimingsStore
+
+EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
+    ExitCode.RESULTS_INCOMPLETE,
+    ExitCode.TESTS_FAILED,
+    ExitCode.NO_TESTS_COLLECTED,
+    ExitCode.COVERAGE_UNDER_THRESHOLD,
+)
+SEARCH_DEPTH = 4  # how deep under each DIR bundles are looked for (artifact-name/results/…)
+NAMED_TESTS = 3  # failing tests named on a shard's line
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One reason the merge is not a success, as one line, with the exit code it calls for."""
+
+    message: str
+    exit_code: ExitCode
+
+
+@dataclasses.dataclass(frozen=True)
+class BundleSet:
+    """The bundles found under the given directories, checked as a whole."""
+
+    bundles: tuple[Bundle, ...]  # readable ones, by shard index
+    shard_total: int
+    problems: tuple[Problem, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def results(self) -> list[TestResult]:
+        return [r for b in self.bundles for r in b.results]
+
+
+def exit_code(problems: Iterable[Problem]) -> int:
+    """The exit code the problems call for, by EXIT_PRECEDENCE; OK when there are none."""
+    present = {p.exit_code for p in problems}
+    return next((int(code) for code in EXIT_PRECEDENCE if code in present), int(ExitCode.OK))
+
+
+def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> BundleSet:
+    """Read every bundle under ``dirs`` and name every missing, corrupt or failed shard."""
+    problems: list[Problem] = []
+    found: list[Path] = []
+    partials: dict[str, Path] = {}
+    for directory in dirs:
+        if not directory.is_dir():
+            problems.append(_incomplete(f"{directory} is not a directory: no results to merge"))
+            continue
+        for path in _bundle_dirs(directory):
+            partial = PARTIAL_NAME.fullmatch(path.name)
+            if partial is not None:
+                partials.setdefault(partial["final"], path)
+            else:
+                found.append(path)
+    bundles: list[Bundle] = []
+    unreadable: set[str] = set()  # bundle names already reported as corrupt
+    for path in sorted(found):
+        try:
+            bundles.append(read_bundle(path))
+        except BundleError as e:
+            problems.append(_incomplete(e.message))
+            unreadable.add(path.name)
+    total = _shard_total(bundles, [*found, *partials.values()], expect_shards)
+    problems += _set_problems(bundles, total, expect_shards)
+    problems += _missing(bundles, total, unreadable, partials, dirs)
+    if not found and not partials and all(d.is_dir() for d in dirs):
+        where = ", ".join(str(d) for d in dirs)
+        problems.append(
+            _incomplete(
+                f"no fastci bundles under {where}: run the shards with "
+                "'fastci run --results DIR' and download every shard's artifact here"
+            )
+        )
+    bundles.sort(key=lambda b: (b.shard_index, str(b.path)))
+    for bundle in bundles:
+        problems += shard_problems(bundle)
+    if bundles and not any(b.results for b in bundles):
+        problems.append(Problem("no tests ran in any shard", ExitCode.NO_TESTS_COLLECTED))
+    return BundleSet(tuple(bundles), total, tuple(problems), tuple(_notes(bundles)))
+
+
+def _bundle_dirs(directory: Path) -> Iterator[Path]:
+    """Bundles at or under ``directory``: fastci's bundle names, or any dir with a manifest."""
+    base_depth = len(directory.parts)
+    for current, subdirs, files in os.walk(directory):
+        here = Path(current)
+        named = BUNDLE_NAME.fullmatch(here.name) or PARTIAL_NAME.fullmatch(here.name)
+        if named is not None or MANIFEST in files:
+            yield here
+            subdirs.clear()
+        elif len(here.parts) - base_depth >= SEARCH_DEPTH:
+            subdirs.clear()
+        else:  # bundle names never start with a dot: skip .git, .venv and the like
+            subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+
+
+def _shard_total(
+    bundles: Sequence[Bundle], paths: Sequence[Path], expect_shards: int | None
+) -> int:
+    """The shard count: as expected, else the readable bundles' own, else their names'."""
+    if expect_shards is not None:
+        return expect_shards
+    totals = Counter(b.shard_total for b in bundles)
+    if not totals:
+        for path in paths:
+            named = BUNDLE_NAME.match(path.name)
+            if named is not None:
+                totals[int(named["total"] or 1)] += 1
+    return totals.most_common(1)[0][0] if totals else 1
+
+
+def _set_problems(
+    bundles: Sequence[Bundle], total: int, expect_shards: int | None
+) -> Iterator[Problem]:
+    others = f"--expect-shards {total}" if expect_shards is not None else f"the others' {total}"
+    for bundle in bundles:
+        if bundle.shard_total != total:
+            yield _incomplete(
+                f"{bundle.path} is {bundle.label}, which does not fit {others} shards: "
+                "merge the bundles of one run"
+            )
+    digests = {b.plan_digest: b for b in bundles if b.plan_digest and b.shard_total == total}
+    if len(digests) > 1:
+        shards = ", ".join(sorted(b.label for b in digests.values()))
+        yield _incomplete(
+            f"the shards did not share one plan ({shards} differ), so some tests may have run "
+            "twice and others never: run every shard from the same timings store"
+        )
+    by_index: dict[int, list[Bundle]] = {}
+    for bundle in bundles:
+        if bundle.shard_total == total:
+            by_index.setdefault(bundle.shard_index, []).append(bundle)
+    for _, same in sorted(by_index.items()):
+        if len(same) > 1:
+            paths = " and ".join(str(b.path) for b in same)
+            yield _incomplete(
+                f"{same[0].label} appears {len(same)} times ({paths}): keep only one of them"
+            )
+
+
+def _missing(
+    bundles: Sequence[Bundle],
+    total: int,
+    unreadable: set[str],
+    partials: dict[str, Path],
+    dirs: Sequence[Path],
+) -> Iterator[Problem]:
+    if not bundles and not unreadable and not partials:
+        return  # nothing at all was found: reported once, not once per shard
+    present = {b.shard_index for b in bundles if b.shard_total == total}
+    where = ", ".join(str(d) for d in dirs)
+    for index in range(1, total + 1):
+        name = f"fastci-shard-{index}-of-{total}" if total > 1 else "fastci-local"
+        if index in present or name in unreadable:
+            continue
+        label = f"shard {index}/{total}" if total > 1 else "the run"
+        if name in partials:
+            yield _incomplete(
+                f"{label} is missing: only the half-written {partials[name]} was found "
+                "(its run was killed while writing results)"
+            )
+        else:
+            yield _incomplete(
+                f"{label} is missing: no {name} bundle under {where} (its job failed before "
+                "writing results, or its artifact was not uploaded or downloaded)"
+            )
+
+
+def shard_problems(bundle: Bundle) -> Iterator[Problem]:
+    """What went wrong inside one shard: an interruption, failed tests, units with no results."""
+    not_run = _units_without_results(bundle)
+    if bundle.interrupted:
+        yield _incomplete(
+            f"{bundle.label} was interrupted: {len(not_run)} of its "
+            f"{len(bundle.planned_units)} planned units have no results"
+        )
+    failed = [r for r in bundle.results if r.failed]
+    if failed:
+        counts = Counter(r.outcome for r in failed)
+        what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        named = ", ".join(r.id for r in failed[:NAMED_TESTS])
+        more = f" and {len(failed) - NAMED_TESTS} more" if len(failed) > NAMED_TESTS else ""
+        stopped = ""
+        if bundle.stopped_early:
+            stopped = f"; {bundle.stopped_early}, so {len(not_run)} planned units did not run"
+        yield Problem(
+            f"{bundle.label} failed: {what}: {named}{more}{stopped}", ExitCode.TESTS_FAILED
+        )
+    elif not_run and not bundle.interrupted:
+        shown = ", ".join(not_run[:NAMED_TESTS])
+        yield _incomplete(
+            f"{bundle.label}: {len(not_run)} planned units have no results ({shown}"
+            f"{', …' if len(not_run) > NAMED_TESTS else ''})"
+        )
+
+
+def _units_without_results(bundle: Bundle) -> list[str]:
+    """Planned units with no span and no result: tests that would otherwise go unnoticed."""
+    ran = {span.unit for span in bundle.units}
+    touched = {r.id for r in bundle.results} | {r.file for r in bundle.results}
+    return [
+        unit
+        for unit in bundle.planned_units
+        if unit not in ran and unit not in touched and unit.split("::", 1)[0] not in touched
+    ]
+
+
+def _notes(bundles: Sequence[Bundle]) -> Iterator[str]:
+    run_ids = sorted({b.run_id for b in bundles})
+    if len(run_ids) > 1:
+        yield f"the bundles come from {len(run_ids)} different runs (run ids differ)"
+    measured = [b for b in bundles if b.has_coverage]
+    if measured:
+        for bundle in bundles:
+            if not bundle.has_coverage and bundle.results:
+                yield f"{bundle.label} measured no coverage: its tests count for none"
+    for bundle in bundles:
+        for worker in bundle.workers:
+            if worker.crashed:
+                yield f"{bundle.label}: worker {worker.worker} (pid {worker.pid}) {worker.crashed}"
+
+
+def _incomplete(message: str) -> Problem:
+    return Problem(message, ExitCode.RESULTS_INCOMPLETE)
+
+
+# -- what a merge writes --------------------------------------------------------------------
+
+
+def write_merged_junit(path: Path, bundles: Sequence[Bundle]) -> None:
+    """One JUnit XML with a <testsuite> per shard, holding every test of every shard."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_junit_suites(
+        path,
+        [JunitSuite(f"fastci {b.label}", b.results, hostname=b.host) for b in bundles],
+    )
+
+
+def import_timings(bundles: Sequence[Bundle], store: TimingsStore) -> ImportResult:
+    """Fold every shard's timings into the store; a bundle imported before changes nothing."""
+    return store.import_runs(run for bundle in bundles for run in bundle.runs)
+
+
+def merge_coverage(
+    bundles: Sequence[Bundle],
+    root: Path,
+    data_file: Path,
+    reports: Sequence[tuple[str, str | None]],
+    report_dir: Path,
+    fail_under: float | None,
+) -> tuple[CoverageSummary | None, list[Problem]]:
+    """Combine the shards' coverage into ``data_file``, write its reports, judge the threshold.
+
+    ``fail_under`` None takes the project's coverage settings ([report] fail_under).
+    """
+    pieces = [
+        CoveragePiece(f"bundle {b.path}", b.coverage_file, b.rootdir)
+        for b in bundles
+        if b.coverage_file is not None
+    ]
+    if not pieces:
+        if fail_under:
+            return None, [
+                Problem(
+                    f"--fail-under {fail_under:g} was asked for, but no shard measured "
+                    "coverage (run the shards with --cov=PKG)",
+                    ExitCode.COVERAGE_UNDER_THRESHOLD,
+                )
+            ]
+        return None, []
+    problems = [_incomplete(line) for line in combine_pieces(pieces, root, data_file)]
+    try:
+        summary = summarize(data_file, root, reports, report_dir, fail_under)
+    except FastciError as e:
+        return None, [*problems, _incomplete(e.message)]
+    if summary.under_threshold:
+        problems.append(
+            Problem(
+                f"coverage {summary.shown} is under the required {summary.fail_under:g}%",
+                ExitCode.COVERAGE_UNDER_THRESHOLD,
+            )
+        )
+    return summary, problems

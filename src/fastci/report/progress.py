@@ -1,0 +1,102 @@
+"""Live progress while tests run: a status line on a terminal, a line every 30 s in CI logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+from fastci.execute.pool import UnitSpan
+from fastci.records import TestResult
+
+REDRAW_SECONDS = 0.25
+PLAIN_LINE_SECONDS = 30.0
+
+
+def use_color(stream: TextIO) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def paint(text: str, color: str, enabled: bool) -> str:
+    codes = {"red": "31", "green": "32", "yellow": "33", "bold": "1"}
+    return f"\x1b[{codes[color]}m{text}\x1b[0m" if enabled else text
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+class Progress:
+    """Counts results as they arrive and shows them; prints each failure as it happens."""
+
+    def __init__(
+        self, total_units: int, predicted_work: float, jobs: int, stream: TextIO = sys.stderr
+    ) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty()
+        self.color = use_color(stream)
+        self.total_units = total_units
+        self.predicted_work = predicted_work
+        self.jobs = max(1, jobs)
+        self.started = time.time()
+        self.tests = 0
+        self.failed = 0
+        self.units_done = 0
+        self.predicted_done = 0.0
+        self.actual_done = 0.0
+        self._last_draw = 0.0
+        self._status_shown = False
+
+    def test_done(self, result: TestResult) -> None:
+        self.tests += 1
+        if result.failed:
+            self.failed += 1
+            self._print(paint(f"{result.outcome.upper()} {result.id}", "red", self.color))
+
+    def unit_done(self, span: UnitSpan) -> None:
+        self.units_done += 1
+        self.predicted_done += span.predicted
+        self.actual_done += span.stop - span.start
+
+    def eta(self) -> float:
+        """Seconds left: the predicted work not yet done, corrected by how the plan fared so far."""
+        remaining = max(0.0, self.predicted_work - self.predicted_done) / self.jobs
+        if self.predicted_done > 0:
+            remaining *= min(3.0, max(0.3, self.actual_done / self.predicted_done))
+        return remaining
+
+    def status(self) -> str:
+        elapsed = time.time() - self.started
+        failed = f", {self.failed} failed" if self.failed else ""
+        return (
+            f"fastci: {self.tests} tests done{failed}, units {self.units_done}/{self.total_units}, "
+            f"{clock(elapsed)} elapsed, about {clock(self.eta())} left"
+        )
+
+    def tick(self) -> None:
+        now = time.time()
+        if self.interactive and now - self._last_draw >= REDRAW_SECONDS:
+            self.stream.write("\r\x1b[K" + self.status())
+            self.stream.flush()
+            self._status_shown = True
+            self._last_draw = now
+        elif not self.interactive and now - self._last_draw >= PLAIN_LINE_SECONDS:
+            if self._last_draw:
+                self.stream.write(self.status() + "\n")
+                self.stream.flush()
+            self._last_draw = now
+
+    def _print(self, line: str) -> None:
+        if self._status_shown:
+            self.stream.write("\r\x1b[K")
+            self._status_shown = False
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._status_shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._status_shown = False

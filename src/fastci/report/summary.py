@@ -1,0 +1,122 @@
+"""The terminal summary after a run, in pytest's spirit: failures, slowest tests, a verdict."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from fastci.records import TestResult
+from fastci.report.progress import paint
+
+if TYPE_CHECKING:
+    from fastci.report.overview import Overview
+
+SLOWEST_SHOWN = 10
+# pytest's order for the verdict line, then fastci's own "crashed".
+VERDICT_ORDER = ("failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed")
+
+
+def rule(title: str, char: str = "=") -> str:
+    width = min(100, shutil.get_terminal_size((80, 20)).columns)
+    title = f" {title} " if title else ""
+    side = max(3, (width - len(title)) // 2)
+    return f"{char * side}{title}{char * side}"
+
+
+def verdict_line(counts: Mapping[str, int], seconds: float) -> str:
+    parts = []
+    for outcome in VERDICT_ORDER:
+        n = counts.get(outcome, 0)
+        if n:
+            noun = "errors" if outcome == "error" and n != 1 else outcome
+            parts.append(f"{n} {noun}")
+    text = ", ".join(parts) if parts else "no tests ran"
+    return f"{text} in {seconds:.2f}s"
+
+
+def failure_sections(results: Iterable[TestResult]) -> list[str]:
+    lines: list[str] = []
+    failed = [r for r in results if r.failed]
+    if not failed:
+        return lines
+    lines.append(rule("FAILURES"))
+    for result in failed:
+        lines.append(rule(f"{result.id} [{result.worker or '?'}]", "_"))
+        lines.append((result.longrepr or result.outcome).rstrip())
+        for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+            if text:
+                lines.append(rule(f"captured {name}", "-"))
+                lines.append(text.rstrip())
+    return lines
+
+
+def slowest_lines(results: Iterable[TestResult], count: int = SLOWEST_SHOWN) -> list[str]:
+    ranked = sorted(
+        (r for r in results if "::" in r.id),
+        key=lambda r: (-(r.setup + r.call + r.teardown), r.id),
+    )[:count]
+    if not ranked:
+        return []
+    lines = [rule(f"slowest {len(ranked)} tests", "-")]
+    lines += [f"{r.setup + r.call + r.teardown:8.2f}s  {r.id}" for r in ranked]
+    return lines
+
+
+def short_summary(results: Iterable[TestResult]) -> list[str]:
+    failed = [r for r in results if r.failed]
+    if not failed:
+        return []
+    return [rule("short test summary info")] + [f"{r.outcome.upper()} {r.id}" for r in failed]
+
+
+def format_summary(
+    results: list[TestResult],
+    counts: Mapping[str, int],
+    seconds: float,
+    timing_line: str,
+    coverage_report: str = "",
+    notes: Iterable[str] = (),
+    color: bool = False,
+    problems: Iterable[str] = (),
+) -> str:
+    """The whole summary; ``problems`` (one line each) turn the verdict red and close it."""
+    lines = failure_sections(results)
+    lines += slowest_lines(results)
+    if coverage_report:
+        lines += [rule("coverage", "-"), coverage_report.rstrip()]
+    lines.append(timing_line)
+    lines += list(notes)
+    lines += short_summary(results)
+    problems = list(problems)
+    failed = any(r.failed for r in results) or bool(problems)
+    verdict = rule(verdict_line(counts, seconds))
+    lines.append(paint(verdict, "red" if failed else "green", color))
+    lines += [paint(f"fastci: {problem}", "red", color) for problem in problems]
+    return "\n".join(lines)
+
+
+def shard_lines(overview: Overview) -> list[str]:
+    """Per shard: outcome, size, planned vs actual seconds; then the makespan and its bound."""
+    if not overview.shards:
+        return []
+    lines = [rule("shards: planned vs actual", "-")]
+    for shard in overview.shards:
+        deviation = "" if shard.deviation is None else f"{shard.deviation:+6.0%}"
+        lines.append(
+            f"{shard.label:<12} {shard.status:<11} {shard.tests:>5} tests {shard.units:>4} units "
+            f"{len(shard.lanes):>3} workers   planned {shard.predicted:7.2f}s   "
+            f"actual {shard.actual:7.2f}s {deviation}{'  <- tail' if shard.is_tail else ''}"
+        )
+    lines.append(makespan_line(overview))
+    return lines
+
+
+def makespan_line(overview: Overview) -> str:
+    tail = overview.tail
+    where = f" ({tail.label} was the tail)" if tail is not None else ""
+    return (
+        f"makespan {overview.makespan:.2f}s{where}, lower bound {overview.lower_bound:.2f}s; "
+        f"planned {overview.planned_makespan:.2f}s, lower bound "
+        f"{overview.planned_lower_bound:.2f}s"
+    )

@@ -1,0 +1,322 @@
+"""One test run, end to end: inventory, plan, the worker pool, then timings, coverage and bundle."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+from fastci import __version__
+from fastci.ci.providers import ShardSpec, run_id_from_env
+from fastci.config import Config
+from fastci.coverage import CoverageRequest, below_threshold, combine, worker_env, write_reports
+from fastci.errors import ExitCode
+from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
+from fastci.inventory import Inventory
+from fastci.plan import Plan, Unit
+from fastci.planning import inventory_for, plan_suite
+from fastci.records import TestResult
+from fastci.reports import FileRecord, ReportWriter, RunHeader, new_report_id, read_report
+from fastci.results import (
+    COVERAGE,
+    JUNIT,
+    LOGS,
+    MANIFEST,
+    RESULTS,
+    TIMINGS,
+    building,
+    bundle_name,
+    count_outcomes,
+    write_junit,
+    write_manifest,
+    write_results,
+)
+from fastci.timings import TimingsStore
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
+    config: Config
+    pytest_args: tuple[str, ...] = ()
+    shard: ShardSpec | None = None
+    results_dir: Path | None = None
+
+
+@dataclasses.dataclass
+class RunOutcome:
+    request: RunRequest
+    inventory: Inventory
+    plan: Plan
+    units: list[Unit]
+    pool: PoolResult
+    run_id: str
+    started: float
+    finished: float = 0.0
+    exit_code: int = ExitCode.OK
+    coverage_total: float | None = None
+    coverage_report: str = ""
+    bundle: Path | None = None
+
+    @property
+    def predicted(self) -> float:
+        index = self.request.shard.index if self.request.shard else 1
+        return self.plan.shard(index).predicted
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_outcomes(self.pool.results)
+
+
+def new_run_id() -> str:
+    return os.environ.get("FASTCI_RUN_ID") or run_id_from_env(os.environ) or uuid.uuid4().hex
+
+
+# Makes the listener once the plan is known: (units, predicted seconds of work, jobs).
+ListenerFactory = Callable[[int, float, int], Listener]
+
+
+def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None) -> RunOutcome:
+    """Plan the suite, run this shard's units on the local pool, and record everything."""
+    from fastci.report.progress import Progress
+
+    config = request.config
+    started = time.time()
+    run_id = new_run_id()
+    with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        pool = Pool(
+            PoolOptions(
+                workdir=config.workdir,
+                pytest_args=(*config.pytest_args, *request.pytest_args),
+                jobs=config.jobs,
+                group_markers=config.group_markers,
+                log_dir=scratch / LOGS,
+                run_id=run_id,
+                extra_env=worker_env(scratch / "cov"),
+            )
+        )
+        with _interrupt_on_sigterm():
+            pool.start()  # workers load while the suite is discovered and planned
+            try:
+                inventory = inventory_for(config, request.pytest_args)
+                plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
+            except BaseException:
+                pool.close()
+                raise
+            units = [
+                plan.units[uid]
+                for uid in plan.shard(request.shard.index if request.shard else 1).units
+            ]
+            listener = (make_listener or Progress)(
+                len(units), sum(u.duration for u in units), config.jobs
+            )
+            try:
+                result = pool.run(units, listener, maxfail=inventory.settings.maxfail)
+            finally:
+                listener.close()
+        coverage = (
+            CoverageRequest.from_json(inventory.settings.coverage)
+            if inventory.settings.coverage is not None
+            else None
+        )
+        outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
+        with _deferred_interrupts() as interrupted:
+            _finish(outcome, scratch, coverage)
+        if interrupted:
+            outcome.exit_code = ExitCode.INTERRUPTED
+    return outcome
+
+
+def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None) -> None:
+    """Everything after the tests: store, coverage, JUnit, last-failed cache, bundle."""
+    request = outcome.request
+    config = request.config
+    report_path = scratch / TIMINGS
+    _write_timings_report(outcome, report_path)
+    if request.shard is None or request.shard.total == 1:
+        # A shard of several leaves the store alone: every shard must plan from the same
+        # store, or a shard run after another plans differently and tests run twice or never.
+        # fastci merge folds all shards' timings in at once.
+        with TimingsStore(config.store_path, window=config.estimate_window) as store:
+            store.import_runs(read_report(report_path))
+    coverage_file = scratch / COVERAGE
+    if coverage is not None and combine(coverage, scratch / "cov", coverage_file):
+        outcome.coverage_total, outcome.coverage_report = write_reports(
+            coverage, coverage_file, config.workdir
+        )
+    settings = outcome.inventory.settings
+    if settings.junitxml:
+        write_junit(config.workdir / settings.junitxml, outcome.pool.results, _suite_name(request))
+    if settings.cache_dir:
+        _update_last_failed(Path(settings.cache_dir), outcome.pool.results)
+    outcome.finished = time.time()
+    outcome.exit_code = _exit_code(outcome, coverage)
+    if request.results_dir is not None:
+        outcome.bundle = _write_bundle(outcome, scratch, report_path, coverage_file)
+
+
+def _suite_name(request: RunRequest) -> str:
+    return f"fastci shard {request.shard}" if request.shard else "fastci"
+
+
+def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
+    if outcome.pool.interrupted:
+        return ExitCode.INTERRUPTED
+    if any(r.failed for r in outcome.pool.results):
+        return ExitCode.TESTS_FAILED
+    if not outcome.pool.results and (outcome.units or outcome.request.shard is None):
+        return ExitCode.NO_TESTS_COLLECTED
+    if (
+        coverage is not None
+        and outcome.coverage_total is not None
+        and below_threshold(coverage, outcome.coverage_total)
+    ):
+        return ExitCode.COVERAGE_UNDER_THRESHOLD
+    return ExitCode.OK
+
+
+def _write_timings_report(outcome: RunOutcome, path: Path) -> None:
+    request = outcome.request
+    pool = outcome.pool
+    writer = ReportWriter(
+        path,
+        RunHeader(
+            report_id=new_report_id(),
+            run_id=outcome.run_id,
+            started=outcome.started,
+            complete=outcome.inventory.settings.complete,
+            shard=None if request.shard is None else str(request.shard),
+            startup=pool.startup,
+            rootdir=str(request.config.root),
+        ),
+    )
+    try:
+        for result in pool.results:
+            if "::" in result.id:  # not a collection error of a whole file
+                writer.test(result.timing())
+        for file, seconds in sorted(pool.file_collect.items()):
+            writer.file(FileRecord(file, seconds))
+        writer.end(complete=not pool.interrupted and pool.stopped_early is None)
+    finally:
+        writer.close()
+
+
+def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
+    """Keep pytest's --lf cache right: workers each wrote their own view; this is the whole."""
+    path = cache_dir / "v" / "cache" / "lastfailed"
+    try:
+        last_failed = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        last_failed = {}
+    if not isinstance(last_failed, dict):
+        last_failed = {}
+    for result in results:
+        if result.failed:
+            last_failed[result.id] = True
+        else:
+            last_failed.pop(result.id, None)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"lastfailed.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(last_failed, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+
+
+def _write_bundle(
+    outcome: RunOutcome, scratch: Path, report_path: Path, coverage_file: Path
+) -> Path:
+    request = outcome.request
+    assert request.results_dir is not None
+    final = request.results_dir / bundle_name(request.shard.slug if request.shard else None)
+    with building(final) as bundle:
+        write_results(bundle / RESULTS, outcome.pool.results)
+        write_junit(bundle / JUNIT, outcome.pool.results, _suite_name(request))
+        (bundle / TIMINGS).write_bytes(report_path.read_bytes())
+        if coverage_file.exists():
+            (bundle / COVERAGE).write_bytes(coverage_file.read_bytes())
+        logs = scratch / LOGS
+        if logs.exists():
+            (bundle / LOGS).mkdir()
+            for log in logs.iterdir():
+                (bundle / LOGS / log.name).write_bytes(log.read_bytes())
+        write_manifest(bundle / MANIFEST, _manifest(outcome, coverage_file.exists()))
+    return final
+
+
+def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
+    request = outcome.request
+    pool = outcome.pool
+    return {
+        "tool": f"fastci {__version__}",
+        "run_id": outcome.run_id,
+        "shard": None
+        if request.shard is None
+        else {"index": request.shard.index, "total": request.shard.total},
+        "rootdir": str(request.config.root),
+        "python": sys.version.split()[0],
+        "platform": sys.platform,
+        "started": outcome.started,
+        "finished": outcome.finished,
+        "exit_code": int(outcome.exit_code),
+        "interrupted": pool.interrupted,
+        "stopped_early": pool.stopped_early,
+        "jobs": request.config.jobs,
+        "granularity": outcome.plan.granularity,
+        "predicted": outcome.predicted,
+        "actual": outcome.finished - outcome.started,
+        "plan_makespan": outcome.plan.makespan,
+        # Shards of one run must share one plan; fastci merge compares these.
+        "plan_digest": hashlib.sha256(outcome.plan.dumps().encode()).hexdigest(),
+        "plan_lower_bound": outcome.plan.lower_bound,
+        "startup": pool.startup,
+        "planned_units": [u.id for u in outcome.units],
+        "units": [dataclasses.asdict(s) for s in pool.units],
+        "workers": [dataclasses.asdict(w) for w in pool.workers],
+        "counts": outcome.counts,
+        "coverage": COVERAGE if has_coverage else None,
+        "coverage_total": outcome.coverage_total,
+        "pytest_args": list(request.pytest_args),
+    }
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """CI cancels a job with SIGTERM: treat it like Ctrl-C so results are still written."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _deferred_interrupts() -> Iterator[list[int]]:
+    """Hold Ctrl-C/SIGTERM while results are written, so the store and bundle stay whole.
+
+    Yields the signals received meanwhile; the caller turns them into exit code 2.
+    """
+    received: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

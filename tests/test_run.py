@@ -1,0 +1,345 @@
+"""``fastci run``: real worker processes on real projects; nothing lost, exit codes as pytest's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fastci.results import read_results
+from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
+
+
+def bundle_results(bundle: Path) -> dict[str, str]:
+    return {r.id: r.outcome for r in read_results(bundle / "results.jsonl")}
+
+
+def run_local(
+    project: Project, results: Path, *args: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """``fastci run -j 2`` with a bundle; the process and each test's outcome."""
+    proc = project.fastci("run", "-j", "2", "--results", str(results), *args)
+    return proc, bundle_results(results / "fastci-local")
+
+
+def manifest(bundle: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((bundle / "manifest.json").read_text())
+    return data
+
+
+@pytest.mark.parametrize("granularity", ["file", "test"])
+def test_shards_together_run_every_test_exactly_once(
+    project: Project, tmp_path: Path, granularity: str
+) -> None:
+    write_sample_suite(project)
+    results = tmp_path / "results"
+    ran: list[str] = []
+    for k in (1, 2, 3):
+        proc = project.fastci(
+            "run",
+            "--shard",
+            f"{k}/3",
+            "--results",
+            str(results),
+            "-j",
+            "2",
+            "--granularity",
+            granularity,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        bundle = results / f"fastci-shard-{k}-of-3"
+        ran.extend(bundle_results(bundle))
+        assert manifest(bundle)["shard"] == {"index": k, "total": 3}
+    assert len(ran) == SAMPLE_TEST_COUNT
+    assert set(ran) == project.collected_ids()
+
+
+def test_a_shard_never_imports_a_file_outside_it(project: Project, tmp_path: Path) -> None:
+    log = tmp_path / "imports.log"
+    for n in range(6):
+        project.write(
+            f"tests/test_mod{n}.py",
+            f"""
+            open({str(log)!r}, "a").write("tests/test_mod{n}.py\\n")
+            def test_one(): pass
+            def test_two(): pass
+            """,
+        )
+    for k in (1, 2, 3):
+        plan = project.fastci_json("plan", "--shards", "3")
+        shard_files = {
+            f
+            for uid in plan["shards"][k - 1]["units"]  # type: ignore[index]
+            for f in plan["units"][uid]["files"]  # type: ignore[index]
+        }
+        log.unlink(missing_ok=True)
+        proc = project.fastci("run", "--shard", f"{k}/3", "-j", "2")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        imported = set(log.read_text().split())
+        assert imported == shard_files
+
+
+def test_a_module_that_fails_to_import_fails_only_its_own_tests(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_good.py", "def test_a(): pass\ndef test_b(): pass\n")
+    project.write("tests/test_broken.py", "raise RuntimeError('broken at import')\n")
+    proc, outcomes = run_local(project, tmp_path / "results")
+    assert proc.returncode == 1
+    assert outcomes == {
+        "tests/test_good.py::test_a": "passed",
+        "tests/test_good.py::test_b": "passed",
+        "tests/test_broken.py": "error",
+    }
+    assert "broken at import" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("how", "cause"),
+    [
+        ("os._exit(3)", "exited with code 3"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "was killed by SIGKILL"),
+        ("faulthandler._sigsegv()", "was killed by SIGSEGV"),
+    ],
+)
+def test_a_test_that_kills_its_worker_fails_with_the_cause_and_the_rest_still_run(
+    project: Project, tmp_path: Path, how: str, cause: str
+) -> None:
+    project.write(
+        "tests/test_a.py",
+        f"""
+        import faulthandler, os, signal
+        def test_before(): pass
+        def test_dies(): {how}
+        def test_after(): pass
+        """,
+    )
+    project.write("tests/test_b.py", "def test_b1(): pass\ndef test_b2(): pass\n")
+    results = tmp_path / "results"
+    proc, outcomes = run_local(project, results)
+    assert proc.returncode == 1
+    assert outcomes == {
+        "tests/test_a.py::test_before": "passed",
+        "tests/test_a.py::test_dies": "crashed",
+        "tests/test_a.py::test_after": "passed",
+        "tests/test_b.py::test_b1": "passed",
+        "tests/test_b.py::test_b2": "passed",
+    }
+    assert cause in proc.stdout
+    workers = manifest(results / "fastci-local")["workers"]
+    assert sum(1 for w in workers if w["crashed"]) == 1
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_fast.py", "def test_quick(): pass\n")
+    project.write(
+        "tests/test_slow.py",
+        "import time\n" + "".join(f"def test_slow_{n}(): time.sleep(3)\n" for n in range(5)),
+    )
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastci", "run", "-j", "2", "--results", str(results)],
+        cwd=project.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4.5)  # startup, then the quick test and one slow test finish
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, out + err
+    bundle = results / "fastci-local"
+    assert manifest(bundle)["interrupted"] is True
+    finished = bundle_results(bundle)
+    assert "tests/test_fast.py::test_quick" in finished
+    assert len(finished) < 6
+    db = sqlite3.connect(project.root / ".fastci" / "timings.db")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    stored = {row[0] for row in db.execute("SELECT test_id FROM tests")}
+    assert stored == set(finished)
+
+
+def test_a_shard_leaves_the_store_to_merge_so_later_shards_plan_the_same(
+    project: Project,
+) -> None:
+    write_sample_suite(project)
+    before = project.fastci("plan", "--shards", "3", "--json").stdout
+    proc = project.fastci("run", "--shard", "1/3")
+    assert proc.returncode == 0, proc.stderr
+    assert (project.root / ".fastci" / "results" / "fastci-shard-1-of-3" / "manifest.json").exists()
+    assert project.fastci("plan", "--shards", "3", "--json").stdout == before
+
+
+def test_exit_codes_follow_pytest(project: Project) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    assert project.fastci("run").returncode == 0
+    project.write("tests/test_b.py", "def test_b(): assert False\n")
+    assert project.fastci("run").returncode == 1
+    assert project.fastci("run", "-k", "no_such_test").returncode == 5
+    unknown = project.fastci("run", "--no-such-pytest-flag")
+    assert unknown.returncode == 4
+    assert "unrecognized arguments: --no-such-pytest-flag" in unknown.stdout + unknown.stderr
+    bad_shard = project.fastci("run", "--shard", "3/2")
+    assert bad_shard.returncode == 4
+    assert "must be K/N with 1 <= K <= N" in bad_shard.stderr
+
+
+def test_pytest_arguments_pass_through_as_the_user_expects(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write(
+        "tests/test_a.py",
+        "import pytest\n"
+        + "".join(
+            f"@pytest.mark.slow\ndef test_slow_{n}(): pass\ndef test_fast_{n}(): pass\n"
+            for n in range(3)
+        ),
+    )
+    project.write("tests/test_b.py", "def test_fail_1(): assert 0\ndef test_fail_2(): assert 0\n")
+    project.write("other/test_c.py", "def test_elsewhere(): pass\n")
+    project.write(
+        "myplugin.py",
+        "def pytest_configure(config):\n    config.addinivalue_line('markers', 'slow: slow')\n",
+    )
+
+    def ran(*args: str) -> dict[str, str]:
+        proc, outcomes = run_local(project, tmp_path / f"r{len(args)}{abs(hash(args))}", *args)
+        assert proc.returncode in (0, 1), proc.stdout + proc.stderr
+        return outcomes
+
+    assert set(ran("-k", "fast")) == {f"tests/test_a.py::test_fast_{n}" for n in range(3)}
+    assert set(ran("-m", "slow", "-p", "myplugin")) == {
+        f"tests/test_a.py::test_slow_{n}" for n in range(3)
+    }
+    assert set(ran("other")) == {"other/test_c.py::test_elsewhere"}
+    assert set(ran("tests/test_a.py::test_fast_1")) == {"tests/test_a.py::test_fast_1"}
+    stopped = ran("-x", "tests/test_b.py")
+    assert list(stopped.values()) == ["failed"]
+    assert len(ran("--maxfail", "2", "tests/test_b.py")) == 2
+
+
+def test_a_shard_is_read_from_the_ci_providers_variables(project: Project, tmp_path: Path) -> None:
+    write_sample_suite(project)
+    results = tmp_path / "results"
+    proc = project.fastci(
+        "run", "--results", str(results), env={"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "3"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert manifest(results / "fastci-shard-2-of-3")["shard"] == {"index": 2, "total": 3}
+    circle = project.fastci(
+        "run", "--results", str(results), env={"CIRCLE_NODE_INDEX": "0", "CIRCLE_NODE_TOTAL": "3"}
+    )
+    assert circle.returncode == 0
+    assert (results / "fastci-shard-1-of-3").is_dir()
+
+
+def test_session_fixtures_are_set_up_once_per_worker_not_once_per_unit(
+    project: Project, tmp_path: Path
+) -> None:
+    log = tmp_path / "setups.log"
+    project.write(
+        "tests/conftest.py",
+        f"""
+        import os, pytest
+
+        @pytest.fixture(scope="session")
+        def database():
+            with open({str(log)!r}, "a") as f:
+                f.write(os.environ["PYTEST_XDIST_WORKER"] + "\\n")
+            yield "db"
+        """,
+    )
+    for n in range(6):
+        project.write(f"tests/test_{n}.py", "def test_it(database): assert database == 'db'\n")
+    proc = project.fastci("run", "-j", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    setups = log.read_text().split()
+    assert len(setups) == len(set(setups))  # once per worker that ran tests, not per unit
+    assert set(setups) <= {"gw0", "gw1"}
+
+
+def test_coverage_flags_measure_across_workers_and_fail_under_has_its_own_code(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("app/__init__.py", "")
+    project.write(
+        "app/calc.py",
+        """
+        def add(a, b):
+            return a + b
+
+        def sub(a, b):
+            return a - b
+
+        def never_called():
+            return 0
+        """,
+    )
+    project.write(
+        "tests/test_add.py", "from app.calc import add\ndef test_add(): assert add(1, 2) == 3\n"
+    )
+    project.write(
+        "tests/test_sub.py", "from app.calc import sub\ndef test_sub(): assert sub(3, 2) == 1\n"
+    )
+    project.write(
+        "pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["."]\n'
+    )
+    results = tmp_path / "results"
+    proc = project.fastci(
+        "run", "-j", "2", "--cov=app", "--cov-report=term-missing", "--results", str(results)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "app/calc.py" in proc.stdout
+    assert "83%" in proc.stdout  # 5 of 6 statements: only never_called's body is missed
+    assert proc.stdout.count("TOTAL") == 1
+    import coverage
+
+    data = coverage.CoverageData(basename=str(results / "fastci-local" / "coverage.db"))
+    data.read()
+    calc = next(f for f in data.measured_files() if f.endswith("calc.py"))
+    assert sorted(data.lines(calc) or []) == [1, 2, 4, 5, 7]
+    below = project.fastci("run", "-j", "2", "--cov=app", "--cov-fail-under=90")
+    assert below.returncode == 6
+
+
+def test_junitxml_and_the_last_failed_cache_describe_the_whole_run(project: Project) -> None:
+    project.write("tests/test_a.py", "def test_a1(): assert 0\ndef test_a2(): pass\n")
+    project.write("tests/test_b.py", "def test_b1(): assert 0\ndef test_b2(): pass\n")
+    proc = project.fastci("run", "-j", "2", "--junitxml=report.xml", "-p", "cacheprovider")
+    assert proc.returncode == 1
+    xml = (project.root / "report.xml").read_text()
+    assert xml.count("<testcase ") == 4
+    assert xml.count("<failure ") == 2
+    last_failed = json.loads(
+        (project.root / ".pytest_cache" / "v" / "cache" / "lastfailed").read_text()
+    )
+    assert set(last_failed) == {"tests/test_a.py::test_a1", "tests/test_b.py::test_b1"}
+    rerun = project.fastci("run", "-j", "2", "--lf")
+    assert "2 failed" in rerun.stdout
+    assert "passed" not in rerun.stdout.splitlines()[-1]
+
+
+def test_the_plugin_loads_by_entry_point_when_autoloading_is_on(project: Project) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    env = dict(os.environ)
+    env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastci", "run", "-j", "1"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout

@@ -1,0 +1,167 @@
+"""The timings store: idempotent imports, robust estimates, and surviving bad files."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fastci.errors import UsageError
+from fastci.reports import (
+    ReportWriter,
+    Run,
+    RunHeader,
+    TestRecord,
+    export_runs,
+    read_report,
+)
+from fastci.timings import Estimator, TimingsStore
+
+
+def make_run(report_id: str, started: float, tests: dict[str, float], complete: bool = True) -> Run:
+    run = Run(RunHeader(report_id=report_id, run_id="r", started=started, complete=complete))
+    for test_id, seconds in tests.items():
+        run.tests[test_id] = TestRecord(
+            id=test_id,
+            file=test_id.split("::")[0],
+            setup=0.0,
+            call=seconds,
+            teardown=0.0,
+            outcome="passed",
+        )
+    return run
+
+
+def dump(store: TimingsStore) -> str:
+    stream = io.StringIO()
+    export_runs(store.runs(), stream)
+    return stream.getvalue()
+
+
+def test_importing_the_same_report_twice_changes_nothing(tmp_path: Path) -> None:
+    store = TimingsStore(tmp_path / "t.db")
+    run = make_run("a", 1.0, {"tests/test_x.py::test_1": 0.5, "tests/test_x.py::test_2": 1.5})
+    first = store.import_runs([run])
+    before = (dump(store), store.current_tests())
+    second = store.import_runs([run])
+    assert (first.runs_new, second.runs_new, second.runs_unchanged) == (1, 0, 1)
+    assert (dump(store), store.current_tests()) == before
+
+
+def test_the_estimate_is_the_median_of_the_most_recent_runs(tmp_path: Path) -> None:
+    store = TimingsStore(tmp_path / "t.db", window=3)
+    for n, seconds in enumerate([100.0, 1.0, 2.0, 30.0]):
+        store.import_runs([make_run(f"r{n}", float(n), {"t.py::test": seconds})])
+    # The newest three are 1, 2 and 30: the old outlier (100) no longer counts.
+    assert store.current_tests()["t.py::test"][1] == 2.0
+
+
+def test_a_test_never_seen_gets_its_files_then_directorys_then_the_suites_typical() -> None:
+    known = {
+        "a/x/test_1.py::t1": ("a/x/test_1.py", 1.0, None),
+        "a/x/test_1.py::t2": ("a/x/test_1.py", 3.0, None),
+        "a/y/test_2.py::t3": ("a/y/test_2.py", 10.0, None),
+        "b/test_3.py::t4": ("b/test_3.py", 100.0, None),
+    }
+    estimator = Estimator(known)
+    assert estimator.test("a/x/test_1.py::new", "a/x/test_1.py") == 2.0
+    assert estimator.test("a/y/test_new.py::new", "a/y/test_new.py") == 10.0
+    assert estimator.test("a/z/test_new.py::new", "a/z/test_new.py") == 3.0  # directory a/
+    assert estimator.test("c/test_new.py::new", "c/test_new.py") == 6.5  # the whole suite
+
+
+def test_tests_deleted_from_a_file_stop_counting_after_its_next_complete_run(
+    tmp_path: Path,
+) -> None:
+    store = TimingsStore(tmp_path / "t.db")
+    store.import_runs([make_run("r1", 1.0, {"f.py::old": 5.0, "f.py::kept": 1.0})])
+    store.import_runs([make_run("r2", 2.0, {"f.py::kept": 1.0}, complete=False)])
+    assert set(store.current_tests()) == {"f.py::old", "f.py::kept"}  # -k runs prove nothing
+    store.import_runs([make_run("r3", 3.0, {"f.py::kept": 1.0})])
+    assert set(store.current_tests()) == {"f.py::kept"}
+    assert store.file_estimates()["f.py"].tests == 1.0
+
+
+def test_a_corrupt_store_is_moved_aside_with_one_warning_and_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "timings.db"
+    path.write_bytes(b"this is not a database, it was cut short by a cache restore" * 100)
+    warnings: list[str] = []
+    store = TimingsStore(path, warn=warnings.append)
+    assert store.current_tests() == {}
+    store.import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
+    assert set(store.current_tests()) == {"t.py::x"}
+    assert len(warnings) == 1
+    assert "moved it to timings.db.corrupt-" in warnings[0]
+    assert len(list(tmp_path.glob("timings.db.corrupt-*"))) == 1
+
+
+def test_a_foreign_sqlite_file_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "timings.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE users (name TEXT)")
+    db.commit()
+    db.close()
+    warnings: list[str] = []
+    store = TimingsStore(path, warn=warnings.append)
+    store.import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
+    assert "not a fastci timings store" in warnings[0]
+    assert set(store.current_tests()) == {"t.py::x"}
+
+
+def test_a_store_from_a_newer_fastci_is_refused_not_destroyed(tmp_path: Path) -> None:
+    path = tmp_path / "timings.db"
+    TimingsStore(path).import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(UsageError, match="newer than this fastci"):
+        TimingsStore(path).current_tests()
+    assert path.exists()
+
+
+def test_a_half_written_last_line_of_a_report_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "report.jsonl"
+    writer = ReportWriter(path, RunHeader(report_id="a", run_id="r", started=1.0, complete=True))
+    writer.test(TestRecord("t.py::a", "t.py", 0.0, 1.0, 0.0, "passed"))
+    writer.close()
+    with path.open("a") as f:
+        f.write('{"type":"test","id":"t.py::b","fi')
+    (run,) = read_report(path)
+    assert list(run.tests) == ["t.py::a"]
+    assert run.header.complete is False  # no end line: the run was cut short
+
+
+def test_a_file_that_is_not_a_report_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.jsonl"
+    path.write_text("hello\nworld\n")
+    with pytest.raises(UsageError, match=r"junk.jsonl:1: not a fastci timings report line"):
+        read_report(path)
+
+
+def test_export_then_import_into_a_new_store_gives_the_same_store(tmp_path: Path) -> None:
+    store = TimingsStore(tmp_path / "a.db")
+    store.import_runs([make_run("r1", 1.0, {"f.py::a": 1.0, "g.py::b": 2.0})])
+    store.import_runs([make_run("r2", 2.0, {"f.py::a": 3.0})])
+    exported = tmp_path / "export.jsonl"
+    exported.write_text(dump(store))
+    copy = TimingsStore(tmp_path / "b.db")
+    copy.import_runs(read_report(exported))
+    assert copy.current_tests() == store.current_tests()
+    assert dump(copy) == dump(store)
+
+
+def _import_in_another_process(args: tuple[str, int]) -> None:
+    path, n = args
+    run = make_run(f"proc{n}", float(n), {f"tests/test_{n}.py::test_{k}": 0.1 for k in range(50)})
+    TimingsStore(Path(path)).import_runs([run])
+
+
+def test_concurrent_writers_from_many_processes_all_land(tmp_path: Path) -> None:
+    path = tmp_path / "shared.db"
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.map(_import_in_another_process, [(str(path), n) for n in range(8)])
+    assert len(TimingsStore(path).current_tests()) == 8 * 50
