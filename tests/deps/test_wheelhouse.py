@@ -359,3 +359,33 @@ def test_pip_alone_resolves_builds_and_installs_the_same_set(
     result = fastci("deps", "install", "--root", root, "--python", python, "--installer", "pip")
     assert result.code == ExitCode.OK, result.err
     assert imports(python, "six", "iniconfig")
+
+
+def test_install_project_without_build_system_uses_setuptools_from_the_wheelhouse(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    root = make_project(tmp_path / "app", "six==1.17.0\n")
+    text = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(text.split("[build-system]")[0])
+    assert fastci("deps", "build", "--root", root, "--python", PYTHON).code == ExitCode.OK
+    assert {p["name"] for p in manifest(root)["build_packages"]} == {"setuptools"}
+    python = make_venv(tmp_path / "venv")
+    result = fastci(
+        "deps", "install", "--root", root, "--python", python, "--project",
+        "--index-url", UNREACHABLE_INDEX,
+    )  # fmt: skip
+    assert result.code == ExitCode.OK, result.err
+    assert imports(python, "six", "tinyapp")
+
+
+def test_install_project_in_an_application_without_packaging_installs_the_dependencies(
+    fastci: RunFastci, tmp_path: Path
+) -> None:
+    root = tmp_path / "service"
+    write(root / "requirements.txt", "six==1.17.0\n")
+    assert fastci("deps", "build", "--root", root, "--python", PYTHON).code == ExitCode.OK
+    python = make_venv(tmp_path / "venv")
+    result = fastci("deps", "install", "--root", root, "--python", python, "--project")
+    assert result.code == ExitCode.OK, result.err
+    assert result.out.startswith("no installable project here")
+    assert imports(python, "six")

@@ -180,7 +180,10 @@ def _install(
         index_url=config.deps_index_url,
     )
     seconds = time.perf_counter() - started
-    project = " and the project" if args.project else ""
+    project = " and the project" if result.project else ""
+    if args.project and not result.project:
+        print("no installable project here (no setup.py, [project] or [build-system]): "
+              "installing the dependencies only")  # fmt: skip
     if result.directory is None:
         print(f"no wheelhouse for this key: installed the set{project} from the index in "
               f"{seconds:.1f}s")  # fmt: skip

@@ -42,6 +42,7 @@ FETCH_OPTIONS = (
     "--pre",
 )
 ALL = "*"
+LEGACY_BUILD_REQUIREMENTS = ("setuptools>=40.8.0",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Sources:
     project_requirements: tuple[str, ...]  # pyproject dependencies, chosen extras and groups
     build_requirements: tuple[str, ...]  # [build-system] requires, for installing the project
     project_name: str | None
+    installable: bool  # has a setup.py, [project] or [build-system]: install --project builds it
     lock_files: tuple[Path, ...]
     inputs: tuple[KeyInput, ...]
     fetch_options: tuple[str, ...] = ()  # index and binary options from requirement files
@@ -83,7 +85,8 @@ def read_sources(config: Config) -> Sources:
     project_name = project.get("name") if isinstance(project.get("name"), str) else None
     chosen = _project_inputs(document, config, project_name)
     inputs.extend(chosen)
-    build = _build_requirements(document)
+    installable = (root / "setup.py").is_file() or bool(project) or "build-system" in document
+    build = _build_requirements(document, installable)
     if build:
         inputs.append(KeyInput("pyproject:build-system.requires", tuple(sorted(set(build)))))
     locks = sorted(
@@ -102,6 +105,7 @@ def read_sources(config: Config) -> Sources:
         project_requirements=tuple(sorted(set(requirements))),
         build_requirements=tuple(build),
         project_name=project_name,
+        installable=installable,
         lock_files=tuple(locks),
         inputs=tuple(inputs),
         fetch_options=tuple(_fetch_options(files)),
@@ -256,10 +260,11 @@ def _self_extras(line: str) -> list[str]:
     return [canonicalize_name(e) for e in inside.split(",") if e.strip()]
 
 
-def _build_requirements(document: Mapping[str, Any]) -> list[str]:
+def _build_requirements(document: Mapping[str, Any], installable: bool) -> list[str]:
     build = _table(document, "build-system")
     if "requires" not in build:
-        return []
+        # What pip and uv build a project without [build-system] with (PEP 517's fallback).
+        return list(LEGACY_BUILD_REQUIREMENTS) if installable else []
     return list(_requirement_lines(build["requires"], "[build-system] requires"))
 
 

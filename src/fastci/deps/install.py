@@ -21,6 +21,7 @@ class InstallResult:
     packages: int
     from_index: tuple[str, ...]  # pins whose wheel was missing, fetched from the index instead
     local: tuple[str, ...]  # editables and local directories the wheelhouse leaves out
+    project: bool  # the project itself was installed too
 
 
 def install(
@@ -34,7 +35,12 @@ def install(
     project: bool = False,
     index_url: str | None = None,
 ) -> InstallResult:
-    """Install the key's wheelhouse into ``interpreter``; with ``project`` the project too."""
+    """Install the key's wheelhouse into ``interpreter``; with ``project`` the project too.
+
+    ``project`` is ignored for a root that is no installable project (an application with
+    just requirement files): the result's ``project`` says whether it was installed.
+    """
+    project = project and sources.installable
     directory = wheelhouse_root / key.value
     manifest = read_manifest(directory)
     index = backend.index_arguments(index_url)
@@ -51,7 +57,7 @@ def install(
                 arguments += ["--editable", str(sources.root)]
             if arguments:
                 _install(backend, interpreter, [*index, *arguments], "installing from the index")
-            return InstallResult(None, -1, (), ())
+            return InstallResult(None, -1, (), (), project)
         wheels = manifest.packages + (manifest.build_packages if project else ())
         problems = check(directory, wheels)
         if problems and not allow_index:
@@ -70,6 +76,7 @@ def install(
         len(manifest.packages),
         tuple(p.wheel.pin for p in problems),
         manifest.local,
+        project,
     )
 
 
