@@ -183,6 +183,7 @@ def test_explain_lists_every_input_with_its_hash(fastci: RunFastci, project: Pat
     assert names == [
         "format",
         "platform",
+        "pyproject:build-system.requires",  # setuptools, as for any [project] without one
         "pyproject:dependencies",
         "pyproject:dependency-groups.lint",
         "pyproject:dependency-groups.test",

@@ -14,6 +14,7 @@ import pytest
 from fastci.errors import ExitCode
 from tests.deps.projects import (
     UNREACHABLE_INDEX,
+    Result,
     RunFastci,
     imports,
     make_broken_sdist,
@@ -56,6 +57,15 @@ def manifest(root: Path) -> dict[str, Any]:
     return data
 
 
+def install_offline(fastci: RunFastci, root: Path, python: Path, *flags: str) -> Result:
+    """``fastci deps install`` with the index pointing nowhere; it must succeed."""
+    command: tuple[str | Path, ...] = ("deps", "install", "--root", root, "--python", python)
+    command += flags
+    result = fastci(*command, "--index-url", UNREACHABLE_INDEX)
+    assert result.code == ExitCode.OK, result.err
+    return result
+
+
 def test_build_leaves_a_wheel_and_a_manifest_entry_per_pinned_package(built: Path) -> None:
     directory = wheelhouse(built)
     data = manifest(built)
@@ -84,10 +94,7 @@ def test_install_works_offline_with_the_index_unreachable(
     fastci: RunFastci, project: Path, tmp_path: Path
 ) -> None:
     python = make_venv(tmp_path / "venv")
-    result = fastci(
-        "deps", "install", "--root", project, "--python", python, "--index-url", UNREACHABLE_INDEX
-    )
-    assert result.code == ExitCode.OK, result.err
+    result = install_offline(fastci, project, python)
     assert "installed 2 packages" in result.out
     assert "(offline)" in result.out
     assert imports(python, "six", "iniconfig")
@@ -98,11 +105,7 @@ def test_install_with_pip_instead_of_uv_works_offline_too(
     fastci: RunFastci, project: Path, tmp_path: Path
 ) -> None:
     python = make_venv(tmp_path / "venv", with_pip=True)
-    result = fastci(
-        "deps", "install", "--root", project, "--python", python,
-        "--installer", "pip", "--index-url", UNREACHABLE_INDEX,
-    )  # fmt: skip
-    assert result.code == ExitCode.OK, result.err
+    install_offline(fastci, project, python, "--installer", "pip")
     assert imports(python, "six", "iniconfig")
 
 
@@ -110,11 +113,7 @@ def test_install_project_adds_the_project_itself_editable_and_offline(
     fastci: RunFastci, project: Path, tmp_path: Path
 ) -> None:
     python = make_venv(tmp_path / "venv")
-    result = fastci(
-        "deps", "install", "--root", project, "--python", python, "--project",
-        "--index-url", UNREACHABLE_INDEX,
-    )  # fmt: skip
-    assert result.code == ExitCode.OK, result.err
+    install_offline(fastci, project, python, "--project")
     assert imports(python, "six", "tinyapp")
 
 
@@ -370,11 +369,7 @@ def test_install_project_without_build_system_uses_setuptools_from_the_wheelhous
     assert fastci("deps", "build", "--root", root, "--python", PYTHON).code == ExitCode.OK
     assert {p["name"] for p in manifest(root)["build_packages"]} == {"setuptools"}
     python = make_venv(tmp_path / "venv")
-    result = fastci(
-        "deps", "install", "--root", root, "--python", python, "--project",
-        "--index-url", UNREACHABLE_INDEX,
-    )  # fmt: skip
-    assert result.code == ExitCode.OK, result.err
+    install_offline(fastci, root, python, "--project")
     assert imports(python, "six", "tinyapp")
 
 
