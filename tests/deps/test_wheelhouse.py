@@ -384,3 +384,19 @@ def test_install_project_in_an_application_without_packaging_installs_the_depend
     assert result.code == ExitCode.OK, result.err
     assert result.out.startswith("no installable project here")
     assert imports(python, "six")
+
+
+def test_hashes_in_the_requirement_files_are_checked_on_download(
+    fastci: RunFastci, built: Path, tmp_path: Path
+) -> None:
+    (six,) = [p for p in manifest(built)["packages"] if p["name"] == "six"]
+    good = make_project(tmp_path / "good", f"six==1.17.0 --hash=sha256:{six['sha256']}\n")
+    result = fastci("deps", "build", "--root", good, "--python", PYTHON)
+    assert result.code == ExitCode.OK, result.err
+    bad = make_project(tmp_path / "bad", f"six==1.17.0 --hash=sha256:{'0' * 64}\n")
+    result = fastci("deps", "build", "--root", bad, "--python", PYTHON)
+    assert result.code == ExitCode.DEPENDENCIES_FAILED
+    assert "six" in result.err
+    assert result.err.splitlines()[-1].startswith(
+        "fastci: error: a download does not match the --hash your requirement files give it"
+    )

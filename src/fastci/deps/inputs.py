@@ -70,6 +70,8 @@ class Sources:
     lock_files: tuple[Path, ...]
     inputs: tuple[KeyInput, ...]
     fetch_options: tuple[str, ...] = ()  # index and binary options from requirement files
+    # The --hash values the requirement files give an exact pin: {("six", "1.17.0"): (…)}.
+    hashes: Mapping[tuple[str, str], tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 def read_sources(config: Config) -> Sources:
@@ -109,7 +111,23 @@ def read_sources(config: Config) -> Sources:
         lock_files=tuple(locks),
         inputs=tuple(inputs),
         fetch_options=tuple(_fetch_options(files)),
+        hashes=_pinned_hashes(files),
     )
+
+
+def _pinned_hashes(files: Iterable[RequirementFile]) -> dict[tuple[str, str], tuple[str, ...]]:
+    hashes: dict[tuple[str, str], tuple[str, ...]] = {}
+    for file in files:
+        for line in file.lines:
+            requirement, *options = line.split(" --hash=")
+            if not options or "==" not in requirement or " @ " in requirement:
+                continue
+            name, version = requirement.split(";")[0].split("==", 1)
+            name = name.split("[")[0]
+            hashes[(canonicalize_name(name), version.strip())] = tuple(
+                o.split()[0] for o in options
+            )
+    return hashes
 
 
 def _fetch_options(files: Iterable[RequirementFile]) -> list[str]:

@@ -21,7 +21,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -169,6 +169,8 @@ def build_wheelhouse(
             # requirements were resolved without them.
             for resolution, options in ((runtime, sources.fetch_options), (build, ())):
                 missing = [p for p in resolution.pins if _wheel_for(p, staging) is None]
+                if resolution is runtime:
+                    missing = with_hashes(missing, sources.hashes)
                 _fetch([*options, *missing], staging, interpreter, backend, Path(work), index_url)
             manifest = Manifest(
                 key=key.value,
@@ -228,6 +230,19 @@ def _link_known(pins: Sequence[str], known: dict[tuple[str, str], Path], staging
     return linked
 
 
+def with_hashes(pins: list[str], hashes: Mapping[tuple[str, str], tuple[str, ...]]) -> list[str]:
+    """The pins with the --hash values the requirement files give them, so pip checks every
+    download against them; unchanged unless every pin has some (pip's hash-checking mode
+    is all or nothing)."""
+    found = [hashes.get((pin_name(pin), _exact_version(pin) or "")) for pin in pins]
+    if not pins or any(h is None for h in found):
+        return pins
+    return [
+        " ".join([pin, *(f"--hash={h}" for h in pin_hashes or ())])
+        for pin, pin_hashes in zip(pins, found, strict=True)
+    ]
+
+
 def _exact_version(pin: str) -> str | None:
     requirement = Requirement(pin)
     specs = list(requirement.specifier)
@@ -274,6 +289,14 @@ def _fetch(
             env={"PIP_NO_INPUT": "1"},
         )  # fmt: skip
     except FastciError as e:
+        if "DO NOT MATCH THE HASHES" in (e.details or ""):
+            raise FastciError(
+                "a download does not match the --hash your requirement files give it (the "
+                "package is named above): the index served another file; check the index, "
+                "or update the hash if the release really changed",
+                ExitCode.DEPENDENCIES_FAILED,
+                details=e.details,
+            ) from None
         failed = _failed_builds(e.details or "")
         if not failed:
             raise
