@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from fastci.config import Config, add_root_argument, add_setting_arguments, load_config
 from fastci.errors import ExitCode
@@ -157,8 +158,7 @@ def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter)
             f"{c.name} ({c.status}, +{len(c.added)} -{len(c.removed)})" for c in changes
         )
         print(f"  new key; changed since {result.previous.key}: {summary or 'nothing'}")
-    for line in result.manifest.local:
-        print(f"  not in the wheelhouse (local source, install it yourself): {line}")
+    _print_local(result.manifest.local, config.root, project_installed=False)
     return ExitCode.OK
 
 
@@ -194,9 +194,20 @@ def _install(
     )
     if result.from_index:
         print(f"  from the index, missing from the wheelhouse: {', '.join(result.from_index)}")
-    for line in result.local:
-        print(f"  not in the wheelhouse (local source, install it yourself): {line}")
+    _print_local(result.local, config.root, project_installed=result.project)
     return ExitCode.OK
+
+
+def _print_local(lines: tuple[str, ...], root: Path, project_installed: bool) -> None:
+    """Editables and local directories: never in a wheelhouse, so the user installs them."""
+    for line in lines:
+        target = line.removeprefix("-e ").split(" @ ")[-1].strip()
+        path = Path(unquote(urlparse(target).path) if "://" in target else target)
+        is_project = (root / path).resolve() == root.resolve()
+        if is_project and project_installed:
+            continue
+        hint = "--project installs it" if is_project else "install it yourself"
+        print(f"  local source, not in the wheelhouse ({hint}): {line}")
 
 
 def _prune(config: Config, key: Key, keep: list[str], dry_run: bool) -> int:
