@@ -6,6 +6,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -145,12 +146,11 @@ def _from_compiled(lines: Sequence[str]) -> Resolution:
     return Resolution(tuple(sorted(pins, key=pin_name)), tuple(local))
 
 
-def _from_pip_report(report: dict[str, object]) -> Resolution:
+def _from_pip_report(report: dict[str, Any]) -> Resolution:
+    """Pins from ``pip install --dry-run --report`` (pip's installation report format 1)."""
     pins: list[str] = []
     local: list[str] = []
-    items = report.get("install", [])
-    assert isinstance(items, list)
-    for item in items:
+    for item in report.get("install", []):
         metadata = item["metadata"]
         name, version = metadata["name"], metadata["version"]
         download = item.get("download_info", {})
