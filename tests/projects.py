@@ -9,6 +9,9 @@ import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from fastci.reports import ReportWriter, RunHeader, TestRecord
 
 
 class Project:
@@ -36,10 +39,10 @@ class Project:
             check=False,
         )
 
-    def fastci_json(self, *args: str) -> dict[str, object]:
+    def fastci_json(self, *args: str) -> dict[str, Any]:
         proc = self.fastci(*args, "--json")
         assert proc.returncode == 0, proc.stderr + proc.stdout
-        data: dict[str, object] = json.loads(proc.stdout)
+        data: dict[str, Any] = json.loads(proc.stdout)
         return data
 
     def collected_ids(self, *pytest_args: str) -> set[str]:
@@ -132,3 +135,13 @@ def write_sample_suite(project: Project) -> None:
 
 
 SAMPLE_TEST_COUNT = 23
+
+
+def write_report(path: Path, durations: dict[str, float]) -> None:
+    writer = ReportWriter(
+        path, RunHeader(report_id="rep1", run_id="run1", started=1.0, complete=True)
+    )
+    for test_id, seconds in durations.items():
+        writer.test(TestRecord(test_id, test_id.split("::")[0], 0.0, seconds, 0.0, "passed"))
+    writer.end(complete=True)
+    writer.close()

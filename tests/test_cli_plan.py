@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fastci.reports import ReportWriter, RunHeader, TestRecord
-from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
+from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 
 def shard_contents(plan: dict[str, object], all_tests: set[str]) -> list[list[str]]:
@@ -43,7 +42,7 @@ def test_every_test_lands_in_exactly_one_shard_for_one_to_eight_shards(
         shards = shard_contents(plan, all_tests)
         placed = [t for shard in shards for t in shard]
         assert sorted(placed) == sorted(all_tests), (granularity, shard_count)
-        if len(plan["units"]) >= shard_count:  # type: ignore[arg-type]
+        if len(plan["units"]) >= shard_count:
             assert all(shards), f"an empty shard at {granularity}, {shard_count} shards"
 
 
@@ -66,16 +65,6 @@ def test_plans_from_separate_processes_are_byte_identical(project: Project) -> N
     assert first.stdout == second.stdout
 
 
-def write_report(path: Path, durations: dict[str, float]) -> None:
-    writer = ReportWriter(
-        path, RunHeader(report_id="rep1", run_id="run1", started=1.0, complete=True)
-    )
-    for test_id, seconds in durations.items():
-        writer.test(TestRecord(test_id, test_id.split("::")[0], 0.0, seconds, 0.0, "passed"))
-    writer.end(complete=True)
-    writer.close()
-
-
 def test_known_timings_drive_the_plan_and_unknown_tests_get_estimates(project: Project) -> None:
     write_sample_suite(project)
     report = project.root / "report.jsonl"
@@ -86,7 +75,7 @@ def test_known_timings_drive_the_plan_and_unknown_tests_get_estimates(project: P
     assert imported.returncode == 0, imported.stderr
     assert "imported 1 new run(s)" in imported.stdout
     plan = project.fastci_json("plan", "--shards", "2", "--granularity", "test")
-    units: dict[str, dict[str, float]] = plan["units"]  # type: ignore[assignment]
+    units: dict[str, dict[str, float]] = plan["units"]
     assert units["tests/sub/test_delta.py::test_d1"]["duration"] == 30.0
     # Never seen, but in a file whose tests are known: that file's typical test (median 20 s).
     assert units["tests/sub/test_delta.py::test_d3"]["duration"] == 20.0
@@ -158,9 +147,9 @@ def test_settings_in_pyproject_apply_and_flags_override_them(project: Project) -
     pyproject = (project.root / "pyproject.toml").read_text()
     project.write("pyproject.toml", pyproject + "\n[tool.fastci]\nshards = 3\n")
     from_file = project.fastci_json("plan")
-    assert len(from_file["shards"]) == 3  # type: ignore[arg-type]
+    assert len(from_file["shards"]) == 3
     overridden = project.fastci_json("plan", "--shards", "2")
-    assert len(overridden["shards"]) == 2  # type: ignore[arg-type]
+    assert len(overridden["shards"]) == 2
 
 
 def test_timings_export_writes_a_report_that_imports_elsewhere(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from fastci.results import read_results
-from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
+from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 
 def bundle_results(bundle: Path) -> dict[str, str]:
@@ -76,9 +76,7 @@ def test_a_shard_never_imports_a_file_outside_it(project: Project, tmp_path: Pat
     for k in (1, 2, 3):
         plan = project.fastci_json("plan", "--shards", "3")
         shard_files = {
-            f
-            for uid in plan["shards"][k - 1]["units"]  # type: ignore[index]
-            for f in plan["units"][uid]["files"]  # type: ignore[index]
+            f for uid in plan["shards"][k - 1]["units"] for f in plan["units"][uid]["files"]
         }
         log.unlink(missing_ok=True)
         proc = project.fastci("run", "--shard", f"{k}/3", "-j", "2")
@@ -343,3 +341,32 @@ def test_the_plugin_loads_by_entry_point_when_autoloading_is_on(project: Project
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
+
+
+def test_a_file_too_large_for_one_shard_is_cut_and_no_test_is_lost_or_run_twice(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_big.py", "".join(f"def test_big_{n}(): pass\n" for n in range(12)))
+    for n in range(3):
+        project.write(f"tests/test_small{n}.py", "def test_s(): pass\n")
+    report = project.root / "report.jsonl"
+    durations = {f"tests/test_big.py::test_big_{n}": 10.0 for n in range(12)}
+    durations.update({f"tests/test_small{n}.py::test_s": 1.0 for n in range(3)})
+    write_report(report, durations)
+    assert project.fastci("timings", "import", str(report)).returncode == 0
+    # A test the store has never seen, added after the timings were recorded.
+    with (project.root / "tests/test_big.py").open("a") as f:
+        f.write("def test_big_new(): pass\n")
+    plan = project.fastci_json("plan", "--shards", "4")
+    assert sum(1 for uid in plan["units"] if uid.startswith("tests/test_big.py")) > 2
+    results = tmp_path / "results"
+    ran: list[str] = []
+    for k in range(1, 5):
+        proc = project.fastci("run", "--shard", f"{k}/4", "--results", str(results))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        ran.extend(bundle_results(results / f"fastci-shard-{k}-of-4"))
+    assert sorted(ran) == sorted(project.collected_ids())
+    assert "tests/test_big.py::test_big_new" in ran
+    unsplit = project.fastci_json("plan", "--shards", "4", "--split-files", "false")
+    assert "tests/test_big.py" in unsplit["units"]
+    assert not any("[" in uid for uid in unsplit["units"])

@@ -78,6 +78,14 @@ def one_of(choices: Sequence[str]) -> Callable[[object], str]:
     return parse
 
 
+def boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.lower() in ("true", "yes", "1")
+    raise ValueError("true or false")
+
+
 def optional_text(value: object) -> str | None:
     if value in ("", None):
         return None
@@ -150,6 +158,13 @@ SETTINGS: tuple[Setting, ...] = (
         seconds,
         "fixed cost of starting a shard in seconds (default: measured)",
         "SECONDS",
+    ),
+    Setting(
+        "split_files",
+        "--split-files",
+        boolean,
+        "cut a test file that alone would hold up the run into pieces (true/false)",
+        "BOOL",
     ),
     Setting(
         "pytest_args",
@@ -234,6 +249,7 @@ SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 # The settings every command that plans the suite accepts.
 PLANNING_SETTINGS = (
     "granularity",
+    "split_files",
     "store",
     "estimate_window",
     "group_markers",
@@ -255,6 +271,7 @@ class Config:
     group_markers: tuple[str, ...] = ("fastci_group", "xdist_group")
     estimate_window: int = 5
     shard_startup: float | None = None
+    split_files: bool = True
     pytest_args: tuple[str, ...] = ()
     changes_default_branch: str | None = None
     gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.gate)

@@ -35,6 +35,7 @@ class Unit:
     files: tuple[str, ...]  # the files it imports; files[0] is the one it is filed under
     duration: float  # estimated seconds of its tests, without file import costs
     tests: tuple[str, ...] | None = None  # node ids to run; None: every test of its files
+    exclude: tuple[str, ...] = ()  # with tests None: every test of its files but these
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Plan:
                     "files": list(u.files),
                     "duration": u.duration,
                     "tests": None if u.tests is None else list(u.tests),
+                    "exclude": list(u.exclude),
                 }
                 for uid, u in sorted(self.units.items())
             },
@@ -96,6 +98,7 @@ class Plan:
                 files=tuple(u["files"]),
                 duration=float(u["duration"]),
                 tests=None if u["tests"] is None else tuple(u["tests"]),
+                exclude=tuple(u.get("exclude", ())),
             )
             for uid, u in data["units"].items()
         }

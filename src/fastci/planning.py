@@ -57,7 +57,9 @@ def cost_model(
     return CostModel(shard_startup=shard_startup, file_costs=costs)
 
 
-def build_units(inventory: Inventory, knowledge: Knowledge, granularity: str) -> list[Unit]:
+def build_units(
+    inventory: Inventory, knowledge: Knowledge, granularity: str, parallelism: int = 1
+) -> list[Unit]:
     """Units at the given granularity; tests sharing a group always end up in one unit.
 
     With only files discovered, a unit is a whole file; with collected items, every unit
@@ -66,7 +68,7 @@ def build_units(inventory: Inventory, knowledge: Knowledge, granularity: str) ->
     if inventory.items is None:
         if granularity != "file":
             raise ValueError(f"{granularity} granularity needs collected items")
-        return _file_units(inventory, knowledge)
+        return split_large_files(_file_units(inventory, knowledge), knowledge, parallelism)
     estimator = Estimator(dict(knowledge.tests))
     key = _UNIT_KEYS[granularity]
     members: dict[str, list[TestItem]] = defaultdict(list)
@@ -135,6 +137,52 @@ def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
     return units
 
 
+def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int) -> list[Unit]:
+    """Cut a file that alone would hold up the run into pieces, from the tests it had.
+
+    A file estimated at more than half of one worker's share (total / parallelism) would
+    leave a tail however the rest is placed. Its tests known from earlier runs are cut into
+    pieces of about a quarter share each; one more piece runs every test of the file the
+    store does not know yet (``exclude``), so a new test is never lost. A file whose tests
+    are unknown, or that is part of a group, stays whole.
+    """
+    if parallelism <= 1 or not units:
+        return units
+    share = sum(u.duration for u in units) / parallelism
+    known_by_file: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for test_id, (file, estimate, group) in sorted(knowledge.tests.items()):
+        if group is None:
+            known_by_file[file].append((test_id, estimate))
+    result = []
+    for unit in units:
+        known = known_by_file.get(unit.id, [])
+        if unit.duration <= share / 2 or len(unit.files) != 1 or len(known) < 2:
+            result.append(unit)
+            continue
+        result.extend(_pieces(unit, known, target=share / 4))
+    return result
+
+
+def _pieces(unit: Unit, known: list[tuple[str, float]], target: float) -> list[Unit]:
+    """Consecutive runs of a file's known tests of about ``target`` seconds, plus the rest."""
+    chunks: list[list[tuple[str, float]]] = [[]]
+    for test in known:
+        if chunks[-1] and sum(s for _, s in chunks[-1]) + test[1] > target:
+            chunks.append([])
+        chunks[-1].append(test)
+    pieces = [
+        Unit(
+            id=f"{unit.id}[{n}/{len(chunks)}]",
+            files=unit.files,
+            duration=sum(s for _, s in chunk),
+            tests=tuple(t for t, _ in chunk),
+        )
+        for n, chunk in enumerate(chunks, 1)
+    ]
+    rest = Unit(id=unit.id, files=unit.files, duration=0.0, exclude=tuple(t for t, _ in known))
+    return [*pieces, rest]
+
+
 def _known(knowledge: Knowledge, path: str) -> bool:
     estimate = knowledge.files.get(path)
     return estimate is not None and estimate.count > 0
@@ -156,6 +204,12 @@ def plan_suite(config: Config, inventory: Inventory, shard_count: int | None = N
     """The plan for this suite, with durations from the store named by ``config``."""
     with TimingsStore(config.store_path, window=config.estimate_window) as store:
         knowledge = Knowledge.from_store(store)
-    units = build_units(inventory, knowledge, config.granularity)
+    shard_count = shard_count or config.shards
+    # Across shards the plan must not depend on the machine, so only the shard count counts;
+    # a local run balances over its own workers.
+    parallelism = shard_count if shard_count > 1 else config.jobs
+    if not config.split_files:
+        parallelism = 1
+    units = build_units(inventory, knowledge, config.granularity, parallelism)
     model = cost_model(inventory, knowledge, config.shard_startup)
-    return plan_shards(units, shard_count or config.shards, model, config.granularity)
+    return plan_shards(units, shard_count, model, config.granularity)

@@ -312,6 +312,7 @@ class Pool:
             id=unit.id,
             files=list(unit.files),
             tests=None if unit.tests is None else list(unit.tests),
+            exclude=list(unit.exclude),
         )
 
     def _collected(self, worker: _Worker, message: Message) -> None:
