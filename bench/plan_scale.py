@@ -73,10 +73,10 @@ def pytest_split_makespan(
 
     items: list[Any] = [Item(t) for t in durations]  # all the algorithm reads is .nodeid
     groups = Algorithms.least_duration.value(shards, items, durations)
-    loads = []
+    loads: list[float] = []
     for group in groups:
         files = {file_of[i.nodeid] for i in group.selected}
-        loads.append(STARTUP + group.duration + sum(model.file_cost(f) for f in files))
+        loads.append(STARTUP + float(group.duration) + sum(model.file_cost(f) for f in files))
     return max(loads)
 
 

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "changes",
     "gate",
     "workflow",
+    "deps",
     "pipeline",
 )
 

@@ -19,6 +19,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 GRANULARITIES = ("file", "class", "test")
 T = TypeVar("T")
+INSTALLERS = ("auto", "uv", "pip")
 
 
 def cpu_count() -> int:
@@ -83,6 +84,12 @@ def boolean(value: object) -> bool:
     if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
         return value.lower() in ("true", "yes", "1")
     raise ValueError("true or false")
+
+
+def optional_text(value: object) -> str | None:
+    if value in ("", None):
+        return None
+    return text(value)
 
 
 def seconds(value: object) -> float:
@@ -194,6 +201,49 @@ SETTINGS: tuple[Setting, ...] = (
         "patterns of paths whose change never runs the tests, even if included",
         "PATTERNS",
     ),
+    Setting(
+        "deps.requirements",
+        "--requirements",
+        text_list,
+        "requirement files that make up the dependency set, as glob patterns "
+        "(comma-separated on the command line; files they -r/-c include count too)",
+        "PATTERNS",
+    ),
+    Setting(
+        "deps.extras",
+        "--extras",
+        text_list,
+        "pyproject.toml optional-dependencies in the set ('*': all of them)",
+        "NAMES",
+    ),
+    Setting(
+        "deps.groups",
+        "--groups",
+        text_list,
+        "pyproject.toml dependency-groups in the set ('*': all of them)",
+        "NAMES",
+    ),
+    Setting(
+        "deps.wheelhouse",
+        "--wheelhouse",
+        text,
+        "directory holding one wheelhouse per key, relative to the project root",
+        "DIR",
+    ),
+    Setting(
+        "deps.index-url",
+        "--index-url",
+        optional_text,
+        "package index to resolve and download from (default: the installer's own)",
+        "URL",
+    ),
+    Setting(
+        "deps.installer",
+        "--installer",
+        one_of(INSTALLERS),
+        "which tool resolves and installs: uv when available, else pip",
+        "{auto,uv,pip}",
+    ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 # The settings every command that plans the suite accepts.
@@ -227,10 +277,24 @@ class Config:
     gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.gate)
     gate_extend_include: tuple[str, ...] = ()
     gate_exclude: tuple[str, ...] = ()
+    deps_requirements: tuple[str, ...] = (
+        "requirements*.txt",
+        "*-requirements.txt",
+        "requirements/*.txt",
+    )
+    deps_extras: tuple[str, ...] = ("*",)
+    deps_groups: tuple[str, ...] = ("*",)
+    deps_wheelhouse: str = ".cache/wheels"
+    deps_index_url: str | None = None
+    deps_installer: str = "auto"
 
     @property
     def store_path(self) -> Path:
         return self.root / self.store
+
+    @property
+    def wheelhouse_root(self) -> Path:
+        return self.root / self.deps_wheelhouse
 
 
 # Files that mark the top of a Python project, as pytest's own rootdir search knows them.

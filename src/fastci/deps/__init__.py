@@ -1,0 +1,1 @@
+"""The dependency wheelhouse: a cache key, a build of every wheel, an offline install."""

@@ -1,0 +1,112 @@
+"""The tools that do the work, uv or pip: finding them, running them, explaining failures."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from fastci.deps.interpreter import Interpreter
+from fastci.errors import ExitCode, FastciError, UsageError
+
+LAST_LINES = 25
+# Phrases uv and pip print when the index cannot be reached at all.
+UNREACHABLE = re.compile(
+    r"Connection refused|Failed to establish a new connection|Name or service not known|"
+    r"Temporary failure in name resolution|dns error|error sending request|"
+    r"Max retries exceeded|NewConnectionError|ConnectTimeout|Network is unreachable|"
+    r"No route to host|tcp connect error|failed to lookup address",
+    re.IGNORECASE,
+)
+
+UV_INDEX_VARIABLES = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL")
+
+
+@dataclasses.dataclass(frozen=True)
+class Backend:
+    """The chosen installer; pip is always there (fastci depends on it) to download and build."""
+
+    name: str  # "uv" or "pip"
+    uv: str | None
+
+    def index_arguments(self, index_url: str | None) -> list[str]:
+        """Which index to use: deps.index-url, else the tool's own configuration.
+
+        uv does not read pip's settings, so a PIP_INDEX_URL / PIP_EXTRA_INDEX_URL that a CI
+        sets for a private index is passed on to uv when uv has no index setting of its own.
+        """
+        if index_url:
+            return ["--index-url", index_url]
+        if self.name != "uv" or any(os.environ.get(v) for v in UV_INDEX_VARIABLES):
+            return []
+        arguments = []
+        if os.environ.get("PIP_INDEX_URL"):
+            arguments += ["--index-url", os.environ["PIP_INDEX_URL"]]
+        for url in os.environ.get("PIP_EXTRA_INDEX_URL", "").split():
+            arguments += ["--extra-index-url", url]
+        return arguments
+
+    def pip(self, interpreter: Interpreter) -> list[str]:
+        """A pip command line that works on ``interpreter``, even one without pip of its own."""
+        if interpreter.has_pip:
+            return [interpreter.executable, "-m", "pip"]
+        return [sys.executable, "-m", "pip", "--python", interpreter.executable]
+
+
+def find_uv() -> str | None:
+    """The uv binary that came with fastci, else one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+def choose_backend(installer: str) -> Backend:
+    """``installer`` is auto, uv or pip (the deps.installer setting)."""
+    uv = find_uv() if installer in ("auto", "uv") else None
+    if installer == "uv" and uv is None:
+        raise UsageError("deps.installer is 'uv' but no uv was found: pip install uv")
+    return Backend("uv" if uv else "pip", uv)
+
+
+def run_tool(
+    argv: Sequence[str], doing: str, env: dict[str, str] | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run uv or pip; a failure becomes one line (exit 8) with the tool's last lines above it."""
+    environment = {**os.environ, **(env or {})}
+    try:
+        result = subprocess.run(
+            list(argv), capture_output=True, text=True, env=environment, cwd=cwd, check=False
+        )
+    except OSError as e:
+        raise FastciError(
+            f"cannot run {argv[0]} while {doing}: {e.strerror}", ExitCode.DEPENDENCIES_FAILED
+        ) from None
+    if result.returncode != 0:
+        raise tool_failure(result, doing)
+    return result
+
+
+def tool_failure(result: subprocess.CompletedProcess[str], doing: str) -> FastciError:
+    output = "\n".join(part for part in (result.stdout, result.stderr) if part.strip())
+    lines = [line for line in output.splitlines() if line.strip()]
+    details = "\n".join(lines[-LAST_LINES:])
+    if UNREACHABLE.search(output):
+        return FastciError(
+            f"the package index is unreachable while {doing}; check the network and the index "
+            "URL (deps.index-url, or your pip/uv configuration)",
+            ExitCode.DEPENDENCIES_FAILED,
+            details=details,
+        )
+    reason = next((line.strip() for line in reversed(lines) if "error" in line.lower()), "")
+    return FastciError(
+        f"{doing} failed (exit {result.returncode})" + (f": {reason}" if reason else ""),
+        ExitCode.DEPENDENCIES_FAILED,
+        details=details,
+    )
