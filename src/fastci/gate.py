@@ -97,6 +97,11 @@ class GateRules:
         return self.include[result.index]
 
 
+def unmatched_patterns(patterns: tuple[str, ...], paths: list[str], kind: str) -> list[str]:
+    """The patterns no path matches: they can never decide anything."""
+    return [p for p in patterns if not any(_compile((p,), kind).match_file(f) for f in paths)]
+
+
 def _compile(patterns: tuple[str, ...], kind: str) -> pathspec.GitIgnoreSpec:
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)

@@ -433,6 +433,25 @@ class TimingsStore:
             for file in sorted(set(totals) | set(collect))
         }
 
+    def newest_run(self) -> float | None:
+        """When the newest stored run started (epoch seconds), or None for an empty store."""
+        rows = self._read("SELECT max(started) FROM reports")
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    def mixed_outcomes(self) -> dict[str, list[tuple[str, str | None]]]:
+        """Tests that both passed and failed in stored runs: id -> [(outcome, shard)]."""
+        rows = self._read(
+            "SELECT s.test_id, s.outcome, r.shard FROM samples s JOIN reports r"
+            " ON r.id = s.report_id WHERE s.test_id IN (SELECT test_id FROM samples"
+            " GROUP BY test_id HAVING sum(outcome = 'passed') > 0"
+            " AND sum(outcome IN ('failed', 'error', 'crashed')) > 0)"
+            " ORDER BY s.test_id, s.started"
+        )
+        result: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+        for test_id, outcome, shard in rows:
+            result[str(test_id)].append((str(outcome), _opt_str(shard)))
+        return dict(result)
+
     def startup_estimate(self) -> float | None:
         rows = self._read(
             "SELECT startup FROM reports WHERE startup IS NOT NULL ORDER BY started DESC LIMIT ?",

@@ -1,0 +1,179 @@
+"""Checks of a project's fastci setup, each a finding a person can act on."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import shlex
+import time
+from collections.abc import Iterator
+
+from fastci.config import Config
+from fastci.errors import FastciError
+
+STALE_DAYS = 14
+LOW_COVERAGE = 0.8  # share of the suite's test files the store knows
+MIXED_SHOWN = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    topic: str
+    level: str  # "ok", "note" (worth knowing) or "problem" (worth fixing)
+    message: str
+
+
+def check_all(config: Config) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in (check_store, check_deps, check_gate, check_outcomes, check_workflows):
+        try:
+            findings.extend(check(config))
+        except FastciError as e:  # one check that cannot run does not hide the others
+            findings.append(Finding(check.__name__[6:], "problem", e.message))
+    return findings
+
+
+def check_store(config: Config) -> Iterator[Finding]:
+    """Is there a timings store, is it recent, and does it know the suite as it is now?"""
+    from fastci.planning import Knowledge, inventory_for
+    from fastci.timings import TimingsStore
+
+    path = config.store_path
+    if not path.exists():
+        yield Finding("timings", "note", f"no timings store at {path} yet: the first run plans "
+                      "by file size; any fastci run (or fastci merge) starts it")  # fmt: skip
+        return
+    with TimingsStore(path, window=config.estimate_window) as store:
+        knowledge = Knowledge.from_store(store)
+        newest = store.newest_run()
+    if newest is not None:
+        days = (time.time() - newest) / 86400
+        level = "note" if days > STALE_DAYS else "ok"
+        yield Finding("timings", level, f"newest run in the store is {days:.1f} days old")
+    inventory = inventory_for(config, ())
+    files = [f.path for f in inventory.files]
+    known = [f for f in files if f in knowledge.files and knowledge.files[f].count]
+    share = len(known) / len(files) if files else 1.0
+    level = "ok" if share >= LOW_COVERAGE else "note"
+    yield Finding(
+        "timings", level,
+        f"the store knows {len(known)} of the suite's {len(files)} test files ({share:.0%}); "
+        f"{len(knowledge.tests)} tests have estimates",
+    )  # fmt: skip
+
+
+def check_deps(config: Config) -> Iterator[Finding]:
+    """The dependency key, and whether a wheelhouse for it exists here."""
+    from fastci.deps.inputs import read_sources
+    from fastci.deps.interpreter import probe
+    from fastci.deps.key import compute_key
+    from fastci.deps.wheelhouse import read_manifest
+
+    key = compute_key(read_sources(config), probe(None))
+    directory = config.wheelhouse_root / key.value
+    if read_manifest(directory) is None:
+        yield Finding("deps", "note", f"no wheelhouse for the current key {key.value}: "
+                      "fastci deps build makes one")  # fmt: skip
+    else:
+        yield Finding("deps", "ok", f"wheelhouse for the current key: {directory}")
+
+
+def check_gate(config: Config) -> Iterator[Finding]:
+    """Path filters of the project's own that match no file can never decide anything."""
+    from fastci import git
+    from fastci.gate import GateRules, project_path, unmatched_patterns
+
+    repo = git.toplevel(config.root)
+    if repo is None:
+        yield Finding("gate", "note", "not a git repository: the gate cannot see changes")
+        return
+    inside = config.root.resolve()
+    paths = [
+        project_path(p, repo, config.root)
+        for p in git.tracked(repo)
+        if (repo / p).resolve().is_relative_to(inside)
+    ]
+    configured = (
+        ("include", (config.gate_include or ()) + config.gate_extend_include),
+        ("exclude", config.gate_exclude),
+    )
+    for kind, patterns in configured:
+        for pattern in unmatched_patterns(patterns, paths, kind):
+            yield Finding("gate", "problem", f"[tool.fastci.gate] {kind} pattern {pattern!r} "
+                          "matches no tracked file")  # fmt: skip
+    rules = GateRules.from_config(config)
+    yield Finding("gate", "ok", f"{len(rules.include)} include and {len(rules.exclude)} "
+                  f"exclude patterns over {len(paths)} tracked files")  # fmt: skip
+
+
+def check_outcomes(config: Config) -> Iterator[Finding]:
+    """Tests that passed in one recent run and failed in another: flaky, or order-dependent."""
+    from fastci.timings import TimingsStore
+
+    if not config.store_path.exists():
+        return
+    with TimingsStore(config.store_path, window=config.estimate_window) as store:
+        mixed = {t: {shard for _, shard in runs} for t, runs in store.mixed_outcomes().items()}
+    if not mixed:
+        yield Finding("outcomes", "ok", "no test both passed and failed in the recent runs")
+        return
+    across_shards = [t for t, shards in mixed.items() if len(shards) > 1]
+    examples = ", ".join(sorted(mixed)[:MIXED_SHOWN])
+    yield Finding(
+        "outcomes", "problem",
+        f"{len(mixed)} tests both passed and failed in recent runs ({len(across_shards)} of "
+        f"them in different shards, a sign of hidden order dependence): {examples}",
+    )  # fmt: skip
+
+
+def check_workflows(config: Config) -> Iterator[Finding]:
+    """Does each workflow fastci wrote still match what fastci would write for it now?"""
+    from fastci.ci import github, gitlab
+    from fastci.ci.workflow import hand_edited
+
+    for provider, writer in (("github", github), ("gitlab", gitlab)):
+        path = config.root / writer.WORKFLOW_PATH
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        command = _writing_command(text)
+        if command is None:
+            yield Finding("workflow", "note", f"{path} was not written by fastci workflow")
+            continue
+        fresh = _render_again(config, provider, command)
+        if fresh == text:
+            yield Finding("workflow", "ok", f"{path} is what `{command}` writes")
+            continue
+        changed = sum(
+            1 for line in difflib.unified_diff(text.splitlines(), fresh.splitlines(), n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        )  # fmt: skip
+        why = "edited by hand" if hand_edited(text) else "written by another fastci version"
+        yield Finding(
+            "workflow", "problem",
+            f"{path} differs from what `{command}` writes now in {changed} lines ({why}); "
+            f"rerun it to see the difference",
+        )  # fmt: skip
+
+
+def _writing_command(text: str) -> str | None:
+    for line in text.splitlines()[:5]:
+        if "Written by `fastci workflow" in line:
+            return line.split("`")[1]
+    return None
+
+
+def _render_again(config: Config, provider: str, command: str) -> str:
+    """The workflow the recorded command writes today, by the command's own parser."""
+    import contextlib
+    import io
+
+    from fastci.cli import main
+
+    words = shlex.split(command)[1:]  # without "fastci"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*words, "--stdout", "--root", str(config.root)])
+    if code != 0:
+        raise FastciError(f"`{command}` no longer runs here (exit {code})")
+    return out.getvalue()
