@@ -47,11 +47,7 @@ def test_a_gate_pattern_that_matches_nothing_is_a_problem(project: Project) -> N
     git(project.root, "commit", "-qam", "gate")
     proc = project.fastci("doctor")
     assert proc.returncode == 1
-    assert (
-        "extend-include pattern 'app/' matches no tracked file"
-        in proc.stdout.replace("include pattern", "extend-include pattern")
-        or "include pattern 'app/' matches no tracked file" in proc.stdout
-    )
+    assert "[tool.fastci.gate] include pattern 'app/' matches no tracked file" in proc.stdout
 
 
 def test_a_hand_edited_workflow_is_drift_and_an_untouched_one_is_not(project: Project) -> None:
