@@ -96,19 +96,28 @@ def setup(options: WorkflowOptions, python: str) -> list[str]:
 
 
 def wheelhouse(options: WorkflowOptions, save_if: str | None) -> list[str]:
-    """Restore the wheelhouse by its key, build it on a miss, install offline from it."""
+    """Restore the wheelhouse by its key, build it on a miss, install offline from it.
+
+    On a miss the newest wheelhouse for the same Python and platform is restored instead
+    (restore-keys): the build reuses its wheels and says which inputs changed.
+    """
     key = "fastci-wheels-${{ steps.deps.outputs.key }}"
     lines = [
         *step(
             "Compute the wheelhouse key",
             id_="deps",
-            run='key="$(fastci deps key)"\necho "key=$key" >> "$GITHUB_OUTPUT"',
+            run='key="$(fastci deps key)"\necho "key=$key" >> "$GITHUB_OUTPUT"\n'
+            'echo "family=${key%-*}-" >> "$GITHUB_OUTPUT"',
         ),
         *step(
             "Restore the wheelhouse",
             id_="wheelhouse",
             uses_=uses("actions/cache/restore", options),
-            with_=(("path", options.wheelhouse), ("key", key)),
+            with_=(
+                ("path", options.wheelhouse),
+                ("key", key),
+                ("restore-keys", "fastci-wheels-${{ steps.deps.outputs.family }}"),
+            ),
         ),
         *step(
             "Build the wheelhouse",
@@ -117,6 +126,12 @@ def wheelhouse(options: WorkflowOptions, save_if: str | None) -> list[str]:
         ),
     ]
     if save_if is not None:
+        lines += step(
+            "Keep only the current wheelhouse",
+            if_=f"steps.wheelhouse.outputs.cache-hit != 'true' && {save_if}",
+            run="fastci deps prune",
+            why="Only the current wheelhouse is saved: the one restored for an older key goes.",
+        )
         lines += step(
             "Save the wheelhouse",
             if_=f"steps.wheelhouse.outputs.cache-hit != 'true' && {save_if}",

@@ -130,8 +130,7 @@ def options_for_project(
         fail_under=fail_under,
         default_branch=default_branch(config),
         store=config.store,
-        # [tool.fastci.deps] wheelhouse, once fastci deps' settings are in Config
-        wheelhouse=getattr(config, "deps_wheelhouse", ".cache/wheels"),
+        wheelhouse=config.deps_wheelhouse,
         include=rules.include,
         exclude=rules.exclude,
         pin_sha=pin_sha,
