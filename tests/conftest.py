@@ -28,6 +28,11 @@ LEAKY_VARIABLES = (
     "BUILDKITE_PARALLEL_JOB_COUNT",
     "PYTEST_XDIST_WORKER",
     "PYTEST_XDIST_WORKER_COUNT",
+    "PYTEST_XDIST_TESTRUNUID",
+    # Set by fastci in its workers, so also when fastci runs this very suite.
+    "FASTCI_ACTIVE",
+    "FASTCI_COVERAGE_DATA",
+    "FASTCI_WORKER_ID",
 )
 
 
