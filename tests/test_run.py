@@ -508,3 +508,10 @@ def test_the_state_directory_ignores_itself_in_git(project: Project) -> None:
     project.write("tests/test_a.py", "def test_a(): pass\n")
     assert project.fastci("run", "--shard", "1/2").returncode == 0
     assert (project.root / ".fastci" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_xdist_style_n_sets_the_worker_count(project: Project, tmp_path: Path) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    results = tmp_path / "results"
+    assert project.fastci("run", "-n", "3", "--results", str(results)).returncode == 0
+    assert manifest(results / "fastci-local")["jobs"] == 3

@@ -13,6 +13,7 @@ from fastci.config import (
     Config,
     add_setting_arguments,
     argparse_type,
+    jobs_count,
     load_config,
 )
 from fastci.errors import ExitCode, UsageError
@@ -26,6 +27,10 @@ DEFAULT_RESULTS = ".fastci/results"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
     add_setting_arguments(parser, "jobs", *PLANNING_SETTINGS)
+    parser.add_argument(  # so `fastci run -n 4` does what a pytest-xdist user means
+        "-n", "--numprocesses", dest="jobs", type=argparse_type(jobs_count), metavar="N",
+        help="the same as --jobs, under pytest-xdist's name",
+    )  # fmt: skip
     parser.add_argument(
         "--shard",
         type=argparse_type(parse_shard),
