@@ -25,8 +25,11 @@ DEFAULT_WORK = Path(os.environ.get("FASTCI_BENCH_DIR", "/tmp/fastci-bench"))
 class Suite:
     """SymPy installed in ``work/venv``; commands run in the installed sympy directory."""
 
-    def __init__(self, work: Path, tests: str = "core/tests") -> None:
+    def __init__(
+        self, work: Path, tests: str = "core/tests", extra_args: Sequence[str] = ()
+    ) -> None:
         self.work = work
+        self.extra_args = list(extra_args)
         self.venv = work / "venv"
         self.tests = tests
         self.store = work / "timings.db"
@@ -55,7 +58,14 @@ class Suite:
 
     def pytest_args(self) -> list[str]:
         # SymPy keeps its conftest.py in the package root: make that the rootdir for every tool.
-        return [f"--rootdir={self.root}", "-p", "no:cacheprovider", "-q", self.tests]
+        return [
+            f"--rootdir={self.root}",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *self.extra_args,
+            self.tests,
+        ]
 
     def fastci(self, *args: str) -> list[str]:
         return [

@@ -433,7 +433,7 @@ class Pool:
             if run.collected:
                 if run.remaining:
                     kept = tuple(t for t in run.order if t in run.remaining)
-                    self.queue.appendleft(dataclasses.replace(run.unit, tests=kept))
+                    self.queue.appendleft(run.unit._replace(tests=kept))
                 continue
             self.import_crashes[run.unit.id] += 1
             if self.import_crashes[run.unit.id] < IMPORT_ATTEMPTS:
