@@ -36,7 +36,7 @@ from fastci.inventory import Inventory
 from fastci.plan import Plan, Unit
 from fastci.planning import inventory_for, plan_suite
 from fastci.records import TestResult
-from fastci.reports import FileRecord, ReportWriter, RunHeader, new_report_id, read_report
+from fastci.reports import FileRecord, Run, RunHeader, export_runs, new_report_id
 from fastci.results import (
     COVERAGE,
     JUNIT,
@@ -166,8 +166,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     """Everything after the tests; the bundle comes first, and no later step can lose it."""
     request = outcome.request
     config = request.config
-    report_path = scratch / TIMINGS
-    _write_timings_report(outcome, report_path)
+    timings = _timings_run(outcome)
     coverage_file = scratch / COVERAGE
     if coverage is not None:
         try:
@@ -180,7 +179,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     outcome.finished = time.time()
     outcome.exit_code = _exit_code(outcome, coverage)
     if request.results_dir is not None:
-        outcome.bundle = _write_bundle(outcome, scratch, report_path, coverage_file)
+        outcome.bundle = _write_bundle(outcome, scratch, timings, coverage_file)
     settings = outcome.inventory.settings
     if settings.junitxml:
         try:
@@ -197,7 +196,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
         # fastci merge folds all shards' timings in at once.
         try:
             with TimingsStore(config.store_path, window=config.estimate_window) as store:
-                store.import_runs(read_report(report_path))
+                store.import_runs([timings])
         except FastciError as e:
             warn(f"this run's timings were not stored: {e.message}")
 
@@ -224,30 +223,23 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
     return ExitCode.OK
 
 
-def _write_timings_report(outcome: RunOutcome, path: Path) -> None:
+def _timings_run(outcome: RunOutcome) -> Run:
+    """This run's timings, as the store imports them and the bundle keeps them."""
     request = outcome.request
     pool = outcome.pool
-    writer = ReportWriter(
-        path,
-        RunHeader(
-            report_id=new_report_id(),
-            run_id=outcome.run_id,
-            started=outcome.started,
-            complete=outcome.inventory.settings.complete,
-            shard=None if request.shard is None else str(request.shard),
-            startup=pool.startup,
-            rootdir=str(request.config.root),
-        ),
-    )
-    try:
-        for result in pool.results:
-            if "::" in result.id:  # not a collection error of a whole file
-                writer.test(result.timing())
-        for file, seconds in sorted(pool.file_collect.items()):
-            writer.file(FileRecord(file, seconds))
-        writer.end(complete=not pool.interrupted and pool.stopped_early is None)
-    finally:
-        writer.close()
+    completed = not pool.interrupted and pool.stopped_early is None
+    run = Run(RunHeader(
+        report_id=new_report_id(), run_id=outcome.run_id, started=outcome.started,
+        complete=outcome.inventory.settings.complete and completed,
+        shard=None if request.shard is None else str(request.shard),
+        startup=pool.startup, rootdir=str(request.config.root),
+    ))  # fmt: skip
+    for result in pool.results:
+        if "::" in result.id:  # not a collection error of a whole file
+            run.tests[result.id] = result.timing()
+    for file, seconds in sorted(pool.file_collect.items()):
+        run.files[file] = FileRecord(file, seconds)
+    return run
 
 
 def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
@@ -272,16 +264,15 @@ def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
             write_atomically(cache_dir / "CACHEDIR.TAG", CACHEDIR_TAG)
 
 
-def _write_bundle(
-    outcome: RunOutcome, scratch: Path, report_path: Path, coverage_file: Path
-) -> Path:
+def _write_bundle(outcome: RunOutcome, scratch: Path, timings: Run, coverage_file: Path) -> Path:
     request = outcome.request
     assert request.results_dir is not None
     final = request.results_dir / bundle_name(request.shard.slug if request.shard else None)
     with building(final) as bundle:
         write_results(bundle / RESULTS, outcome.pool.results)
         write_junit(bundle / JUNIT, outcome.pool.results, _suite_name(request))
-        (bundle / TIMINGS).write_bytes(report_path.read_bytes())
+        with (bundle / TIMINGS).open("w", encoding="utf-8") as stream:
+            export_runs([timings], stream)
         if coverage_file.exists():
             (bundle / COVERAGE).write_bytes(coverage_file.read_bytes())
         logs = scratch / LOGS
