@@ -17,6 +17,7 @@ from fastci.timings import DEFAULT_TEST_SECONDS, Estimator, FileEstimate, Timing
 DEFAULT_BYTES_PER_TEST = 250
 DEFAULT_FILE_COST = 0.02
 DEFAULT_SHARD_STARTUP = 0.5
+MIN_PIECE_SECONDS = 1.0  # a piece of a cut file shorter than this is not worth its import
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,9 +143,10 @@ def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int)
 
     A file estimated at more than half of one worker's share (total / parallelism) would
     leave a tail however the rest is placed. Its tests known from earlier runs are cut into
-    pieces of about a quarter share each; one more piece runs every test of the file the
-    store does not know yet (``exclude``), so a new test is never lost. A file whose tests
-    are unknown, or that is part of a group, stays whole.
+    pieces of about a quarter share each (at least MIN_PIECE_SECONDS: a piece must be worth
+    importing the file again); one more piece runs every test of the file the store does
+    not know yet (``exclude``), so a new test is never lost. A file whose tests are unknown,
+    or that is part of a group, stays whole.
     """
     if parallelism <= 1 or not units:
         return units
@@ -156,10 +158,11 @@ def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int)
     result = []
     for unit in units:
         known = known_by_file.get(unit.id, [])
-        if unit.duration <= share / 2 or len(unit.files) != 1 or len(known) < 2:
+        target = max(share / 4, MIN_PIECE_SECONDS)
+        if unit.duration <= max(share / 2, 2 * target) or len(unit.files) != 1 or len(known) < 2:
             result.append(unit)
             continue
-        result.extend(_pieces(unit, known, target=share / 4))
+        result.extend(_pieces(unit, known, target=target))
     return result
 
 

@@ -79,8 +79,14 @@ class RunOutcome:
 
     @property
     def predicted(self) -> float:
+        """Expected wall time: the shard's work shared by its workers, never under its
+        largest unit."""
         index = self.request.shard.index if self.request.shard else 1
-        return self.plan.shard(index).predicted
+        shard = self.plan.shard(index)
+        startup = self.plan.shard_startup
+        largest = max((self.plan.units[u].duration for u in shard.units), default=0.0)
+        jobs = max(1, min(self.request.config.jobs, len(shard.units)))
+        return startup + max(largest, (shard.predicted - startup) / jobs)
 
     @property
     def counts(self) -> dict[str, int]:
