@@ -107,3 +107,13 @@ def test_inventory_command_lists_files_and_exits_5_when_there_are_none(project: 
     (project.root / "tests/test_a.py").unlink()
     empty = project.fastci("inventory")
     assert empty.returncode == 5
+
+
+def test_only_positional_node_ids_call_for_a_full_collection() -> None:
+    from fastci.planning import names_tests
+
+    assert names_tests(["tests/test_a.py::test_x"])
+    assert names_tests(["-q", "tests/test_a.py::TestX::test_y[1]"])
+    assert not names_tests(["--deselect", "tests/test_a.py::test_x", "tests"])
+    assert not names_tests(["--deselect=tests/test_a.py::test_x"])
+    assert not names_tests(["-k", "a::b", "tests/"])

@@ -203,10 +203,24 @@ WHOLE_COLLECTION_FLAGS = frozenset({
 })  # fmt: skip
 
 
+# pytest options whose (separate) value may hold "::" without naming tests to run.
+OPTIONS_WITH_NODE_VALUES = frozenset({"--deselect", "-k", "-m", "--ignore", "--ignore-glob"})
+
+
+def names_tests(args: Sequence[str]) -> bool:
+    """True when a positional argument is a node id (``file::test``): a test selection."""
+    previous = ""
+    for arg in args:
+        if "::" in arg and not arg.startswith("-") and previous not in OPTIONS_WITH_NODE_VALUES:
+            return True
+        previous = arg
+    return False
+
+
 def inventory_for(config: Config, pytest_args: Sequence[str], collect: bool = False) -> Inventory:
     """Files only at file granularity (nothing imported), a full collection otherwise."""
     args = [*config.pytest_args, *pytest_args]
-    needs_items = any("::" in a or a in WHOLE_COLLECTION_FLAGS for a in args)
+    needs_items = names_tests(args) or any(a in WHOLE_COLLECTION_FLAGS for a in args)
     if collect or config.granularity != "file" or needs_items:
         return collect_items(config.workdir, args, config.group_markers)
     return discover_files(config.workdir, args, config.group_markers)
