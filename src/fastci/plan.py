@@ -347,7 +347,7 @@ def _finish(
     shards = []
     for index, members in enumerate(state.members):
         by_name = sorted(uid for _, uid in members)
-        ordered = sorted(by_name, key=lambda uid: -cost[uid])  # stable: ties stay by name
+        ordered = sorted(by_name, key=cost.__getitem__, reverse=True)  # ties stay by name
         predicted = (
             model.shard_startup
             + math.fsum(duration for duration, _ in members)
