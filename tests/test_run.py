@@ -515,33 +515,3 @@ def test_xdist_style_n_sets_the_worker_count(project: Project, tmp_path: Path) -
     results = tmp_path / "results"
     assert project.fastci("run", "-n", "3", "--results", str(results)).returncode == 0
     assert manifest(results / "fastci-local")["jobs"] == 3
-
-
-def test_an_idle_worker_takes_a_unit_waiting_behind_another_workers_long_test(
-    project: Project, tmp_path: Path
-) -> None:
-    # gw0 gets test_a (one long test) and at once the next unit, test_b, which would wait
-    # behind the long test; the other worker, free after its first test, takes test_b.
-    project.write("tests/test_a.py", "import time\ndef test_long(): time.sleep(6)\n")
-    project.write(
-        "tests/test_c.py",
-        "import time\ndef test_c1(): time.sleep(1)\ndef test_c2(): time.sleep(1)\n",
-    )
-    project.write("tests/test_b.py", "import time\ndef test_b(): time.sleep(0.5)\n")
-    report = project.root / "report.jsonl"
-    durations = {
-        "tests/test_a.py::test_long": 6.0,
-        "tests/test_c.py::test_c1": 1.0,
-        "tests/test_c.py::test_c2": 1.0,
-        "tests/test_b.py::test_b": 0.5,
-    }
-    write_report(report, durations)
-    assert project.fastci("timings", "import", str(report)).returncode == 0
-    results = tmp_path / "results"
-    proc = project.fastci("run", "-j", "2", "--split-files", "false", "--results", str(results))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    ran = {r.id: r for r in read_results(results / "fastci-local" / "results.jsonl")}
-    assert set(ran) == set(durations)
-    long_test, moved = ran["tests/test_a.py::test_long"], ran["tests/test_b.py::test_b"]
-    assert moved.worker != long_test.worker
-    assert moved.stop < long_test.stop

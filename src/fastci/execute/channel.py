@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+import select
 from typing import Any
 
 Message = dict[str, Any]
@@ -27,7 +27,7 @@ class LineReader:
 
 
 class WorkerChannel:
-    """The worker's end: a blocking receive, and a send that two threads may share."""
+    """The worker's end: blocking receive, non-blocking poll, send."""
 
     def __init__(self, fd_in: int, fd_out: int) -> None:
         self.fd_in = fd_in
@@ -35,23 +35,31 @@ class WorkerChannel:
         self._reader = LineReader()
         self._pending: list[Message] = []
         self._closed = False
-        self._sending = threading.Lock()
 
     def send(self, kind: str, **fields: Any) -> None:
         data = encode(kind, **fields)
-        with self._sending:
-            while data:
-                written = os.write(self.fd_out, data)
-                data = data[written:]
+        while data:
+            written = os.write(self.fd_out, data)
+            data = data[written:]
 
     def receive(self) -> Message | None:
         """The next message; None once the coordinator has closed its end."""
         while not self._pending:
-            if self._closed or not self._read():
+            if self._closed or not self._read(blocking=True):
                 return None
         return self._pending.pop(0)
 
-    def _read(self) -> bool:
+    def poll(self) -> Message | None:
+        """A message if one has arrived, without waiting."""
+        if not self._pending and not self._closed:
+            self._read(blocking=False)
+        return self._pending.pop(0) if self._pending else None
+
+    def _read(self, blocking: bool) -> bool:
+        if not blocking:
+            ready, _, _ = select.select([self.fd_in], [], [], 0)
+            if not ready:
+                return True
         data = os.read(self.fd_in, 65536)
         if not data:
             self._closed = True

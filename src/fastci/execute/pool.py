@@ -14,8 +14,6 @@ Nothing is lost:
   (it may have been another test's fault); a second death fails its files.
 - Restarts are capped: past the cap, what could not run is reported as not run.
 - A worker that stops on its own (pytest's ``-x``, ``--maxfail``, ``--sw``) stops the run.
-- When the queue is empty and a worker asks for more, a unit another worker received but
-  has not begun (it is still finishing a long test) is released to the idle one.
 - Whatever is left unrun at the end without a reason (interrupt, stop) is reported.
 """
 
@@ -127,9 +125,6 @@ class _Worker:
     said_bye: bool = False
     assigned: list[_UnitRun] = dataclasses.field(default_factory=list)
     last_result_at: float = 0.0
-    # It gave a unit away after tearing down towards that unit's first test: its fixture
-    # stack fits no other unit, so it takes no more work (a salvage spawns a fresh worker).
-    gave_away: bool = False
 
     def running_test(self) -> str | None:
         """The test it is running now: the first collected test without a result."""
@@ -179,9 +174,6 @@ class Pool:
         self.stopping = False
         self.restarts_left = RESTARTS_PER_JOB * options.jobs
         self.import_crashes: Counter[str] = Counter()
-        # unit id -> (the worker asked to release it, the idle worker waiting for it)
-        self.releasing: dict[str, tuple[_Worker, _Worker]] = {}
-        self.waiting_after_crash: list[_Worker] = []
 
     def start(self) -> None:
         self.started = time.time()
@@ -325,8 +317,6 @@ class Pool:
         elif kind == "test":
             del message["kind"]
             self._record(worker, TestResult(**message))
-        elif kind in ("released", "kept"):
-            self._release_answered(worker, message["unit"], released=kind == "released")
         elif kind == "bye":
             worker.said_bye = True
             if message.get("aborted") and not worker.told_to_stop:
@@ -335,9 +325,7 @@ class Pool:
                 )
 
     def _dispatch(self, worker: _Worker) -> None:
-        if not self.queue and not self.stopping and self._ask_release_for(worker):
-            return  # it waits for the answer
-        if self.stopping or not self.queue or worker.gave_away:
+        if self.stopping or not self.queue:
             worker.told_to_stop = True
             self._send(worker, "stop")
             return
@@ -347,34 +335,6 @@ class Pool:
             worker, "unit", id=unit.id, files=list(unit.files),
             tests=None if unit.tests is None else list(unit.tests), exclude=list(unit.exclude),
         )  # fmt: skip
-
-    def _ask_release_for(self, idle: _Worker) -> bool:
-        """Ask a busy worker to give up its longest unit not yet begun; True if asked."""
-        if idle.gave_away:
-            return False
-        waiting = [
-            (run.unit.duration, run.unit.id, other)
-            for other in self.workers.values()
-            if other is not idle
-            for run in other.assigned[1:]  # the first is under way
-            if run.unit.id not in self.releasing and run.remaining == set(run.order)
-        ]
-        if not waiting:
-            return False
-        _, unit_id, holder = max(waiting, key=lambda w: (w[0], w[1]))
-        self.releasing[unit_id] = (holder, idle)
-        self._send(holder, "release", unit=unit_id)
-        return True
-
-    def _release_answered(self, holder: _Worker, unit_id: str, released: bool) -> None:
-        _, idle = self.releasing.pop(unit_id, (holder, None))
-        run = next((r for r in holder.assigned if r.unit.id == unit_id), None)
-        if released and run is not None:  # None: it had no tests and is finished already
-            holder.assigned.remove(run)
-            holder.gave_away = True
-            self.queue.appendleft(run.unit)
-        if idle is not None and idle.slot in self.workers and not idle.told_to_stop:
-            self._dispatch(idle)
 
     def _collected(self, worker: _Worker, message: Message) -> None:
         run = next(
@@ -463,11 +423,6 @@ class Pool:
                 longrepr=f"worker {worker.slot} {crashed} {during}.\n{tail}",
             ))  # fmt: skip
 
-        for unit_id, (holder, idle) in list(self.releasing.items()):
-            if worker in (holder, idle):
-                del self.releasing[unit_id]
-                if holder is worker and idle.slot in self.workers:
-                    self.waiting_after_crash.append(idle)
         running = worker.running_test()
         if running is not None:
             crash(running, "while running this test; a new worker ran the rest of its unit")
@@ -486,10 +441,6 @@ class Pool:
             else:
                 for file in run.unit.files:
                     crash(file, f"while importing {file}, twice")
-        for idle in self.waiting_after_crash:
-            if idle.slot in self.workers:
-                self._dispatch(idle)  # what the dead worker held is back in the queue
-        self.waiting_after_crash.clear()
         if not self.queue or self.stopping:
             return
         if self.restarts_left > 0:

@@ -13,9 +13,7 @@ collection per unit would lose them.
 from __future__ import annotations
 
 import os
-import queue
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,10 +41,9 @@ class WorkerLoop(TestObserver):
         signal.signal(signal.SIGINT, signal.default_int_handler)
         self.channel = WorkerChannel(fd_in, fd_out)
         self.tree: CollectionTree | None = None
-        self.inbox: Inbox | None = None
-        self._stopped = False  # pytest itself wants to stop (-x, --maxfail, --sw)
         self.collect_seconds: dict[str, float] = {}
         self.collect_errors: list[dict[str, str]] = []
+        self.aborted = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # After every plugin's pytest_configure, so none mistakes this for a real xdist worker.
@@ -104,28 +101,21 @@ class WorkerLoop(TestObserver):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        inbox = Inbox(self.channel)
-        self.inbox = inbox
         self.channel.send("ready")
         held: pytest.Item | None = None
         while not self.aborted:
-            message = inbox.next()
-            if message["kind"] != "unit":
-                break  # stop, abort, or the coordinator is gone
-            unit = message["id"]
-            items = [] if inbox.is_released(unit) else self._collect(session, message)
-            if items and held is not None:
-                # It may run long; meanwhile the coordinator may give this unit to an idle
-                # worker instead, and then it is not ours to run any more.
-                self._run(session, held, nextitem=items[0])
-                held = None
-            if items and not self.aborted and inbox.claim(unit):
-                for item in items:
-                    if held is not None:
-                        self._run(session, held, nextitem=item)
-                        if self.aborted:
-                            break
-                    held = item
+            message = self.channel.receive()
+            if message is None or message["kind"] == "stop":
+                break
+            if message["kind"] == "abort":
+                self.aborted = True
+                break
+            for item in self._collect(session, message):
+                if held is not None:
+                    self._run(session, held, nextitem=item)
+                    if self.aborted:
+                        break
+                held = item
             if not self.aborted:
                 self.channel.send("next")
         if held is not None and not self.aborted:
@@ -133,16 +123,15 @@ class WorkerLoop(TestObserver):
         self.channel.send("bye", aborted=self.aborted)
         return True
 
-    @property
-    def aborted(self) -> bool:
-        return self._stopped or (self.inbox is not None and self.inbox.aborted.is_set())
-
     def _run(
         self, session: pytest.Session, item: pytest.Item, nextitem: pytest.Item | None
     ) -> None:
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        message = self.channel.poll()
+        if message is not None and message["kind"] == "abort":
+            self.aborted = True
         if session.shouldfail or session.shouldstop:
-            self._stopped = True
+            self.aborted = True
 
     def test_finished(self, result: TestResult) -> None:
         self.channel.send("test", **vars(result))  # flat fields: no deep copy per test
@@ -158,61 +147,6 @@ def _look_like_an_xdist_worker(config: Any) -> None:
             "testrunuid": os.environ.get("PYTEST_XDIST_TESTRUNUID", ""),
         }
         config.workeroutput = {}
-
-
-class Inbox:
-    """The coordinator's messages, read on a thread of their own.
-
-    A worker busy with a long test can still answer a ``release``: a unit it received but
-    has not begun goes back to the coordinator for an idle worker, instead of waiting behind
-    that test. An ``abort`` is seen between two tests without waiting for the next unit.
-    """
-
-    def __init__(self, channel: WorkerChannel) -> None:
-        self.channel = channel
-        self.messages: queue.Queue[Message] = queue.Queue()
-        self.aborted = threading.Event()
-        self._lock = threading.Lock()
-        self._begun: set[str] = set()
-        self._released: set[str] = set()
-        threading.Thread(target=self._read, name="fastci-inbox", daemon=True).start()
-
-    def next(self) -> Message:
-        return self.messages.get()
-
-    def is_released(self, unit: str) -> bool:
-        with self._lock:
-            return unit in self._released
-
-    def claim(self, unit: str) -> bool:
-        """Begin a unit: False when it was released to another worker first."""
-        with self._lock:
-            if unit in self._released:
-                return False
-            self._begun.add(unit)
-            return True
-
-    def _read(self) -> None:
-        while True:
-            message = self.channel.receive()
-            if message is None:  # the coordinator is gone
-                self.messages.put({"kind": "stop"})
-                return
-            if message["kind"] == "release":
-                self._release(message["unit"])
-                continue
-            if message["kind"] == "abort":
-                self.aborted.set()
-            self.messages.put(message)
-
-    def _release(self, unit: str) -> None:
-        # The answer goes out under the lock: "released" always precedes the "next" that
-        # the main thread sends once claim() has failed.
-        with self._lock:
-            kept = unit in self._begun
-            if not kept:
-                self._released.add(unit)
-            self.channel.send("kept" if kept else "released", unit=unit)
 
 
 class CollectionTree:
