@@ -515,3 +515,22 @@ def test_xdist_style_n_sets_the_worker_count(project: Project, tmp_path: Path) -
     results = tmp_path / "results"
     assert project.fastci("run", "-n", "3", "--results", str(results)).returncode == 0
     assert manifest(results / "fastci-local")["jobs"] == 3
+
+
+def test_a_worker_runs_tests_on_its_only_thread(project: Project) -> None:
+    # CPython 3.12+ warns on os.fork() in a multi-threaded process; under filterwarnings =
+    # error a forking test would fail in fastci's worker and pass under plain pytest.
+    for n in range(3):
+        project.write(
+            f"tests/test_{n}.py",
+            """
+            import re
+            from pathlib import Path
+
+            def test_alone():
+                status = Path("/proc/self/status").read_text()
+                assert re.search(r"^Threads:\\s+1$", status, re.M), status
+            """,
+        )
+    proc = project.fastci("run", "-j", "2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
