@@ -83,6 +83,10 @@ def build_units(
                 tests=tuple(i.id for i in items),
             )
         )
+    with_items = {i.file for i in inventory.items}
+    for file in inventory.files:  # collected no test: it skipped itself at import
+        if file.path not in with_items:
+            units.append(Unit(id=file.path, files=(file.path,), duration=0.0))
     return units
 
 

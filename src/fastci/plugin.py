@@ -178,9 +178,21 @@ class ItemCollection:
     def __init__(self, out: Path, group_markers: tuple[str, ...]) -> None:
         self.out = out
         self.group_markers = group_markers
+        self.skipped: list[str] = []  # node ids of collectors that skipped themselves
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.skipped:
+            self.skipped.append(report.nodeid)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        files: dict[str, int] = {}
+        # A module skipped at import has no items but is listed, so a worker collects it
+        # again and reports the skip as pytest does.
+        root = session.config.rootpath
+        files = {
+            nodeid: _size(root / nodeid)
+            for nodeid in self.skipped
+            if "::" not in nodeid and (root / nodeid).is_file()
+        }
         items = []
         for item in session.items:
             record = item_record(item, self.group_markers)

@@ -114,7 +114,7 @@ class PhaseRecorder:
             result.stdout = report.capstdout[-MAX_OUTPUT_CHARS:]
             result.stderr = report.capstderr[-MAX_OUTPUT_CHARS:]
         elif report.skipped and result.longrepr is None:
-            result.longrepr = _skip_reason(report)
+            result.longrepr = skip_reason(report)
 
     def finish(self, nodeid: str) -> TestResult | None:
         result = self._open.pop(nodeid, None)
@@ -134,7 +134,8 @@ def _phase_outcome(report: pytest.TestReport) -> str:
     return "xpassed" if xfail and report.when == "call" else "passed"
 
 
-def _skip_reason(report: pytest.TestReport) -> str:
+def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """Why it was skipped (or the xfail reason), without the report's file and line."""
     if hasattr(report, "wasxfail"):
         return f"xfail: {report.wasxfail}"
     longrepr = report.longrepr

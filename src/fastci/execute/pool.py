@@ -346,9 +346,9 @@ class Pool:
         run.order = list(message["tests"])
         run.remaining = set(run.order)
         self.result.file_collect.update(message["files"])
-        for error in message["errors"]:
+        for error in message["errors"]:  # and modules that skipped themselves
             self._record(worker, TestResult(
-                id=error["id"], file=node_file(error["id"]), outcome="error",
+                id=error["id"], file=node_file(error["id"]), outcome=error["outcome"],
                 longrepr=error["longrepr"], start=message["start"], stop=message["stop"],
                 worker=worker.slot,
             ))  # fmt: skip

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from fastci.execute.channel import Message, WorkerChannel
-from fastci.records import TestObserver, TestResult
+from fastci.records import TestObserver, TestResult, skip_reason
 
 
 class WorkerLoop(TestObserver):
@@ -60,8 +60,16 @@ class WorkerLoop(TestObserver):
         self.collect_seconds[file] = seconds
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A module that fails to import is an error; one that skips itself at import
+        # (pytest.importorskip, allow_module_level) is a skip, counted as pytest counts it.
         if report.failed:
-            self.collect_errors.append({"id": report.nodeid, "longrepr": report.longreprtext})
+            self.collect_errors.append(
+                {"id": report.nodeid, "outcome": "error", "longrepr": report.longreprtext}
+            )
+        elif report.skipped:
+            self.collect_errors.append(
+                {"id": report.nodeid, "outcome": "skipped", "longrepr": skip_reason(report)}
+            )
 
     def _collect(self, session: pytest.Session, unit: Message) -> list[pytest.Item]:
         self.collect_seconds.clear()
@@ -181,7 +189,7 @@ class CollectionTree:
         try:
             found = self.session.perform_collect([str((self.rootpath / file).resolve())])
         except pytest.UsageError as e:
-            self.errors.append({"id": file, "longrepr": str(e)})
+            self.errors.append({"id": file, "outcome": "error", "longrepr": str(e)})
             return []
         return [i for i in found if isinstance(i, pytest.Item)]
 
