@@ -100,6 +100,27 @@ def test_a_module_that_fails_to_import_fails_only_its_own_tests(
     assert "broken at import" in proc.stdout
 
 
+@pytest.mark.parametrize("granularity", ["file", "test"])
+def test_a_module_that_skips_itself_at_import_is_reported_skipped_as_pytest_does(
+    project: Project, tmp_path: Path, granularity: str
+) -> None:
+    project.write("tests/test_good.py", "def test_a(): pass\n")
+    project.write(
+        "tests/test_optional.py",
+        "import pytest\npytest.importorskip('no_such_module_here')\ndef test_x(): pass\n",
+    )
+    proc, outcomes = run_local(project, tmp_path / "results", "--granularity", granularity)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert outcomes == {
+        "tests/test_good.py::test_a": "passed",
+        "tests/test_optional.py": "skipped",
+    }
+    assert "1 passed, 1 skipped" in proc.stdout
+    junit = (tmp_path / "results" / "fastci-local" / "junit.xml").read_text()
+    assert 'skipped="1"' in junit
+    assert "no_such_module_here" in junit
+
+
 @pytest.mark.parametrize(
     ("how", "cause"),
     [
@@ -534,3 +555,45 @@ def test_a_worker_runs_tests_on_its_only_thread(project: Project) -> None:
         )
     proc = project.fastci("run", "-j", "2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pytest_args_from_the_settings_and_the_command_line_both_reach_pytest_once(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write(
+        "pyproject.toml",
+        """
+        [tool.pytest.ini_options]
+        testpaths = ["tests"]
+
+        [tool.fastci]
+        pytest_args = ["-m", "not slow"]
+        """,
+    )
+    project.write(
+        "tests/conftest.py",
+        """
+        import sys
+
+        def pytest_configure(config):
+            config.addinivalue_line("markers", "slow: slow")
+            with open("argv.log", "a") as log:
+                log.write(repr(sys.argv) + "\\n")
+        """,
+    )
+    project.write(
+        "tests/test_m.py",
+        """
+        import pytest
+
+        def test_fast(): pass
+        def test_other(): pass
+        @pytest.mark.slow
+        def test_slow(): pass
+        """,
+    )
+    proc, outcomes = run_local(project, tmp_path / "results", "-k", "fast or slow")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert outcomes == {"tests/test_m.py::test_fast": "passed"}
+    for argv in (project.root / "argv.log").read_text().splitlines():
+        assert argv.count("'fast or slow'") <= 1, argv

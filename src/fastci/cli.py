@@ -18,7 +18,7 @@ from fastci.errors import ExitCode, FastciError, UsageError
 
 # Each name is a module in fastci.commands with NAME, HELP, add_arguments(parser) and
 # run(args) -> int. A module with PYTEST_ARGS = True gets every argument that is not one of
-# its own flags, in order, as args.pytest_args. Command modules import heavy things in run().
+# its own flags, in order, as args.passthrough. Command modules import heavy things in run().
 COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "merge",
@@ -98,13 +98,13 @@ def build_parser(commands: Sequence[ModuleType]) -> ArgumentParser:
         parser.subcommands[command.NAME] = sub
         add_root_argument(sub)
         command.add_arguments(sub)
-        sub.set_defaults(handler=command.run, pytest_args=[])
+        sub.set_defaults(handler=command.run, passthrough=[])
         sub.set_defaults(takes_pytest_args=getattr(command, "PYTEST_ARGS", False))
     return parser
 
 
 def parse(parser: ArgumentParser, argv: list[str]) -> argparse.Namespace:
-    """Parse argv; for commands that run pytest, unknown arguments become args.pytest_args."""
+    """Parse argv; for commands that run pytest, unknown arguments become args.passthrough."""
     command = next((a for a in argv if not a.startswith("-")), None)
     sub = parser.subcommands.get(command) if command else None
     if sub is None or not sub.get_default("takes_pytest_args"):
@@ -112,7 +112,7 @@ def parse(parser: ArgumentParser, argv: list[str]) -> argparse.Namespace:
     position = argv.index(str(command))
     ours, theirs = split_pytest_args(sub, argv[position + 1 :])
     args = parser.parse_args([*argv[: position + 1], *ours])
-    args.pytest_args = theirs
+    args.passthrough = theirs
     return args
 
 

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from fastci.planning import inventory_for
 
     config = load_config(args)
-    inventory = inventory_for(config, args.pytest_args, collect=args.collect)
+    inventory = inventory_for(config, args.passthrough, collect=args.collect)
     if args.json:
         print(json.dumps(inventory.to_json(), indent=1, sort_keys=True))
     elif inventory.items is not None:

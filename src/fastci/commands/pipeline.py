@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     options = PipelineOptions(
         shards=shards, base=args.base, group=args.group, force=args.force,
         skip=frozenset(args.skip), fail_under=args.fail_under,
-        pytest_args=tuple(args.pytest_args),
+        pytest_args=tuple(args.passthrough),
     )  # fmt: skip
 
     def report(step: StepResult, event: str) -> None:

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from fastci.planning import inventory_for, plan_suite
 
     config = load_config(args)
-    inventory = inventory_for(config, args.pytest_args)
+    inventory = inventory_for(config, args.passthrough)
     plan = plan_suite(config, inventory)
     if args.json:
         print(plan.dumps(), end="")

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from fastci.runner import RunRequest, run_tests
 
     config = load_config(args)
-    if any(a in ("--co", "--collect-only") for a in args.pytest_args):
-        return _collect_only(config, args.pytest_args)
+    if any(a in ("--co", "--collect-only") for a in args.passthrough):
+        return _collect_only(config, args.passthrough)
     shard = args.shard
     if shard is None:
         try:
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         results = config.root / DEFAULT_RESULTS
     request = RunRequest(
         config=config,
-        pytest_args=tuple(args.pytest_args),
+        pytest_args=tuple(args.passthrough),
         shard=shard,
         results_dir=None if results is None else results.resolve(),
     )
