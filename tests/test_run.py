@@ -329,6 +329,13 @@ def test_coverage_flags_measure_across_workers_and_fail_under_has_its_own_code(
     assert sorted(data.lines(calc) or []) == [1, 2, 4, 5, 7]
     below = project.fastci("run", "-j", "2", "--cov=app", "--cov-fail-under=90")
     assert below.returncode == 6
+    assert "coverage 83.33% is under the required 90%" in below.stderr
+    mistyped = project.fastci("run", "-j", "2", "--cov=ap", "--cov-fail-under=50")
+    assert mistyped.returncode == 6
+    assert "no coverage data was collected" in mistyped.stderr
+    project.write(".coveragerc", "[report]\nfail_under = 90\n")
+    configured = project.fastci("run", "-j", "2", "--cov=app")
+    assert configured.returncode == 6, configured.stdout + configured.stderr
 
 
 def test_junitxml_and_the_last_failed_cache_describe_the_whole_run(project: Project) -> None:

@@ -194,5 +194,35 @@ def _file_report(cov: Any, kind: str, dest: str | None, root: Path) -> float:
     )
 
 
-def below_threshold(request: CoverageRequest, total: float) -> bool:
-    return request.fail_under is not None and total < request.fail_under
+def required_total(request: CoverageRequest) -> float | None:
+    """The threshold: --cov-fail-under, else coverage.py's own [report] fail_under."""
+    if request.fail_under is not None:
+        return request.fail_under
+    import coverage
+    from coverage.exceptions import CoverageException
+
+    try:
+        configured = coverage.Coverage(config_file=request.config_file).get_option(
+            "report:fail_under"
+        )
+    except CoverageException:
+        return None  # the workers met the same configuration and said so
+    return float(configured) if isinstance(configured, int | float) and configured > 0 else None
+
+
+def threshold_problem(request: CoverageRequest, total: float | None) -> str | None:
+    """Why the run misses its coverage threshold; None when it meets it or has none.
+
+    No data at all misses it too: a mistyped --cov must not turn a coverage gate green.
+    """
+    required = required_total(request)
+    if required is None:
+        return None
+    if total is None:
+        return (
+            f"coverage of {required:g}% is required, but no coverage data was collected "
+            "(check that --cov names code the tests import)"
+        )
+    if total < required:
+        return f"coverage {total:.2f}% is under the required {required:g}%"
+    return None

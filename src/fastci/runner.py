@@ -24,8 +24,8 @@ from fastci.config import Config
 from fastci.coverage import (
     SUPPORTED_REPORTS,
     CoverageRequest,
-    below_threshold,
     combine,
+    threshold_problem,
     worker_env,
     write_reports,
 )
@@ -75,6 +75,7 @@ class RunOutcome:
     exit_code: int = ExitCode.OK
     coverage_total: float | None = None
     coverage_report: str = ""
+    coverage_problem: str | None = None  # the coverage threshold is missed, and how
     bundle: Path | None = None
 
     @property
@@ -182,6 +183,9 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
                 )
         except (CoverageException, OSError) as e:
             warn(f"coverage could not be combined or reported: {e}")
+        outcome.coverage_problem = threshold_problem(coverage, outcome.coverage_total)
+        if outcome.coverage_problem is not None:
+            print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
     outcome.finished = time.time()
     outcome.exit_code = _exit_code(outcome, coverage)
     if request.results_dir is not None:
@@ -220,11 +224,7 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
         return ExitCode.TESTS_FAILED
     if not outcome.pool.results and (outcome.units or outcome.request.shard is None):
         return ExitCode.NO_TESTS_COLLECTED
-    if (
-        coverage is not None
-        and outcome.coverage_total is not None
-        and below_threshold(coverage, outcome.coverage_total)
-    ):
+    if coverage is not None and outcome.coverage_problem is not None:
         return ExitCode.COVERAGE_UNDER_THRESHOLD
     return ExitCode.OK
 
