@@ -211,6 +211,12 @@ def test_exit_codes_follow_pytest(project: Project) -> None:
     bad_shard = project.fastci("run", "--shard", "3/2")
     assert bad_shard.returncode == 4
     assert "must be K/N with 1 <= K <= N" in bad_shard.stderr
+    a_file = project.write("not-a-dir", "")
+    for unusable in (a_file, a_file / "below-a-file"):
+        refused = project.fastci("run", "--results", str(unusable))
+        assert refused.returncode == 4
+        assert "passed" not in refused.stdout  # refused before running anything
+        assert refused.stderr.count("\n") == 1, refused.stderr
 
 
 def test_pytest_arguments_pass_through_as_the_user_expects(

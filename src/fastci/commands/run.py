@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     results = args.results
     if results is None and shard is not None:
         results = config.root / DEFAULT_RESULTS
+    if results is not None:
+        _check_writable(results)
     request = RunRequest(
         config=config,
         pytest_args=tuple(args.passthrough),
@@ -108,3 +110,20 @@ def _collect_only(config: Config, pytest_args: list[str]) -> int:
         print(item.id)
     print(f"{len(items)} tests collected")
     return ExitCode.OK if items else ExitCode.NO_TESTS_COLLECTED
+
+
+def _check_writable(results: Path) -> None:
+    """Refuse an unusable results directory before the tests, not after them."""
+    if results.exists() and not results.is_dir():
+        raise UsageError(f"--results {results} is a file; pass a directory")
+    try:
+        results.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(
+            f"cannot use {results} for the results: {e.strerror}; pass --results DIR "
+            "with a directory fastci can create or write to"
+        ) from None
+    if not os.access(results, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot write to {results}; pass --results DIR with a directory fastci can write to"
+        )
