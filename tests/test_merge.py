@@ -385,6 +385,11 @@ def test_report_renders_without_touching_the_store(
     assert "Where the time went" in page.read_text()
     assert _store_rows(store) == before
 
+    below_a_file = page / "report.html"  # page is a file: nothing can be made below it
+    code = fastci("report", "--html", below_a_file, three_shards.results)
+    assert code == ExitCode.USAGE_ERROR
+    assert f"cannot write {below_a_file}" in capsys.readouterr().err
+
 
 @pytest.mark.parametrize(
     ("codes", "verdict"),

@@ -28,8 +28,10 @@ def replacing(path: Path) -> Iterator[Path]:
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Replace ``path`` with ``data`` in one step; a failure is a one-line UsageError."""
+    """Replace ``path`` with ``data`` in one step (its directory made if missing); a
+    failure is a one-line UsageError."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with replacing(path) as scratch:
             if isinstance(data, bytes):
                 scratch.write_bytes(data)

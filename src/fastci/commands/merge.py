@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from fastci.config import add_setting_arguments, load_config, positive_int
+from fastci.files import write_atomically
 
 NAME = "merge"
 HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timings, report"
@@ -144,8 +145,7 @@ def run(args: argparse.Namespace) -> int:
         written.append(output / "coverage.db")
     overview = build_overview(config.root.name, bundle_set, coverage, coverage_problems)
     html_path: Path = args.html or output / "report.html"
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(render_html(overview), encoding="utf-8")
+    write_atomically(html_path, render_html(overview))
     markdown = render_markdown(overview)
     (output / "summary.md").write_text(markdown, encoding="utf-8")
     written += [html_path, output / "summary.md"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastci.commands.merge import add_bundle_arguments
 from fastci.config import load_config
 from fastci.errors import ExitCode
+from fastci.files import write_atomically
 
 NAME = "report"
 HELP = "write the HTML report of result bundles (the timings store is left alone)"
@@ -45,8 +46,7 @@ def run(args: argparse.Namespace) -> int:
         )
     overview = build_overview(config.root.name, bundle_set, coverage, problems)
     path: Path = args.html
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(overview), encoding="utf-8")
+    write_atomically(path, render_html(overview))
     for problem in overview.problems:
         print(f"fastci: {problem.message}", file=sys.stderr)
     print(
