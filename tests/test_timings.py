@@ -98,6 +98,33 @@ def test_a_corrupt_store_is_moved_aside_with_one_warning_and_replaced(tmp_path: 
     assert len(list(tmp_path.glob("timings.db.corrupt-*"))) == 1
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE meta SET value = 'abc' WHERE key = 'window'",
+        "UPDATE tests SET estimate = 'abc'",
+        "UPDATE tests SET estimate = -1e308",
+        "UPDATE files SET collect = 1e400",  # infinity
+        "UPDATE reports SET startup = 'soon'",
+    ],
+)
+def test_a_store_holding_values_fastci_never_wrote_is_moved_aside(
+    tmp_path: Path, damage: str
+) -> None:
+    path = tmp_path / "timings.db"
+    TimingsStore(path).import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
+    db = sqlite3.connect(path)
+    db.execute(damage)
+    db.commit()
+    db.close()
+    warnings: list[str] = []
+    store = TimingsStore(path, warn=warnings.append)
+    assert store.current_tests() == {}
+    assert store.file_estimates() == {}
+    assert len(warnings) == 1
+    assert "moved it to timings.db.corrupt-" in warnings[0]
+
+
 def test_a_foreign_sqlite_file_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "timings.db"
     db = sqlite3.connect(path)

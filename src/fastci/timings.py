@@ -87,6 +87,30 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+# A duration past this is damage, not a slow test (115 days).
+MAX_SECONDS = 1e7
+
+
+def _unsound(table: str, column: str, nullable: bool = False) -> str:
+    """A query for a row whose seconds no fastci wrote: text, negative, infinite."""
+    present = f"{column} IS NOT NULL AND " if nullable else ""
+    return (
+        f"EXISTS (SELECT 1 FROM {table} WHERE {present}(typeof({column}) NOT IN"
+        f" ('real', 'integer') OR NOT {column} BETWEEN 0 AND {MAX_SECONDS}))"
+    )
+
+
+# Checked on every open (one pass over each derived table), so a damaged store is moved
+# aside instead of failing every plan that reads it.
+UNSOUND_VALUES = "SELECT " + " OR ".join(
+    (
+        _unsound("tests", "estimate"),
+        _unsound("files", "collect"),
+        _unsound("reports", "startup", nullable=True),
+    )
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class FileEstimate:
     """What the store expects of one test file: its tests' total and its import cost."""
@@ -190,6 +214,10 @@ class TimingsStore:
         if version < SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema {version} is older than {SCHEMA_VERSION}")
         row = db.execute("SELECT value FROM meta WHERE key = 'window'").fetchone()
+        if row is not None and not str(row[0]).isdigit():
+            raise sqlite3.DatabaseError(f"its estimate window is {row[0]!r}, not a number")
+        if db.execute(UNSOUND_VALUES).fetchone()[0]:
+            raise sqlite3.DatabaseError("it holds durations that are not seconds")
         if row is None or int(row[0]) != self.window:
             self._rederive_all(db)
 
