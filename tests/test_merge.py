@@ -209,6 +209,11 @@ def _truncate_results(bundle: Path) -> None:
     (bundle / RESULTS).write_text("".join(lines[:-1]))
 
 
+def _truncate_timings(bundle: Path) -> None:
+    text = (bundle / "timings.jsonl").read_text()
+    (bundle / "timings.jsonl").write_text(text[: len(text) // 2])
+
+
 def _garble_coverage(bundle: Path) -> None:
     (bundle / "coverage.db").write_bytes(b"this is not an SQLite database" * 100)
 
@@ -219,6 +224,7 @@ def _garble_coverage(bundle: Path) -> None:
         (_drop_manifest, "has no manifest.json"),
         (_garble_manifest, "manifest.json is not readable JSON"),
         (_truncate_results, "was cut short or altered"),
+        (_truncate_timings, "timings.jsonl is unreadable"),
         (_garble_coverage, "cannot be combined"),
     ],
 )

@@ -12,15 +12,18 @@ its ``test`` and ``file`` lines::
 A run ends with ``{"type": "end", "complete": true}``. A run is complete only when its
 header and its end line both say so: it selected the whole suite (no ``-k``, ``-m``, node
 ids, ``-x``…) and finished. An incomplete run's per-test durations still count, but it says
-nothing about which tests a file holds. A half-written last line (a killed writer) is
-skipped, never fatal.
+nothing about which tests a file holds. A report cut short (a killed writer: a
+half-written last line, a run with no end line) keeps what came before, with a warning;
+in a result bundle, which fastci writes whole, it is damage.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -125,18 +128,31 @@ def export_runs(runs: Iterable[Run], stream: IO[str]) -> None:
         stream.write(_line({"type": "end", "complete": run.header.complete}))
 
 
-def read_report(path: Path) -> list[Run]:
-    """Every run in a report file. Raises UsageError naming the file when it is not a report."""
+def read_report(path: Path, whole: bool = False) -> list[Run]:
+    """Every run in a report file. Raises UsageError naming the file when it is not a report.
+
+    A report cut short (a killed writer) keeps what came before the cut, with a warning;
+    with ``whole`` (a bundle's report, which fastci writes in one piece) it is an error.
+    """
+    cuts: list[str] = []
     try:
         with path.open(encoding="utf-8") as f:
-            return list(_parse(f, path))
+            runs = list(_parse(f, path, cuts))
     except OSError as e:
         raise UsageError(f"cannot read timings report {path}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not a fastci timings report (not UTF-8 text)") from None
+    if cuts and not runs:
+        raise UsageError(f"{path} is not a fastci timings report: it holds no run")
+    if cuts and whole:
+        raise UsageError(f"{path} was cut short: {cuts[0]}")
+    if cuts:
+        print(f"fastci: warning: {path} was cut short: {cuts[0]}; kept the rest", file=sys.stderr)
+    return runs
 
 
-def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
+def _parse(lines: IO[str], path: Path, cuts: list[str]) -> Iterator[Run]:
+    """The runs in order; where the report was cut short goes into ``cuts``."""
     run: Run | None = None
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -153,6 +169,7 @@ def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
                         "it was written by another fastci version"
                     )
                 if run is not None:
+                    cuts.append(f"the run before line {number} has no end line")
                     yield _unfinished(run)
                 run = Run(header=_checked_header(RunHeader(**_known_fields(RunHeader, row))))
             elif run is None:
@@ -162,7 +179,7 @@ def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
                 if record.outcome not in OUTCOMES:
                     raise ValueError(f"unknown outcome {record.outcome!r}")
                 if not all(_is_seconds(v) for v in (record.setup, record.call, record.teardown)):
-                    raise ValueError("durations must be numbers >= 0")
+                    raise ValueError("durations must be finite numbers >= 0")
                 run.tests[record.id] = record
             elif kind == "end":
                 complete = run.header.complete and row.get("complete") is True
@@ -173,15 +190,18 @@ def _parse(lines: IO[str], path: Path) -> Iterator[Run]:
             elif kind == "file":
                 file_record = FileRecord(**_known_fields(FileRecord, row))
                 if not _is_seconds(file_record.collect):
-                    raise ValueError("collect must be a number >= 0")
+                    raise ValueError("collect must be a finite number >= 0")
                 run.files[file_record.file] = file_record
         except (ValueError, TypeError, KeyError) as e:
             if line.endswith("\n"):
                 raise UsageError(
                     f"{path}:{number}: not a fastci timings report line ({e})"
                 ) from None
+            cuts.append(f"its last line, {number}, is incomplete")
             break  # the last line was cut short by a killed writer: keep what came before
     if run is not None:
+        if not cuts:
+            cuts.append("its last run has no end line")
         yield _unfinished(run)
 
 
@@ -213,4 +233,9 @@ def _known_fields(cls: type, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_seconds(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )

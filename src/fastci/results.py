@@ -244,7 +244,7 @@ def read_bundle(path: Path) -> Bundle:
     """Read and check one bundle; raises BundleError with one line naming it and the fault."""
     manifest = _read_manifest(path)
     results = _read_part(path, RESULTS, read_results)
-    runs = _read_part(path, TIMINGS, read_report)
+    runs = _read_part(path, TIMINGS, lambda part: read_report(part, whole=True))
     try:
         bundle = _bundle_from_manifest(path, manifest, results, runs)
     except (KeyError, TypeError, ValueError) as e:
