@@ -130,8 +130,11 @@ def test_a_corrupt_store_is_survived_with_one_clear_line(project: Project) -> No
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--shards", "0"], "argument --shards: must be a whole number >= 1, got '0'"),
-        (["--shards", "x"], "argument --shards: must be a whole number >= 1, got 'x'"),
+        (["--shards", "0"], "argument --shards: must be a whole number from 1 to 1000, got '0'"),
+        (["--shards", "x"], "argument --shards: must be a whole number from 1 to 1000, got 'x'"),
+        (["--shards", "9" * 20], "argument --shards: must be a whole number from 1 to 1000"),
+        (["--shard-startup", "nan"], "argument --shard-startup: must be a number of seconds"),
+        (["--shard-startup", "inf"], "argument --shard-startup: must be a number of seconds"),
         (["--granularity", "module"], "argument --granularity: must be one of"),
         (["--estimate-window", "-1"], "argument --estimate-window"),
     ],
@@ -152,11 +155,32 @@ def test_a_bad_setting_in_pyproject_names_the_file_and_key(project: Project) -> 
     project.write("pyproject.toml", "[tool.fastci]\nshards = 0\n")
     proc = project.fastci("plan")
     assert proc.returncode == 4
-    assert "pyproject.toml: [tool.fastci] shards must be a whole number >= 1, got 0" in proc.stderr
+    assert "pyproject.toml: [tool.fastci] shards must be a whole number from 1 to 1000, got 0" in (
+        proc.stderr
+    )
     project.write("pyproject.toml", "[tool.fastci]\nshard = 2\n")
     proc = project.fastci("plan")
     assert proc.returncode == 4
     assert "unknown setting 'shard'" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"tool = 1\n", "[tool.fastci] must be a table"),
+        (b'[tool.fastci]\nshards = "\xff\xfe"\n', "is not valid TOML"),
+        (b"[tool.fastci]\njobs = false\n", "jobs must be a whole number >= 1, or 'auto'"),
+    ],
+)
+def test_a_malformed_pyproject_is_a_one_line_usage_error(
+    project: Project, content: bytes, message: str
+) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    (project.root / "pyproject.toml").write_bytes(content)
+    proc = project.fastci("run")
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert message in proc.stderr
 
 
 def test_settings_in_pyproject_apply_and_flags_override_them(project: Project) -> None:

@@ -610,3 +610,17 @@ def test_pytest_args_from_the_settings_and_the_command_line_both_reach_pytest_on
     assert outcomes == {"tests/test_m.py::test_fast": "passed"}
     for argv in (project.root / "argv.log").read_text().splitlines():
         assert argv.count("'fast or slow'") <= 1, argv
+
+
+def test_more_jobs_than_units_start_no_more_workers_than_cores_or_units(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    project.write("tests/test_b.py", "def test_b(): pass\n")
+    results = tmp_path / "results"
+    proc = project.fastci("run", "-j", "40", "--results", str(results), timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "on 2 workers, 2 units" in proc.stdout
+    started = sorted(p.name for p in (results / "fastci-local" / "logs").iterdir())
+    # Before the plan, as many as the cores; after it, none beyond the units.
+    assert len(started) <= max(2, len(os.sched_getaffinity(0))), started

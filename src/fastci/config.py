@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fastci.ci.providers import MAX_SHARDS
 from fastci.errors import UsageError
 
 if sys.version_info >= (3, 11):
@@ -46,8 +48,18 @@ def positive_int(value: object) -> int:
     return value
 
 
+def shard_count(value: object) -> int:
+    try:
+        count = positive_int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SHARDS:
+        raise ValueError(f"a whole number from 1 to {MAX_SHARDS}")
+    return count
+
+
 def jobs_count(value: object) -> int:
-    if value in ("auto", 0, "0"):
+    if value in ("auto", "0") or (type(value) is int and value == 0):
         return cpu_count()
     try:
         return positive_int(value)
@@ -98,7 +110,12 @@ def seconds(value: object) -> float:
             value = float(value)
         except ValueError:
             raise ValueError("a number of seconds >= 0") from None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError("a number of seconds >= 0")
     return float(value)
 
@@ -129,7 +146,7 @@ SETTINGS: tuple[Setting, ...] = (
         one_of(GRANULARITIES),
         "unit of planning: whole files, classes, or single tests",
     ),
-    Setting("shards", "--shards", positive_int, "number of shards to plan", "N"),
+    Setting("shards", "--shards", shard_count, "number of shards to plan", "N"),
     Setting(
         "jobs",
         "--jobs",
@@ -318,9 +335,10 @@ def read_pyproject_settings(root: Path) -> dict[str, object]:
     try:
         with path.open("rb") as f:
             document = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UsageError(f"{path} is not valid TOML ({e}); fix the file and try again") from None
-    table = document.get("tool", {}).get("fastci", {})
+    tool = document.get("tool", {})
+    table = tool.get("fastci", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise UsageError(f"{path}: [tool.fastci] must be a table")
     return dict(_flatten(table))

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -20,7 +20,7 @@ from coverage.exceptions import CoverageException
 
 from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
-from fastci.config import Config
+from fastci.config import Config, cpu_count
 from fastci.coverage import (
     SUPPORTED_REPORTS,
     CoverageRequest,
@@ -112,6 +112,11 @@ def coverage_request(settings: dict[str, object] | None) -> CoverageRequest | No
     return request
 
 
+def workers_for(jobs: int, units: Sequence[Unit]) -> int:
+    """How many of ``jobs`` workers a run of ``units`` keeps: none without a unit to run."""
+    return max(1, min(jobs, len(units)))
+
+
 def new_run_id() -> str:
     return os.environ.get("FASTCI_RUN_ID") or run_id_from_env(os.environ) or uuid.uuid4().hex
 
@@ -142,7 +147,9 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             )
         )
         with _interrupt_on_sigterm():
-            pool.start()  # workers load while the suite is discovered and planned
+            # Workers load while the suite is discovered and planned: as many as there are
+            # cores; the rest of --jobs once the plan shows there are units for them.
+            pool.start(cpu_count())
             try:
                 inventory = inventory_for(config, request.pytest_args)
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
@@ -155,7 +162,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 for uid in plan.shard(request.shard.index if request.shard else 1).units
             ]
             listener = (make_listener or Progress)(
-                len(units), sum(u.duration for u in units), config.jobs
+                len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             try:
                 result = pool.run(units, listener, maxfail=inventory.settings.maxfail)

@@ -21,6 +21,9 @@ class ShardSpec:
         return f"shard-{self.index}-of-{self.total}"
 
 
+MAX_SHARDS = 1000  # more CI jobs than any provider runs in parallel
+
+
 def parse_shard(text: str) -> ShardSpec:
     """``K/N`` with 1 <= K <= N; raises ValueError saying what a valid value looks like."""
     try:
@@ -30,6 +33,8 @@ def parse_shard(text: str) -> ShardSpec:
         raise ValueError("K/N, e.g. 2/4") from None
     if total < 1 or not 1 <= index <= total:
         raise ValueError("K/N with 1 <= K <= N")
+    if total > MAX_SHARDS:
+        raise ValueError(f"K/N with N at most {MAX_SHARDS}")
     return ShardSpec(index, total)
 
 

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fastci.report.progress import use_color
     from fastci.report.summary import format_summary
-    from fastci.runner import RunRequest, run_tests
+    from fastci.runner import RunRequest, run_tests, workers_for
 
     config = load_config(args)
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
@@ -75,9 +75,10 @@ def run(args: argparse.Namespace) -> int:
     outcome = run_tests(request)
     where = f"shard {shard}" if shard else "run"
     took = outcome.finished - outcome.started
+    workers = workers_for(config.jobs, outcome.units)
     timing = (
-        f"{where}: predicted {outcome.predicted:.2f}s, took {took:.2f}s on {config.jobs} "
-        f"worker{'s' if config.jobs != 1 else ''}, {len(outcome.units)} units"
+        f"{where}: predicted {outcome.predicted:.2f}s, took {took:.2f}s on {workers} "
+        f"worker{'s' if workers != 1 else ''}, {len(outcome.units)} units"
     )
     notes = []
     if outcome.pool.stopped_early:

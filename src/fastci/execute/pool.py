@@ -175,11 +175,18 @@ class Pool:
         self.restarts_left = RESTARTS_PER_JOB * options.jobs
         self.import_crashes: Counter[str] = Counter()
 
-    def start(self) -> None:
+    def start(self, count: int | None = None) -> None:
+        """Start ``count`` workers (default: all of them) before the units are known."""
         self.started = time.time()
         self.options.log_dir.mkdir(parents=True, exist_ok=True)
-        for n in range(self.options.jobs):
-            self._spawn(f"gw{n}")
+        self._grow(self.options.jobs if count is None else min(count, self.options.jobs))
+
+    def _grow(self, count: int) -> None:
+        n = 0
+        while len(self.workers) < count:
+            if f"gw{n}" not in self.workers:
+                self._spawn(f"gw{n}")
+            n += 1
 
     def close(self) -> None:
         """Stop workers that were started but never given work (planning failed)."""
@@ -198,6 +205,7 @@ class Pool:
         self.maxfail = maxfail
         if not self.workers:
             self.start()
+        self._grow(min(self.options.jobs, max(1, len(units))))  # no worker without a unit
         self.queue.extend(units)
         self._pump(timeout=0)  # take in the "ready" messages sent while the plan was made
         self.dispatching = True
