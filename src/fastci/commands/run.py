@@ -17,6 +17,7 @@ from fastci.config import (
     load_config,
 )
 from fastci.errors import ExitCode, UsageError
+from fastci.files import ensure_dir
 
 NAME = "run"
 HELP = "run the suite, or one shard of it, on local worker processes"
@@ -118,7 +119,7 @@ def _check_writable(results: Path) -> None:
     if results.exists() and not results.is_dir():
         raise UsageError(f"--results {results} is a file; pass a directory")
     try:
-        results.mkdir(parents=True, exist_ok=True)
+        ensure_dir(results)  # a new .fastci among its parents ignores itself in git
     except OSError as e:
         raise UsageError(
             f"cannot use {results} for the results: {e.strerror}; pass --results DIR "
