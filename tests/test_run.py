@@ -359,6 +359,11 @@ def test_junitxml_and_the_last_failed_cache_describe_the_whole_run(project: Proj
     rerun = project.fastci("run", "-j", "2", "--lf")
     assert "2 failed" in rerun.stdout
     assert "passed" not in rerun.stdout.splitlines()[-1]
+    project.write("in-the-way", "")
+    unwritable = project.fastci("run", "--junitxml=in-the-way/report.xml")
+    assert unwritable.returncode == 4
+    assert unwritable.stderr.startswith("fastci: error: cannot write --junitxml")
+    assert unwritable.stderr.count("\n") == 1, unwritable.stderr
 
 
 def test_the_plugin_loads_by_entry_point_when_autoloading_is_on(project: Project) -> None:

@@ -81,13 +81,23 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
     return {
         "maxfail": config.option.maxfail,
         "complete": selection_is_complete(config),
-        "junitxml": getattr(config.option, "xmlpath", None),
+        "junitxml": config.stash.get(JUNITXML, None),
         "cache_dir": cache_dir,
         "coverage": None if request is None else request.to_json(),
     }
 
 
+# The user's --junitxml, which fastci's own pytest processes leave to the coordinator.
+JUNITXML = pytest.StashKey[str | None]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's junitxml plugin reads the option
 def pytest_configure(config: pytest.Config) -> None:
+    if any(config.getoption(o) for o in ("fastci_discover", "fastci_collect", "fastci_worker")):
+        # One JUnit file for the whole run, written by the coordinator: a discovery, a
+        # collection or a worker writing it too would only race to overwrite it.
+        config.stash[JUNITXML] = getattr(config.option, "xmlpath", None)
+        config.option.xmlpath = None
     markers = tuple(m for m in config.getoption("fastci_group_markers").split(",") if m)
     config.addinivalue_line(
         "markers", "fastci_group(name): keep tests with the same name on one fastci worker"

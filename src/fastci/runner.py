@@ -152,6 +152,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             pool.start(cpu_count())
             try:
                 inventory = inventory_for(config, request.pytest_args)
+                if inventory.settings.junitxml:
+                    _check_writable_file(config.workdir / inventory.settings.junitxml)
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
                 plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
             except BaseException:
@@ -216,6 +218,16 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
                 store.import_runs([timings])
         except FastciError as e:
             warn(f"this run's timings were not stored: {e.message}")
+
+
+def _check_writable_file(path: Path) -> None:
+    """Refuse a --junitxml path nothing can be written to before the tests, not after."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot write --junitxml {path}: {e.strerror}") from None
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        raise UsageError(f"cannot write --junitxml {path}: pass a writable file path")
 
 
 def _suite_name(request: RunRequest) -> str:
