@@ -629,3 +629,39 @@ def test_more_jobs_than_units_start_no_more_workers_than_cores_or_units(
     started = sorted(p.name for p in (results / "fastci-local" / "logs").iterdir())
     # Before the plan, as many as the cores; after it, none beyond the units.
     assert len(started) <= max(2, len(os.sched_getaffinity(0))), started
+
+
+def test_junit_names_match_pytests_own_for_classes_and_odd_parameter_ids(
+    project: Project,
+) -> None:
+    project.write(
+        "tests/sub/test_names.py",
+        """
+        import pytest
+
+        @pytest.mark.parametrize("x", ["a::b", "c[d]", "e f"])
+        def test_p(x): pass
+
+        class TestOuter:
+            class TestInner:
+                def test_deep(self): pass
+        """,
+    )
+
+    def names(xml: Path) -> set[tuple[str | None, str | None]]:
+        import xml.etree.ElementTree as ET
+
+        cases = ET.parse(xml).getroot().iter("testcase")
+        return {(case.get("classname"), case.get("name")) for case in cases}
+
+    plain = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:fastci", "--junitxml=plain.xml"],
+        cwd=project.root,
+        capture_output=True,
+        check=False,
+    )
+    assert plain.returncode == 0, plain.stdout
+    assert project.fastci("run", "--junitxml=fastci.xml").returncode == 0
+    expected = names(project.root / "plain.xml")
+    assert len(expected) == 4
+    assert names(project.root / "fastci.xml") == expected

@@ -112,7 +112,9 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
 
 def junit_names(nodeid: str) -> tuple[str, str]:
     """(classname, name) the way pytest's own junitxml writes them."""
-    parts = nodeid.split("::")
+    address, bracket, params = nodeid.partition("[")  # a parameter id may hold "::" too
+    parts = address.split("::")
+    parts[-1] += bracket + params
     path = parts[0]
     if path.endswith(".py"):
         path = path[:-3]
