@@ -207,6 +207,11 @@ def test_timings_export_writes_a_report_that_imports_elsewhere(
     assert [r["type"] for r in rows] == ["run", "test", "end"]
     shown = project.fastci("timings", "show")
     assert "tests/test_alpha.py::TestWords::test_upper" in shown.stdout
+    mistyped = tmp_path / "no" / "such.db"
+    nothing = project.fastci("timings", "show", "--store", str(mistyped))
+    assert nothing.returncode == 0
+    assert "no timings yet" in nothing.stdout
+    assert not mistyped.parent.exists()  # showing creates nothing
 
 
 def test_a_report_with_a_bad_header_is_refused_on_import(project: Project) -> None:

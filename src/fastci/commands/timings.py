@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     from fastci.timings import TimingsStore
 
     config = load_config(args)
+    if args.action == "show" and not config.store_path.exists():
+        # Reading makes nothing: a mistyped --store must not leave a new store behind.
+        print(f"no timings yet in {config.store_path}: run the suite with fastci run first")
+        return ExitCode.OK
     with TimingsStore(config.store_path, window=config.estimate_window) as store:
         if args.action == "import":
             return _import(store, args.reports)
