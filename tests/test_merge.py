@@ -285,7 +285,9 @@ def test_merging_the_same_bundles_twice_changes_nothing(
     }
     lines = covered_lines(merged / "coverage.db", three_shards.root)
 
-    code, out = merge(three_shards, tmp_path, capsys)
+    # Named twice, and once more through one of its bundles: still each bundle once.
+    again = (three_shards.results, three_shards.results, three_shards.bundle(1))
+    code, out = merge(three_shards, tmp_path, capsys, *again)
 
     assert code == ExitCode.OK, out
     assert "0 new run(s), 3 already known" in out

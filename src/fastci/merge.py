@@ -73,6 +73,7 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
     problems: list[Problem] = []
     found: list[Path] = []
     partials: dict[str, Path] = {}
+    dirs = list(dict.fromkeys(d.resolve() for d in dirs))  # one directory named twice is one
     for directory in dirs:
         if not directory.is_dir():
             problems.append(_incomplete(f"{directory} is not a directory: no results to merge"))
@@ -85,7 +86,8 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
                 found.append(path)
     bundles: list[Bundle] = []
     unreadable: set[str] = set()  # bundle names already reported as corrupt
-    for path in sorted(found):
+    found = sorted(set(found))  # overlapping directories name a bundle once
+    for path in found:
         try:
             bundles.append(read_bundle(path))
         except BundleError as e:
