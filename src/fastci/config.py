@@ -145,6 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
         "--granularity",
         one_of(GRANULARITIES),
         "unit of planning: whole files, classes, or single tests",
+        "{" + ",".join(GRANULARITIES) + "}",
     ),
     Setting("shards", "--shards", shard_count, "number of shards to plan", "N"),
     Setting(

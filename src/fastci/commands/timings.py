@@ -25,7 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     importing = actions.add_parser(
         "import", help="fold timings reports into the store (the same report twice changes nothing)"
     )
-    importing.add_argument("reports", nargs="+", metavar="FILE", type=Path)
+    importing.add_argument(
+        "reports",
+        nargs="+",
+        metavar="FILE",
+        type=Path,
+        help="a timings report: a bundle's timings.jsonl, or pytest --fastci-report's output",
+    )
     exporting = actions.add_parser("export", help="write the whole store as one portable report")
     exporting.add_argument(
         "-o", "--output", type=Path, help="file to write (default: standard output)"
