@@ -665,3 +665,28 @@ def test_junit_names_match_pytests_own_for_classes_and_odd_parameter_ids(
     expected = names(project.root / "plain.xml")
     assert len(expected) == 4
     assert names(project.root / "fastci.xml") == expected
+
+
+@pytest.mark.parametrize("granularity", ["file", "test"])
+def test_the_summary_counts_deselected_tests_as_pytest_does(
+    project: Project, granularity: str
+) -> None:
+    write_sample_suite(project)
+    selection = (
+        "-k",
+        "upper or lower or plain",
+        "--deselect",
+        "tests/sub/test_gamma.py::test_plain",
+    )
+    plain = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *selection],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    expected = plain.stdout.splitlines()[-1].split(" in ")[0]
+    assert "deselected" in expected, plain.stdout
+    proc = project.fastci("run", "-j", "2", "--granularity", granularity, *selection)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert expected in proc.stdout.splitlines()[-1]

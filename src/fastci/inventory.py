@@ -66,6 +66,7 @@ class Inventory:
     files: tuple[TestFile, ...]
     items: tuple[TestItem, ...] | None = None  # None: only files were discovered
     settings: PytestSettings = dataclasses.field(default_factory=PytestSettings)
+    deselected: tuple[str, ...] = ()  # by -k, -m, --deselect in a full collection
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -87,7 +88,13 @@ class Inventory:
                 for i in raw_items
             )
         settings = PytestSettings(**data.get("settings", {}))
-        return cls(rootdir=str(data["rootdir"]), files=files, items=items, settings=settings)
+        return cls(
+            rootdir=str(data["rootdir"]),
+            files=files,
+            items=items,
+            settings=settings,
+            deselected=tuple(data.get("deselected", ())),
+        )
 
 
 class PytestError(FastciError):

@@ -189,10 +189,14 @@ class ItemCollection:
         self.out = out
         self.group_markers = group_markers
         self.skipped: list[str] = []  # node ids of collectors that skipped themselves
+        self.deselected: list[str] = []
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.skipped:
             self.skipped.append(report.nodeid)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected.extend(item.nodeid for item in items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # A module skipped at import has no items but is listed, so a worker collects it
@@ -214,6 +218,7 @@ class ItemCollection:
                 "rootdir": str(session.config.rootpath),
                 "files": [{"path": f, "size": s, "collector": "Module"} for f, s in files.items()],
                 "items": items,
+                "deselected": self.deselected,
                 "settings": effective_settings(session.config),
             },
         )

@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
             outcome.coverage_report,
             notes,
             color=use_color(sys.stdout),
+            deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
         )
     )
     return outcome.exit_code

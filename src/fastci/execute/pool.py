@@ -79,6 +79,8 @@ class PoolResult:
     interrupted: bool = False
     stopped_early: str | None = None  # why the run stopped before all units ran (-x, --maxfail)
     not_run: list[str] = dataclasses.field(default_factory=list)  # units lost without a reason
+    # Deselected by -k, -m or --deselect; a set: every piece of a split file deselects alike.
+    deselected: set[str] = dataclasses.field(default_factory=set)
 
 
 class Listener(Protocol):
@@ -354,6 +356,7 @@ class Pool:
         run.order = list(message["tests"])
         run.remaining = set(run.order)
         self.result.file_collect.update(message["files"])
+        self.result.deselected.update(message["deselected"])
         for error in message["errors"]:  # and modules that skipped themselves
             self._record(worker, TestResult(
                 id=error["id"], file=node_file(error["id"]), outcome=error["outcome"],

@@ -43,6 +43,7 @@ class WorkerLoop(TestObserver):
         self.tree: CollectionTree | None = None
         self.collect_seconds: dict[str, float] = {}
         self.collect_errors: list[dict[str, str]] = []
+        self.deselected: list[str] = []
         self.aborted = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -71,9 +72,13 @@ class WorkerLoop(TestObserver):
                 {"id": report.nodeid, "outcome": "skipped", "longrepr": skip_reason(report)}
             )
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected.extend(item.nodeid for item in items)
+
     def _collect(self, session: pytest.Session, unit: Message) -> list[pytest.Item]:
         self.collect_seconds.clear()
         self.collect_errors.clear()
+        self.deselected.clear()
         started = time.time()
         assert self.tree is not None, "pytest_collection makes the tree before any unit"
         items: list[pytest.Item] = []
@@ -99,6 +104,7 @@ class WorkerLoop(TestObserver):
             unit=unit["id"],
             tests=[i.nodeid for i in items],
             errors=list(self.collect_errors),
+            deselected=list(self.deselected),
             files=dict(self.collect_seconds),
             start=started,
             stop=time.time(),

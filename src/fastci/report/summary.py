@@ -24,13 +24,15 @@ def rule(title: str, char: str = "=") -> str:
     return f"{char * side}{title}{char * side}"
 
 
-def verdict_line(counts: Mapping[str, int], seconds: float) -> str:
+def verdict_line(counts: Mapping[str, int], seconds: float, deselected: int = 0) -> str:
     parts = []
     for outcome in VERDICT_ORDER:
         n = counts.get(outcome, 0)
         if n:
             noun = "errors" if outcome == "error" and n != 1 else outcome
             parts.append(f"{n} {noun}")
+        if outcome == "skipped" and deselected:  # where pytest puts it
+            parts.append(f"{deselected} deselected")
     text = ", ".join(parts) if parts else "no tests ran"
     return f"{text} in {seconds:.2f}s"
 
@@ -79,6 +81,7 @@ def format_summary(
     notes: Iterable[str] = (),
     color: bool = False,
     problems: Iterable[str] = (),
+    deselected: int = 0,
 ) -> str:
     """The whole summary; ``problems`` (one line each) turn the verdict red and close it."""
     lines = failure_sections(results)
@@ -90,7 +93,7 @@ def format_summary(
     lines += short_summary(results)
     problems = list(problems)
     failed = any(r.failed for r in results) or bool(problems)
-    verdict = rule(verdict_line(counts, seconds))
+    verdict = rule(verdict_line(counts, seconds, deselected))
     lines.append(paint(verdict, "red" if failed else "green", color))
     lines += [paint(f"fastci: {problem}", "red", color) for problem in problems]
     return "\n".join(lines)
