@@ -690,3 +690,31 @@ def test_the_summary_counts_deselected_tests_as_pytest_does(
     proc = project.fastci("run", "-j", "2", "--granularity", granularity, *selection)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert expected in proc.stdout.splitlines()[-1]
+
+
+def test_the_short_summary_lists_what_pytests_r_option_asks_for(project: Project) -> None:
+    project.write(
+        "tests/test_r.py",
+        """
+        import pytest
+
+        def test_ok(): pass
+
+        @pytest.mark.skip(reason="not on this machine")
+        def test_skipped(): pass
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_known(): assert False
+
+        def test_bad(): assert False
+        """,
+    )
+    default = project.fastci("run").stdout.splitlines()
+    assert "FAILED tests/test_r.py::test_bad" in default
+    assert not [line for line in default if line.startswith(("SKIPPED", "XFAIL", "PASSED"))]
+    asked = project.fastci("run", "-rsx").stdout.splitlines()
+    assert "SKIPPED tests/test_r.py::test_skipped - not on this machine" in asked
+    assert "XFAIL tests/test_r.py::test_known - xfail: known bug" in asked
+    assert "FAILED tests/test_r.py::test_bad" not in asked  # -r replaces pytest's default
+    everything = project.fastci("run", "-rA").stdout.splitlines()
+    assert "PASSED tests/test_r.py::test_ok" in everything

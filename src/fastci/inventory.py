@@ -54,6 +54,7 @@ class PytestSettings:
     """What the user's effective pytest configuration (addopts, ini, flags) asks for."""
 
     maxfail: int = 0
+    reportchars: str = "fE"  # pytest's -r: which outcomes the short test summary lists
     complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
     junitxml: str | None = None
     cache_dir: str | None = None

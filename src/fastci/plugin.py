@@ -80,6 +80,7 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
         cache_dir = str(config.rootpath / raw)
     return {
         "maxfail": config.option.maxfail,
+        "reportchars": str(getattr(config.option, "reportchars", "fE")),
         "complete": selection_is_complete(config),
         "junitxml": config.stash.get(JUNITXML, None),
         "cache_dir": cache_dir,

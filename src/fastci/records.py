@@ -140,7 +140,7 @@ def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
         return f"xfail: {report.wasxfail}"
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2])
+        return str(longrepr[2]).removeprefix("Skipped: ")  # as pytest shows it
     return report.longreprtext
 
 

@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             notes,
             color=use_color(sys.stdout),
             deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
+            reportchars=outcome.inventory.settings.reportchars,
         )
     )
     return outcome.exit_code

@@ -65,11 +65,46 @@ def slowest_lines(results: Iterable[TestResult], count: int = SLOWEST_SHOWN) -> 
     return lines
 
 
-def short_summary(results: Iterable[TestResult]) -> list[str]:
-    failed = [r for r in results if r.failed]
-    if not failed:
-        return []
-    return [rule("short test summary info")] + [f"{r.outcome.upper()} {r.id}" for r in failed]
+# The outcomes each of pytest's -r letters lists, and the word its short summary uses.
+_OUTCOMES_OF = {
+    "f": ("failed",), "E": ("error", "crashed"), "s": ("skipped",), "x": ("xfailed",),
+    "X": ("xpassed",), "p": ("passed",), "P": ("passed",),
+}  # fmt: skip
+_SUMMARY_WORD = {"xfailed": "XFAIL", "xpassed": "XPASS"}
+_WITH_REASON = ("skipped", "xfailed")
+
+
+def report_letters(reportchars: str) -> str:
+    """pytest's -r value as the outcome letters it lists: 'a', 'A' and 'N' expanded."""
+    letters = ""
+    for char in reportchars:
+        char = {"F": "f", "S": "s"}.get(char, char)  # pytest's old spellings
+        if char == "a":
+            letters = "sxXEf"
+        elif char == "A":
+            letters = "PpsxXEf"
+        elif char == "N":
+            letters = ""
+        elif char not in letters:
+            letters += char
+    return letters
+
+
+def short_summary(results: Iterable[TestResult], reportchars: str = "fE") -> list[str]:
+    """pytest's short test summary: a line per test whose outcome ``-r`` asks for, in its order."""
+    lines: list[str] = []
+    listed: set[str] = set()
+    for letter in report_letters(reportchars):
+        for outcome in _OUTCOMES_OF.get(letter, ()):
+            if outcome in listed:
+                continue
+            listed.add(outcome)
+            word = _SUMMARY_WORD.get(outcome, outcome.upper())
+            for r in results:
+                if r.outcome == outcome:
+                    reason = f" - {r.longrepr}" if outcome in _WITH_REASON and r.longrepr else ""
+                    lines.append(f"{word} {r.id}{reason}")
+    return [rule("short test summary info"), *lines] if lines else []
 
 
 def format_summary(
@@ -82,6 +117,7 @@ def format_summary(
     color: bool = False,
     problems: Iterable[str] = (),
     deselected: int = 0,
+    reportchars: str = "fE",
 ) -> str:
     """The whole summary; ``problems`` (one line each) turn the verdict red and close it."""
     lines = failure_sections(results)
@@ -90,7 +126,7 @@ def format_summary(
         lines += [rule("coverage", "-"), coverage_report.rstrip()]
     lines.append(timing_line)
     lines += list(notes)
-    lines += short_summary(results)
+    lines += short_summary(results, reportchars)
     problems = list(problems)
     failed = any(r.failed for r in results) or bool(problems)
     verdict = rule(verdict_line(counts, seconds, deselected))
