@@ -212,6 +212,8 @@ def test_timings_export_writes_a_report_that_imports_elsewhere(
     assert nothing.returncode == 0
     assert "no timings yet" in nothing.stdout
     assert not mistyped.parent.exists()  # showing creates nothing
+    assert project.fastci("plan", "--store", str(mistyped)).returncode == 0
+    assert not mistyped.parent.exists()  # nor does planning
 
 
 def test_a_report_with_a_bad_header_is_refused_on_import(project: Project) -> None:

@@ -397,6 +397,9 @@ def test_report_renders_without_touching_the_store(
     code = fastci("report", "--html", below_a_file, three_shards.results)
     assert code == ExitCode.USAGE_ERROR
     assert f"cannot write {below_a_file}" in capsys.readouterr().err
+    code = fastci("merge", three_shards.results, "-o", below_a_file, "--no-store")
+    assert code == ExitCode.USAGE_ERROR
+    assert f"cannot use --output {below_a_file}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

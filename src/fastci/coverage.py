@@ -194,30 +194,47 @@ def _file_report(cov: Any, kind: str, dest: str | None, root: Path) -> float:
     )
 
 
-def required_total(request: CoverageRequest) -> float | None:
-    """The threshold: --cov-fail-under, else coverage.py's own [report] fail_under."""
-    if request.fail_under is not None:
-        return request.fail_under
+def misses_threshold(percent: float, fail_under: float, precision: int) -> bool:
+    """As ``coverage report --fail-under``: the total as shown must reach it; 100 means 100."""
+    if fail_under <= 0:
+        return False
+    if fail_under >= 100:
+        return percent < 100
+    return float(f"{percent:.{precision}f}") < fail_under
+
+
+def _report_option(request: CoverageRequest, name: str) -> object:
     import coverage
     from coverage.exceptions import CoverageException
 
     try:
-        configured = coverage.Coverage(config_file=request.config_file).get_option(
-            "report:fail_under"
-        )
+        return coverage.Coverage(config_file=request.config_file).get_option(f"report:{name}")
     except CoverageException:
         return None  # the workers met the same configuration and said so
-    return float(configured) if isinstance(configured, int | float) and configured > 0 else None
 
 
 def threshold_problem(request: CoverageRequest, total: float | None) -> str | None:
-    """Why the run misses its coverage threshold; None when it meets it or has none.
+    """Why the run misses its coverage threshold (--cov-fail-under, else coverage.py's own
+    [report] fail_under); None when it meets it or has none.
 
     No data at all misses it too: a mistyped --cov must not turn a coverage gate green.
     """
-    required = required_total(request)
+    required = request.fail_under
     if required is None:
+        configured = _report_option(request, "fail_under")
+        required = float(configured) if isinstance(configured, int | float) else 0.0
+    if required <= 0:
         return None
+    if total is None:
+        return (
+            f"coverage of {required:g}% is required, but no coverage data was collected "
+            "(check that --cov names code the tests import)"
+        )
+    precision = _report_option(request, "precision")
+    places = precision if isinstance(precision, int) else 0
+    if misses_threshold(total, required, places):
+        return f"coverage {total:.{places}f}% is under the required {required:g}%"
+    return None
     if total is None:
         return (
             f"coverage of {required:g}% is required, but no coverage data was collected "

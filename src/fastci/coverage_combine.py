@@ -21,7 +21,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 import coverage
 from coverage.exceptions import CoverageException
 
-from fastci.coverage import CoverageRequest, write_reports
+from fastci.coverage import CoverageRequest, misses_threshold, write_reports
 from fastci.errors import FastciError
 
 # Reports ``fastci merge`` writes when not told otherwise.
@@ -69,12 +69,7 @@ class CoverageSummary:
 
     @property
     def under_threshold(self) -> bool:
-        """As ``coverage report --fail-under``: the shown total must reach it; 100 means 100."""
-        if self.fail_under <= 0:
-            return False
-        if self.fail_under >= 100:
-            return self.percent < 100
-        return float(f"{self.percent:.{self.precision}f}") < self.fail_under
+        return misses_threshold(self.percent, self.fail_under, self.precision)
 
 
 def path_mapper(rootdir: str, root: Path) -> Callable[[str], str]:

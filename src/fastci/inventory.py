@@ -68,6 +68,8 @@ class Inventory:
     items: tuple[TestItem, ...] | None = None  # None: only files were discovered
     settings: PytestSettings = dataclasses.field(default_factory=PytestSettings)
     deselected: tuple[str, ...] = ()  # by -k, -m, --deselect in a full collection
+    # Directories that skipped themselves (a conftest's skip): (node id, reason)
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -95,6 +97,7 @@ class Inventory:
             items=items,
             settings=settings,
             deselected=tuple(data.get("deselected", ())),
+            skipped=tuple((str(n), str(why)) for n, why in data.get("skipped", ())),
         )
 
 

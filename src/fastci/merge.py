@@ -107,7 +107,7 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
     bundles.sort(key=lambda b: (b.shard_index, str(b.path)))
     for bundle in bundles:
         problems += shard_problems(bundle)
-    if bundles and not any(b.results for b in bundles):
+    if bundles and not any(r.is_test for b in bundles for r in b.results):
         problems.append(Problem("no tests ran in any shard", ExitCode.NO_TESTS_COLLECTED))
     return BundleSet(tuple(bundles), total, tuple(problems), tuple(_notes(bundles)))
 

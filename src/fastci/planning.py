@@ -232,8 +232,11 @@ def inventory_for(config: Config, pytest_args: Sequence[str], collect: bool = Fa
 
 def plan_suite(config: Config, inventory: Inventory, shard_count: int | None = None) -> Plan:
     """The plan for this suite, with durations from the store named by ``config``."""
-    with TimingsStore(config.store_path, window=config.estimate_window) as store:
-        knowledge = Knowledge.from_store(store)
+    if config.store_path.exists():
+        with TimingsStore(config.store_path, window=config.estimate_window) as store:
+            knowledge = Knowledge.from_store(store)
+    else:  # nothing known yet; planning reads, it creates no store
+        knowledge = Knowledge.empty()
     shard_count = shard_count or config.shards
     # Across shards the plan must not depend on the machine, so only the shard count counts;
     # a local run balances over its own workers.

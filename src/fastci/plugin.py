@@ -24,7 +24,7 @@ from fastci.coverage import (
     worker_data_file,
 )
 from fastci.files import write_atomically
-from fastci.records import item_record, selection_is_complete
+from fastci.records import item_record, selection_is_complete, skip_reason
 
 # Set by fastci for the pytest processes it starts; plain pytest runs never see it.
 ACTIVE_VARIABLE = "FASTCI_ACTIVE"
@@ -97,7 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if any(config.getoption(o) for o in ("fastci_discover", "fastci_collect", "fastci_worker")):
         # One JUnit file for the whole run, written by the coordinator: a discovery, a
         # collection or a worker writing it too would only race to overwrite it.
-        config.stash[JUNITXML] = getattr(config.option, "xmlpath", None)
+        xmlpath = getattr(config.option, "xmlpath", None)
+        # pytest expands ~ and $VARS in it; so does fastci, before taking it over.
+        config.stash[JUNITXML] = xmlpath and os.path.expanduser(os.path.expandvars(xmlpath))
         config.option.xmlpath = None
     markers = tuple(m for m in config.getoption("fastci_group_markers").split(",") if m)
     config.addinivalue_line(
@@ -138,7 +140,28 @@ class DiscoveredFile(pytest.File):
         return []
 
 
-class FileDiscovery:
+class SkipRecorder:
+    """Remembers collectors that skipped themselves (a conftest's or a module's
+    ``pytest.skip(allow_module_level=True)``, ``pytest.importorskip``): they hold no items,
+    yet pytest reports each as skipped, and so must fastci."""
+
+    def __init__(self) -> None:
+        self.skipped: dict[str, str] = {}  # node id -> reason
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.skipped:
+            self.skipped[report.nodeid] = skip_reason(report)
+
+    def skipped_outside_files(self, root: Path) -> list[list[str]]:
+        """[node id, reason] of skipped directories and packages (no worker meets them)."""
+        return [
+            [nodeid, why]
+            for nodeid, why in self.skipped.items()
+            if "::" not in nodeid and not (root / nodeid).is_file()
+        ]
+
+
+class FileDiscovery(SkipRecorder):
     """Lists the files pytest would collect, without importing any of them.
 
     Each file's real collectors are swapped for one stand-in that collects nothing. pytest
@@ -147,6 +170,7 @@ class FileDiscovery:
     """
 
     def __init__(self, out: Path) -> None:
+        super().__init__()
         self.out = out
         self.files: dict[str, dict[str, Any]] = {}  # node id -> {path, size, collector}
 
@@ -178,23 +202,20 @@ class FileDiscovery:
             {
                 "rootdir": str(session.config.rootpath),
                 "files": [self.files[nodeid] for nodeid in sorted(self.files)],
+                "skipped": self.skipped_outside_files(session.config.rootpath),
                 "settings": effective_settings(session.config),
             },
         )
 
 
-class ItemCollection:
+class ItemCollection(SkipRecorder):
     """Writes every collected item: its node id, file, outermost class, markers and group."""
 
     def __init__(self, out: Path, group_markers: tuple[str, ...]) -> None:
+        super().__init__()
         self.out = out
         self.group_markers = group_markers
-        self.skipped: list[str] = []  # node ids of collectors that skipped themselves
         self.deselected: list[str] = []
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.skipped:
-            self.skipped.append(report.nodeid)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
@@ -219,6 +240,7 @@ class ItemCollection:
                 "rootdir": str(session.config.rootpath),
                 "files": [{"path": f, "size": s, "collector": "Module"} for f, s in files.items()],
                 "items": items,
+                "skipped": self.skipped_outside_files(root),
                 "deselected": self.deselected,
                 "settings": effective_settings(session.config),
             },

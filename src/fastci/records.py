@@ -53,6 +53,11 @@ class TestResult:
     def failed(self) -> bool:
         return self.outcome in ("failed", "error", "crashed")
 
+    @property
+    def is_test(self) -> bool:
+        """A test's result, not a whole file's or directory's (an import error, a skip)."""
+        return "::" in self.id
+
 
 def node_file(nodeid: str) -> str:
     """The file part of a node id: what pytest collected the test from."""

@@ -179,7 +179,7 @@ def _parse(lines: IO[str], path: Path, cuts: list[str]) -> Iterator[Run]:
                 if record.outcome not in OUTCOMES:
                     raise ValueError(f"unknown outcome {record.outcome!r}")
                 if not all(_is_seconds(v) for v in (record.setup, record.call, record.teardown)):
-                    raise ValueError("durations must be finite numbers >= 0")
+                    raise ValueError(f"durations must be seconds from 0 to {MAX_SECONDS:g}")
                 run.tests[record.id] = record
             elif kind == "end":
                 complete = run.header.complete and row.get("complete") is True
@@ -190,7 +190,7 @@ def _parse(lines: IO[str], path: Path, cuts: list[str]) -> Iterator[Run]:
             elif kind == "file":
                 file_record = FileRecord(**_known_fields(FileRecord, row))
                 if not _is_seconds(file_record.collect):
-                    raise ValueError("collect must be a finite number >= 0")
+                    raise ValueError(f"collect must be seconds from 0 to {MAX_SECONDS:g}")
                 run.files[file_record.file] = file_record
         except (ValueError, TypeError, KeyError) as e:
             if line.endswith("\n"):
@@ -215,7 +215,7 @@ def _checked_header(header: RunHeader) -> RunHeader:
         raise ValueError("report_id must be a non-empty string")
     if not isinstance(header.run_id, str):
         raise ValueError("run_id must be a string")
-    if not _is_seconds(header.started):
+    if not _is_seconds(header.started, most=math.inf):
         raise ValueError("started must be a number")
     if not isinstance(header.complete, bool):
         raise ValueError("complete must be true or false")
@@ -232,10 +232,14 @@ def _known_fields(cls: type, row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k in names}
 
 
-def _is_seconds(value: object) -> bool:
+# A duration past this is damage, not a slow test (115 days); the store refuses it too.
+MAX_SECONDS = 1e7
+
+
+def _is_seconds(value: object, most: float = MAX_SECONDS) -> bool:
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
         and math.isfinite(value)
-        and value >= 0
+        and 0 <= value <= most
     )

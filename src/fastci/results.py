@@ -112,6 +112,8 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
 
 def junit_names(nodeid: str) -> tuple[str, str]:
     """(classname, name) the way pytest's own junitxml writes them."""
+    if "::" not in nodeid:  # a whole file's or directory's error or skip
+        return "", nodeid.removesuffix(".py").replace("/", ".")
     address, bracket, params = nodeid.partition("[")  # a parameter id may hold "::" too
     parts = address.split("::")
     parts[-1] += bracket + params
@@ -226,6 +228,7 @@ class Bundle:
     units: tuple[UnitSpan, ...]
     workers: tuple[WorkerSpan, ...]
     has_coverage: bool
+    coverage_fail_under: float | None  # the shard's --cov-fail-under, judged by the merge
     results: tuple[TestResult, ...]
     runs: tuple[Run, ...]  # its timings report, for the store
 
@@ -337,6 +340,11 @@ def _bundle_from_manifest(
         units=tuple(UnitSpan(**_fields_of(UnitSpan, span)) for span in m["units"]),
         workers=tuple(WorkerSpan(**_fields_of(WorkerSpan, span)) for span in m["workers"]),
         has_coverage=m["coverage"] is not None,
+        coverage_fail_under=(
+            None
+            if m.get("coverage_fail_under") is None
+            else _number(m["coverage_fail_under"], float)
+        ),
         results=tuple(results),
         runs=tuple(runs),
     )

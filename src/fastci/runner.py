@@ -76,6 +76,7 @@ class RunOutcome:
     coverage_total: float | None = None
     coverage_report: str = ""
     coverage_problem: str | None = None  # the coverage threshold is missed, and how
+    coverage_fail_under: float | None = None  # --cov-fail-under, if given
     bundle: Path | None = None
 
     @property
@@ -170,6 +171,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 result = pool.run(units, listener, maxfail=inventory.settings.maxfail)
             finally:
                 listener.close()
+        if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
+            result.results += _skipped_directories(inventory, started)
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
         with _deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
@@ -185,6 +188,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     timings = _timings_run(outcome)
     coverage_file = scratch / COVERAGE
     if coverage is not None:
+        outcome.coverage_fail_under = coverage.fail_under
         try:
             if combine(coverage, scratch / "cov", coverage_file):
                 outcome.coverage_total, outcome.coverage_report = write_reports(
@@ -192,7 +196,9 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
                 )
         except (CoverageException, OSError) as e:
             warn(f"coverage could not be combined or reported: {e}")
-        outcome.coverage_problem = threshold_problem(coverage, outcome.coverage_total)
+        # A shard of several measures part of the code: fastci merge judges the whole.
+        if request.shard is None or request.shard.total == 1:
+            outcome.coverage_problem = threshold_problem(coverage, outcome.coverage_total)
         if outcome.coverage_problem is not None:
             print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
     outcome.finished = time.time()
@@ -220,6 +226,14 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
             warn(f"this run's timings were not stored: {e.message}")
 
 
+def _skipped_directories(inventory: Inventory, when: float) -> list[TestResult]:
+    """Directories whose conftest skipped them: no worker meets them, pytest reports each."""
+    return [
+        TestResult(id=nodeid, file=nodeid, outcome="skipped", start=when, stop=when, longrepr=why)
+        for nodeid, why in inventory.skipped
+    ]
+
+
 def _check_writable_file(path: Path) -> None:
     """Refuse a --junitxml path nothing can be written to before the tests, not after."""
     try:
@@ -241,7 +255,8 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
         return ExitCode.RESULTS_INCOMPLETE
     if any(r.failed for r in outcome.pool.results):
         return ExitCode.TESTS_FAILED
-    if not outcome.pool.results and (outcome.units or outcome.request.shard is None):
+    ran_a_test = any(r.is_test for r in outcome.pool.results)
+    if not ran_a_test and (outcome.units or outcome.request.shard is None):
         return ExitCode.NO_TESTS_COLLECTED
     if coverage is not None and outcome.coverage_problem is not None:
         return ExitCode.COVERAGE_UNDER_THRESHOLD
@@ -260,7 +275,7 @@ def _timings_run(outcome: RunOutcome) -> Run:
         startup=pool.startup, rootdir=str(request.config.root),
     ))  # fmt: skip
     for result in pool.results:
-        if "::" in result.id:  # not a collection error of a whole file
+        if result.is_test:  # not a whole file's or directory's error or skip
             run.tests[result.id] = result.timing()
     for file, seconds in sorted(pool.file_collect.items()):
         run.files[file] = FileRecord(file, seconds)
@@ -341,6 +356,8 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "counts": outcome.counts,
         "coverage": COVERAGE if has_coverage else None,
         "coverage_total": outcome.coverage_total,
+        # --cov-fail-under, for fastci merge to judge the combined total by
+        "coverage_fail_under": outcome.coverage_fail_under,
         "pytest_args": list(request.pytest_args),
     }
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from fastci.errors import UsageError
 from fastci.files import ensure_dir
-from fastci.reports import FileRecord, Run, RunHeader, TestRecord
+from fastci.reports import MAX_SECONDS, FileRecord, Run, RunHeader, TestRecord
 
 SCHEMA_VERSION = 2  # 2: samples keep each run's group
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.
@@ -85,10 +85,6 @@ CREATE TABLE files (
 ) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-# A duration past this is damage, not a slow test (115 days).
-MAX_SECONDS = 1e7
 
 
 def _unsound(table: str, column: str, nullable: bool = False) -> str:

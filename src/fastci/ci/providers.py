@@ -61,6 +61,8 @@ def shard_from_env(env: Mapping[str, str]) -> ShardSpec | None:
         if total > 1:
             if not 1 <= index <= total:
                 raise ValueError(f"{index_name}={index_text} is outside 1..{total_name}={total}")
+            if total > MAX_SHARDS:
+                raise ValueError(f"{total_name}={total} is more than {MAX_SHARDS} shards")
             return ShardSpec(index, total)
     return None
 

@@ -6,10 +6,16 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, load_config, positive_int
+from fastci.errors import UsageError
 from fastci.files import write_atomically
+
+if TYPE_CHECKING:
+    from fastci.results import Bundle
 
 NAME = "merge"
 HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timings, report"
@@ -90,8 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fail-under",
         type=percent,
         metavar="PCT",
-        help="exit 6 when total coverage is under PCT (default: the project's coverage.py "
-        "[report] fail_under)",
+        help="exit 6 when total coverage is under PCT (default: the shards' --cov-fail-under, "
+        "else the project's coverage.py [report] fail_under)",
     )
     parser.add_argument(
         "--cov-report",
@@ -120,7 +126,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot use --output {output}: {e.strerror}; pass a directory") from None
     bundle_set = load_bundles(args.dirs, args.expect_shards)
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
@@ -139,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         output / "coverage.db",
         args.cov_report or DEFAULT_REPORTS,
         output,
-        args.fail_under,
+        _fail_under(args.fail_under, bundles),
     )
     if coverage is not None:
         written.append(output / "coverage.db")
@@ -173,3 +182,12 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     return overview.exit_code
+
+
+def _fail_under(given: float | None, bundles: Sequence[Bundle]) -> float | None:
+    """--fail-under, else the shards' own --cov-fail-under (the strictest), else None: the
+    project's coverage settings decide."""
+    recorded = [b.coverage_fail_under for b in bundles if b.coverage_fail_under is not None]
+    if given is not None or not recorded:
+        return given
+    return max(recorded)

@@ -150,7 +150,7 @@ class Overview:
 
     @property
     def slowest_tests(self) -> list[TestResult]:
-        tests = [r for r in self.results if "::" in r.id]
+        tests = [r for r in self.results if r.is_test]
         return sorted(tests, key=lambda r: (-_seconds(r), r.id))[:SLOWEST_TESTS]
 
     @property

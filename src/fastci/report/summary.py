@@ -55,7 +55,7 @@ def failure_sections(results: Iterable[TestResult]) -> list[str]:
 
 def slowest_lines(results: Iterable[TestResult], count: int = SLOWEST_SHOWN) -> list[str]:
     ranked = sorted(
-        (r for r in results if "::" in r.id),
+        (r for r in results if r.is_test),
         key=lambda r: (-(r.setup + r.call + r.teardown), r.id),
     )[:count]
     if not ranked:
