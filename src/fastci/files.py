@@ -52,3 +52,21 @@ def ensure_dir(path: Path) -> None:
     for created in missing:
         if created.name == STATE_DIR:
             (created / ".gitignore").write_text("# created by fastci\n*\n", encoding="utf-8")
+
+
+def writable_directory(directory: Path, refusal: str) -> None:
+    """Make ``directory`` (as ensure_dir does) or raise a one-line UsageError that starts with
+    ``refusal`` and says why: checked before the work, so no work is lost to a bad path."""
+    reason = None
+    if directory.exists() and not directory.is_dir():
+        reason = f"{directory} is a file"
+    else:
+        try:
+            ensure_dir(directory)
+        except OSError as e:
+            reason = e.strerror
+        else:
+            if not os.access(directory, os.W_OK | os.X_OK):
+                reason = f"{directory} is not writable"
+    if reason is not None:
+        raise UsageError(f"{refusal}: {reason}; pass a path fastci can write to")

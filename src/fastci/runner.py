@@ -31,7 +31,7 @@ from fastci.coverage import (
 )
 from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
-from fastci.files import write_atomically
+from fastci.files import writable_directory, write_atomically
 from fastci.inventory import Inventory
 from fastci.plan import Plan, Unit
 from fastci.planning import inventory_for, plan_suite
@@ -154,7 +154,10 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             try:
                 inventory = inventory_for(config, request.pytest_args)
                 if inventory.settings.junitxml:
-                    _check_writable_file(config.workdir / inventory.settings.junitxml)
+                    junit = config.workdir / inventory.settings.junitxml
+                    if junit.is_dir():
+                        raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
+                    writable_directory(junit.parent, f"cannot write --junitxml {junit}")
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
                 plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
             except BaseException:
@@ -232,16 +235,6 @@ def _skipped_directories(inventory: Inventory, when: float) -> list[TestResult]:
         TestResult(id=nodeid, file=nodeid, outcome="skipped", start=when, stop=when, longrepr=why)
         for nodeid, why in inventory.skipped
     ]
-
-
-def _check_writable_file(path: Path) -> None:
-    """Refuse a --junitxml path nothing can be written to before the tests, not after."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot write --junitxml {path}: {e.strerror}") from None
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise UsageError(f"cannot write --junitxml {path}: pass a writable file path")
 
 
 def _suite_name(request: RunRequest) -> str:

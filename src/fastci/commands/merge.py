@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, load_config, positive_int
-from fastci.errors import UsageError
-from fastci.files import write_atomically
+from fastci.files import writable_directory, write_atomically
 
 if TYPE_CHECKING:
     from fastci.results import Bundle
@@ -126,10 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot use --output {output}: {e.strerror}; pass a directory") from None
+    writable_directory(output, f"cannot use --output {output}")
     bundle_set = load_bundles(args.dirs, args.expect_shards)
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]

@@ -17,7 +17,7 @@ from fastci.config import (
     load_config,
 )
 from fastci.errors import ExitCode, UsageError
-from fastci.files import ensure_dir
+from fastci.files import writable_directory
 
 NAME = "run"
 HELP = "run the suite, or one shard of it, on local worker processes"
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if results is None and shard is not None:
         results = config.root / DEFAULT_RESULTS
     if results is not None:
-        _check_writable(results)
+        writable_directory(results, f"cannot use --results {results}")
     request = RunRequest(
         config=config,
         pytest_args=tuple(args.passthrough),
@@ -114,20 +114,3 @@ def _collect_only(config: Config, pytest_args: list[str]) -> int:
         print(item.id)
     print(f"{len(items)} tests collected")
     return ExitCode.OK if items else ExitCode.NO_TESTS_COLLECTED
-
-
-def _check_writable(results: Path) -> None:
-    """Refuse an unusable results directory before the tests, not after them."""
-    if results.exists() and not results.is_dir():
-        raise UsageError(f"--results {results} is a file; pass a directory")
-    try:
-        ensure_dir(results)  # a new .fastci among its parents ignores itself in git
-    except OSError as e:
-        raise UsageError(
-            f"cannot use {results} for the results: {e.strerror}; pass --results DIR "
-            "with a directory fastci can create or write to"
-        ) from None
-    if not os.access(results, os.W_OK | os.X_OK):
-        raise UsageError(
-            f"cannot write to {results}; pass --results DIR with a directory fastci can write to"
-        )
