@@ -173,10 +173,13 @@ def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int)
 def _pieces(unit: Unit, known: list[tuple[str, float]], target: float) -> list[Unit]:
     """Consecutive runs of a file's known tests of about ``target`` seconds, plus the rest."""
     chunks: list[list[tuple[str, float]]] = [[]]
+    filled = 0.0  # seconds in the last chunk
     for test in known:
-        if chunks[-1] and sum(s for _, s in chunks[-1]) + test[1] > target:
+        if chunks[-1] and filled + test[1] > target:
             chunks.append([])
+            filled = 0.0
         chunks[-1].append(test)
+        filled += test[1]
     pieces = [
         Unit(
             id=f"{unit.id}[{n}/{len(chunks)}]",

@@ -152,13 +152,21 @@ class SkipRecorder:
         if report.skipped:
             self.skipped[report.nodeid] = skip_reason(report)
 
+    def skipped_modules(self, root: Path) -> list[str]:
+        """Test files that skipped themselves at import: a worker meets them again."""
+        return [n for n in self.skipped if self._is_file(root, n)]
+
     def skipped_outside_files(self, root: Path) -> list[list[str]]:
         """[node id, reason] of skipped directories and packages (no worker meets them)."""
         return [
-            [nodeid, why]
-            for nodeid, why in self.skipped.items()
-            if "::" not in nodeid and not (root / nodeid).is_file()
+            [n, why]
+            for n, why in self.skipped.items()
+            if "::" not in n and not self._is_file(root, n)
         ]
+
+    @staticmethod
+    def _is_file(root: Path, nodeid: str) -> bool:
+        return "::" not in nodeid and (root / nodeid).is_file()
 
 
 class FileDiscovery(SkipRecorder):
@@ -224,11 +232,7 @@ class ItemCollection(SkipRecorder):
         # A module skipped at import has no items but is listed, so a worker collects it
         # again and reports the skip as pytest does.
         root = session.config.rootpath
-        files = {
-            nodeid: _size(root / nodeid)
-            for nodeid in self.skipped
-            if "::" not in nodeid and (root / nodeid).is_file()
-        }
+        files = {nodeid: _size(root / nodeid) for nodeid in self.skipped_modules(root)}
         items = []
         for item in session.items:
             record = item_record(item, self.group_markers)

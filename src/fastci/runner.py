@@ -61,6 +61,12 @@ class RunRequest:
     shard: ShardSpec | None = None
     results_dir: Path | None = None
 
+    @property
+    def whole_suite(self) -> bool:
+        """This run is the whole suite, not one shard of several: it writes the store and
+        judges coverage itself (for shards, fastci merge does)."""
+        return self.shard is None or self.shard.total == 1
+
 
 @dataclasses.dataclass
 class RunOutcome:
@@ -199,8 +205,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
                 )
         except (CoverageException, OSError) as e:
             warn(f"coverage could not be combined or reported: {e}")
-        # A shard of several measures part of the code: fastci merge judges the whole.
-        if request.shard is None or request.shard.total == 1:
+        if request.whole_suite:  # a shard measures part of the code
             outcome.coverage_problem = threshold_problem(coverage, outcome.coverage_total)
         if outcome.coverage_problem is not None:
             print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
@@ -218,7 +223,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
             warn(f"cannot write --junitxml {settings.junitxml}: {e.strerror}")
     if settings.cache_dir:
         _update_last_failed(Path(settings.cache_dir), outcome.pool.results)
-    if request.shard is None or request.shard.total == 1:
+    if request.whole_suite:
         # A shard of several leaves the store alone: every shard must plan from the same
         # store, or a shard run after another plans differently and tests run twice or never.
         # fastci merge folds all shards' timings in at once.
