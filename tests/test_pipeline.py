@@ -68,6 +68,7 @@ def test_a_pipeline_gives_the_verdict_and_bundles_of_the_steps_run_by_hand(
     assert state["status"] == "failed"
     names = [s["name"] for s in state["steps"]]
     assert names[0] == "gate"
+    assert state["steps"][0]["status"] == "passed"  # --force runs on past the gate's skip
     assert {"shard 1/2", "shard 2/2", "merge"} <= set(names)
     by_hand = tmp_path / "by-hand"
     env = {"FASTCI_RUN_ID": "by-hand"}
@@ -92,6 +93,8 @@ def test_a_docs_only_change_skips_the_pipeline(project: Project) -> None:
     _, state = last_pipeline(project)
     assert state["status"] == "skipped"
     assert [s["name"] for s in state["steps"]] == ["gate"]
+    assert state["steps"][0]["status"] == "passed"  # saying "skip" is the gate doing its job
+    assert "failed" not in proc.stdout
     assert "skip:" in proc.stdout
 
 

@@ -1,10 +1,12 @@
 """The CI pipeline on this machine: gate, deps, lint, shards, merge, as the workflow runs them.
 
-Each step is the very fastci (or linter) command the generated workflow runs, as its own
-process, so a failure in CI reproduces here with one command. Shards run side by side as far
-as the cores allow, all under one run id. Everything a pipeline leaves goes under
-``.fastci/pipeline/<id>/``: each step's log, the shards' bundles, the merged results, the
-HTML report, and ``pipeline.json`` (each step's status, exit code and time).
+Each step is a fastci (or linter) command the generated workflow runs too, as its own
+process, in the environment fastci runs in (it installs nothing), so a failure in CI
+reproduces here with one command. Shards run side by side as far as the cores allow, all
+under one run id. A pipeline's own record goes under ``.fastci/pipeline/<id>/``: each step's
+log, the shards' bundles, the merged results, the HTML report, and ``pipeline.json`` (each
+step's status, exit code and time); like CI, it also updates the timings store (the merge)
+and the wheelhouse (``deps build``).
 
 A pipeline started with ``--group NAME`` cancels a still-running one of the same group
 first, the way CI's concurrency groups cancel superseded runs: the old one stops its steps,
@@ -54,6 +56,7 @@ class StepResult:
     exit_code: int | None = None
     seconds: float = 0.0
     note: str = ""
+    passing_codes: tuple[int, ...] = (0,)  # the gate's "nothing to run" (9) passes too
 
     @property
     def log_name(self) -> str:
@@ -77,7 +80,10 @@ class PipelineResult:
             "exit_code": self.exit_code,
             "started": self.started,
             "finished": self.finished,
-            "steps": [dataclasses.asdict(s) for s in self.steps],
+            "steps": [
+                {k: v for k, v in dataclasses.asdict(s).items() if k != "passing_codes"}
+                for s in self.steps
+            ],
         }
 
 
@@ -124,13 +130,16 @@ class Pipeline:
 
     def _steps(self) -> None:
         o = self.options
-        gate = self._run_step("gate", fastci_command("gate", *_base_args(o.base)))
-        if gate.exit_code == ExitCode.GATE_SKIP and not o.force:
-            gate.status = "passed"
-            self._finish("skipped", ExitCode.OK)
-            return
-        if gate.exit_code not in (ExitCode.OK, ExitCode.GATE_SKIP):
+        gate = self._run_step(
+            "gate",
+            fastci_command("gate", *_base_args(o.base)),
+            passing_codes=(ExitCode.OK, ExitCode.GATE_SKIP),
+        )
+        if gate.status == "failed":
             self._finish("failed", gate.exit_code or ExitCode.USAGE_ERROR)
+            return
+        if gate.exit_code == ExitCode.GATE_SKIP and not o.force:
+            self._finish("skipped", ExitCode.OK)
             return
         deps = None
         if "deps" not in o.skip:
@@ -185,8 +194,10 @@ class Pipeline:
 
     # -- running processes --------------------------------------------------------------
 
-    def _run_step(self, name: str, command: list[str]) -> StepResult:
-        step = StepResult(name, command)
+    def _run_step(
+        self, name: str, command: list[str], passing_codes: tuple[int, ...] = (0,)
+    ) -> StepResult:
+        step = StepResult(name, command, passing_codes=passing_codes)
         self._run_side_by_side([step], 1, {})
         return step
 
@@ -207,7 +218,7 @@ class Pipeline:
                     self.running.remove(proc)
                     step.seconds = time.monotonic() - began
                     step.exit_code = proc.returncode
-                    step.status = "passed" if proc.returncode == 0 else "failed"
+                    step.status = "passed" if proc.returncode in step.passing_codes else "failed"
                     self.report(step, "finished")
                 time.sleep(0.05)
         except Cancelled:

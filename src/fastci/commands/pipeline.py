@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fastci.config import add_setting_arguments, load_config, positive_int
+from fastci.config import add_setting_arguments, load_config
 from fastci.errors import ExitCode
+from fastci.git import last_line
 
 NAME = "pipeline"
 HELP = "run the CI pipeline here: gate, deps, lint, every shard, merge and report"
@@ -15,7 +16,9 @@ EPILOG = """\
 exit codes: the merge's (0 passed, 1 tests failed, 6 coverage under --fail-under, 7 results
 incomplete), else 1 when lint failed, 8 when the dependencies failed; 0 when the gate finds
 nothing to run (unless --force); 2 when cancelled (Ctrl-C, or a newer pipeline of the same
---group). Everything it leaves is under .fastci/pipeline/<id>/.
+--group). Its logs, bundles and report go under .fastci/pipeline/<id>/; like CI, it also
+updates the timings store and the wheelhouse. It installs nothing: steps run in fastci's
+own environment.
 """
 
 
@@ -41,10 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fastci.ci.workflow import ci_shards
     from fastci.pipeline import Pipeline, PipelineOptions, StepResult
 
     config = load_config(args)
-    shards = args.shards or (config.shards if config.shards > 1 else positive_int(4))
+    shards = args.shards or ci_shards(config)
     options = PipelineOptions(
         shards=shards, base=args.base, group=args.group, force=args.force,
         skip=frozenset(args.skip), fail_under=args.fail_under,
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     result = pipeline.run()
     gate_log = logs / "gate.log"
     if gate_log.exists():
-        print("  gate said: " + gate_log.read_text().strip().splitlines()[-1])
+        print("  gate said: " + last_line(gate_log.read_text()))
     merge_log = logs / "merge.log"
     if merge_log.exists() and result.status != "cancelled":
         sys.stdout.write(merge_log.read_text())
