@@ -328,20 +328,25 @@ def find_project_root(start: Path) -> Path:
     return start
 
 
-def read_pyproject_settings(root: Path) -> dict[str, object]:
-    """The [tool.fastci] table of ``root/pyproject.toml`` flattened to dotted keys."""
+def read_pyproject(root: Path) -> dict[str, Any]:
+    """``root/pyproject.toml`` parsed ({} when there is none); a broken one is a UsageError."""
     path = root / "pyproject.toml"
     if not path.is_file():
         return {}
     try:
         with path.open("rb") as f:
-            document = tomllib.load(f)
+            document: dict[str, Any] = tomllib.load(f)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UsageError(f"{path} is not valid TOML ({e}); fix the file and try again") from None
-    tool = document.get("tool", {})
+    return document
+
+
+def read_pyproject_settings(root: Path) -> dict[str, object]:
+    """The [tool.fastci] table of ``root/pyproject.toml`` flattened to dotted keys."""
+    tool = read_pyproject(root).get("tool", {})
     table = tool.get("fastci", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
-        raise UsageError(f"{path}: [tool.fastci] must be a table")
+        raise UsageError(f"{root / 'pyproject.toml'}: [tool.fastci] must be a table")
     return dict(_flatten(table))
 
 

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastci import __version__, git
-from fastci.config import Config, read_pyproject_settings
+from fastci.config import Config, read_pyproject, read_pyproject_settings
 from fastci.errors import UsageError
 from fastci.files import write_atomically
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    pass
 
 DIGEST_PREFIX = "# fastci-digest: sha256:"
 DEFAULT_SHARDS = 4
@@ -97,9 +97,7 @@ def options_for_project(
     from fastci.gate import GateRules
 
     if shards is None:
-        shards = (
-            config.shards if "shards" in read_pyproject_settings(config.root) else DEFAULT_SHARDS
-        )
+        shards = ci_shards(config)
     pythons = tuple(dict.fromkeys(pythons)) or (DEFAULT_PYTHON,)
     if shards * len(pythons) > MAX_MATRIX_JOBS:
         raise UsageError(
@@ -167,15 +165,18 @@ def _mypy_config_texts(root: Path) -> list[str]:
     return texts
 
 
+def ci_shards(config: Config) -> int:
+    """The shards a CI pipeline splits into: [tool.fastci] shards when the project sets it
+    (even to 1), else DEFAULT_SHARDS."""
+    return config.shards if "shards" in read_pyproject_settings(config.root) else DEFAULT_SHARDS
+
+
 def _pyproject_mypy(root: Path) -> dict[str, object] | None:
-    path = root / "pyproject.toml"
-    if not path.is_file():
-        return None
     try:
-        with path.open("rb") as f:
-            table = tomllib.load(f).get("tool", {}).get("mypy")
-    except tomllib.TOMLDecodeError:
+        tool = read_pyproject(root).get("tool", {})
+    except UsageError:
         return None  # load_config has already reported a broken pyproject.toml
+    table = tool.get("mypy") if isinstance(tool, dict) else None
     return table if isinstance(table, dict) else None
 
 

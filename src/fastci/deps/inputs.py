@@ -13,7 +13,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement
 from packaging.utils import canonicalize_name
 
-from fastci.config import Config
+from fastci.config import Config, read_pyproject
 from fastci.deps.requirements import (
     RequirementFile,
     normalise_requirement,
@@ -141,18 +141,6 @@ def _fetch_options(files: Iterable[RequirementFile]) -> list[str]:
                 line = f"{option} {(file.path.parent / value).resolve()}"  # as pip reads it
             options.append(line)
     return list(dict.fromkeys(options))
-
-
-def read_pyproject(root: Path) -> dict[str, Any]:
-    path = root / "pyproject.toml"
-    if not path.is_file():
-        return {}
-    try:
-        with path.open("rb") as f:
-            document: dict[str, Any] = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path} is not valid TOML ({e}); fix the file and try again") from None
-    return document
 
 
 def _table(document: Mapping[str, Any], key: str) -> dict[str, Any]:
