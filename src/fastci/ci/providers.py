@@ -13,6 +13,12 @@ class ShardSpec:
     index: int
     total: int
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.index <= self.total:
+            raise ValueError("K/N with 1 <= K <= N")
+        if self.total > MAX_SHARDS:
+            raise ValueError(f"K/N with N at most {MAX_SHARDS}")
+
     def __str__(self) -> str:
         return f"{self.index}/{self.total}"
 
@@ -31,10 +37,6 @@ def parse_shard(text: str) -> ShardSpec:
         index, total = int(index_text), int(total_text)
     except ValueError:
         raise ValueError("K/N, e.g. 2/4") from None
-    if total < 1 or not 1 <= index <= total:
-        raise ValueError("K/N with 1 <= K <= N")
-    if total > MAX_SHARDS:
-        raise ValueError(f"K/N with N at most {MAX_SHARDS}")
     return ShardSpec(index, total)
 
 
@@ -59,11 +61,12 @@ def shard_from_env(env: Mapping[str, str]) -> ShardSpec | None:
                 f"{index_name}={index_text!r} / {total_name}={total_text!r} are not whole numbers"
             ) from None
         if total > 1:
-            if not 1 <= index <= total:
-                raise ValueError(f"{index_name}={index_text} is outside 1..{total_name}={total}")
-            if total > MAX_SHARDS:
-                raise ValueError(f"{total_name}={total} is more than {MAX_SHARDS} shards")
-            return ShardSpec(index, total)
+            try:
+                return ShardSpec(index, total)
+            except ValueError as e:
+                raise ValueError(
+                    f"{index_name}={index_text} / {total_name}={total_text} is not {e}"
+                ) from None
     return None
 
 
