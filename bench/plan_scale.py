@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastci.plan import CostModel, Unit, lower_bound, plan_shards
+from fastci.plan.planner import CostModel, Unit, lower_bound, plan_shards
 
 TESTS = 200_000
 FILES = 5_000

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fastci.changes.git import git_env
 from fastci.cli import main
-from fastci.git import git_env
 
 # Variables through which a CI provider would steer fastci changes; tests set them explicitly.
 CI_VARIABLES = (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fastci.reports import ReportWriter, RunHeader, TestRecord
+from fastci.results.timings import ReportWriter, RunHeader, TestRecord
 
 
 class Project:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fastci.changes import find_changes
+from fastci.changes.diff import find_changes
 from fastci.errors import ExitCode
 from tests.gitrepos import (
     checkout_commit_shallow,

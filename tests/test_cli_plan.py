@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fastci.reports import FileRecord, ReportWriter, RunHeader, TestRecord
+from fastci.results.timings import FileRecord, ReportWriter, RunHeader, TestRecord
 from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastci.reports import ReportWriter, RunHeader, TestRecord
+from fastci.results.timings import ReportWriter, RunHeader, TestRecord
 from tests.projects import Project
 from tests.test_pipeline import git, make_repo
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from fastci.changes import ChangeSet
+from fastci.changes.diff import ChangeSet
+from fastci.changes.gate import DEFAULT_INCLUDE, GateRules, decide
 from fastci.config import load_config
 from fastci.errors import ExitCode
-from fastci.gate import DEFAULT_INCLUDE, GateRules, decide
 from tests.gitrepos import (
     commit,
     fastci,

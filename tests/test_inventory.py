@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fastci.inventory import PytestError, collect_items, discover_files
+from fastci.plan.inventory import collect_items, discover_files
+from fastci.plugin.launch import PytestError
 from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
 
 
@@ -110,7 +111,7 @@ def test_inventory_command_lists_files_and_exits_5_when_there_are_none(project: 
 
 
 def test_only_positional_node_ids_call_for_a_full_collection() -> None:
-    from fastci.planning import names_tests
+    from fastci.plan.suite import names_tests
 
     assert names_tests(["tests/test_a.py::test_x"])
     assert names_tests(["-q", "tests/test_a.py::TestX::test_y[1]"])

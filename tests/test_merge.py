@@ -13,8 +13,8 @@ import coverage
 import pytest
 
 from fastci.errors import ExitCode
-from fastci.merge import Problem, exit_code
-from fastci.results import RESULTS, read_bundle
+from fastci.merge.bundles import Problem, exit_code
+from fastci.results.bundle import RESULTS, read_bundle
 from tests.shop import ShardedRun, fastci
 
 FAILING = "tests/test_broken.py::test_refund_is_never_negative"

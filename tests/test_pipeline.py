@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastci.results import read_results
+from fastci.results.bundle import read_results
 from tests.projects import Project
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastci.plan import CostModel, Plan, Unit, lower_bound, plan_shards
+from fastci.plan.planner import CostModel, Plan, Unit, lower_bound, plan_shards
 
 
 @st.composite

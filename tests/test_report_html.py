@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fastci.results import read_bundle
+from fastci.results.bundle import read_bundle
 from tests.shop import ShardedRun, fastci
 
 CHROMIUM = "/usr/bin/chromium"

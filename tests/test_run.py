@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fastci.results import read_results
+from fastci.results.bundle import read_results
 from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 

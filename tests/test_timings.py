@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fastci.errors import UsageError
-from fastci.reports import (
+from fastci.plan.store import Estimator, TimingsStore
+from fastci.results.timings import (
     ReportWriter,
     Run,
     RunHeader,
@@ -18,7 +19,6 @@ from fastci.reports import (
     export_runs,
     read_report,
 )
-from fastci.timings import Estimator, TimingsStore
 
 
 def make_run(report_id: str, started: float, tests: dict[str, float], complete: bool = True) -> Run:

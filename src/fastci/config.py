@@ -292,7 +292,7 @@ class Config:
     split_files: bool = True
     pytest_args: tuple[str, ...] = ()
     changes_default_branch: str | None = None
-    gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.gate)
+    gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.changes.gate)
     gate_extend_include: tuple[str, ...] = ()
     gate_exclude: tuple[str, ...] = ()
     deps_requirements: tuple[str, ...] = (

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from fastci.changes.gate import DEFAULT_INCLUDE, GateRules
 from fastci.ci.gitlab import gitlab_globs
-from fastci.gate import DEFAULT_INCLUDE, GateRules
 from tests.ci.workflows import (
     OPTION_SETS,
     Generated,

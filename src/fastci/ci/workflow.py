@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from fastci import __version__, git
+from fastci import __version__
+from fastci.changes import git
 from fastci.config import Config, read_pyproject, read_pyproject_settings
 from fastci.errors import UsageError
 from fastci.files import write_atomically
@@ -94,7 +95,7 @@ def options_for_project(
     pin_sha: bool,
 ) -> WorkflowOptions:
     """Resolve the options for ``config.root``: flags first, then the project, then defaults."""
-    from fastci.gate import GateRules
+    from fastci.changes.gate import GateRules
 
     if shards is None:
         shards = ci_shards(config)

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.changes import find_changes
+    from fastci.changes.diff import find_changes
 
     config = load_config(args)
     changes = find_changes(config.root, args.base, config.changes_default_branch)

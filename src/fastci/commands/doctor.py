@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.doctor import check_all
+    from fastci.ci.doctor import check_all
 
     config = load_config(args)
     findings = check_all(config)

@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.changes import find_changes
-    from fastci.gate import GateRules, decide, explain
+    from fastci.changes.diff import find_changes
+    from fastci.changes.gate import GateRules, decide, explain
 
     config = load_config(args)
     rules = GateRules.from_config(config)

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.planning import inventory_for
+    from fastci.plan.suite import inventory_for
 
     config = load_config(args)
     inventory = inventory_for(config, args.passthrough, collect=args.collect)

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, load_config, positive_int
 from fastci.files import writable_directory, write_atomically
+from fastci.merge.coverage import DEFAULT_REPORTS, REPORT_FILES
 
 if TYPE_CHECKING:
-    from fastci.results import Bundle
+    from fastci.results.bundle import Bundle
 
 NAME = "merge"
 HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timings, report"
@@ -25,7 +26,6 @@ interrupted or with units that left no results, a corrupt bundle); 1 tests faile
 the order 7, 1, 5, 6 wins: an incomplete merge cannot vouch for the rest. Each reason is
 one line.
 """
-COVERAGE_REPORTS = ("term", "term-missing", "xml", "html", "json", "lcov")
 
 
 def percent(text: str) -> float:
@@ -47,9 +47,9 @@ def shard_count(text: str) -> int:
 
 def coverage_report(text: str) -> tuple[str, str | None]:
     kind, _, dest = text.partition(":")
-    if kind not in COVERAGE_REPORTS:
+    if kind not in REPORT_FILES:
         raise argparse.ArgumentTypeError(
-            f"must be one of {', '.join(COVERAGE_REPORTS)} (with :DEST for files), got {text!r}"
+            f"must be one of {', '.join(REPORT_FILES)} (with :DEST for files), got {text!r}"
         )
     return kind, dest or None
 
@@ -103,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=coverage_report,
         metavar="TYPE[:DEST]",
-        help=f"coverage.py reports: {', '.join(COVERAGE_REPORTS)}; repeat for several; DEST "
+        help=f"coverage.py reports: {', '.join(REPORT_FILES)}; repeat for several; DEST "
         "is relative to --output (default: term, xml and html)",
     )
     parser.add_argument(
@@ -114,14 +114,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.coverage_combine import DEFAULT_REPORTS
-    from fastci.merge import import_timings, load_bundles, merge_coverage, write_merged_junit
+    from fastci.merge.bundles import (
+        import_timings,
+        load_bundles,
+        merge_coverage,
+        write_merged_junit,
+    )
+    from fastci.plan.store import TimingsStore
     from fastci.report.html import render_html
     from fastci.report.markdown import render_markdown
     from fastci.report.overview import build_overview
     from fastci.report.progress import use_color
     from fastci.report.summary import format_summary, shard_lines
-    from fastci.timings import TimingsStore
 
     config = load_config(args)
     output: Path = args.output

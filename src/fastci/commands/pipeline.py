@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fastci.changes.git import last_line
 from fastci.config import add_setting_arguments, load_config
 from fastci.errors import ExitCode
-from fastci.git import last_line
 
 NAME = "pipeline"
 HELP = "run the CI pipeline here: gate, deps, lint, every shard, merge and report"
@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fastci.ci.pipeline import Pipeline, PipelineOptions, StepResult
     from fastci.ci.workflow import ci_shards
-    from fastci.pipeline import Pipeline, PipelineOptions, StepResult
 
     config = load_config(args)
     shards = args.shards or ci_shards(config)

@@ -6,7 +6,7 @@ import argparse
 
 from fastci.config import PLANNING_SETTINGS, add_setting_arguments, load_config
 from fastci.errors import ExitCode
-from fastci.plan import Plan
+from fastci.plan.planner import Plan
 
 NAME = "plan"
 HELP = "split the suite into duration-balanced shards and show the plan"
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.planning import inventory_for, plan_suite
+    from fastci.plan.suite import inventory_for, plan_suite
 
     config = load_config(args)
     inventory = inventory_for(config, args.passthrough)

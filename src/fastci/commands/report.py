@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.merge import load_bundles, merge_coverage
+    from fastci.merge.bundles import load_bundles, merge_coverage
     from fastci.report.html import render_html
     from fastci.report.overview import build_overview
 

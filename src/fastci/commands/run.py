@@ -49,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fastci.execute.run import RunRequest, run_tests, workers_for
     from fastci.report.progress import use_color
     from fastci.report.summary import format_summary
-    from fastci.runner import RunRequest, run_tests, workers_for
 
     config = load_config(args)
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _collect_only(config: Config, pytest_args: list[str]) -> int:
     """``fastci run --co``: list what would run, as pytest does, running nothing."""
-    from fastci.planning import inventory_for
+    from fastci.plan.suite import inventory_for
 
     inventory = inventory_for(config, pytest_args, collect=True)
     items = inventory.items or ()

@@ -13,7 +13,7 @@ from fastci.errors import ExitCode
 from fastci.files import write_atomically
 
 if TYPE_CHECKING:
-    from fastci.timings import TimingsStore
+    from fastci.plan.store import TimingsStore
 
 NAME = "timings"
 HELP = "import timings reports into the store, export it, or show the slowest tests"
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.timings import TimingsStore
+    from fastci.plan.store import TimingsStore
 
     config = load_config(args)
     if args.action == "show" and not config.store_path.exists():
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _import(store: TimingsStore, paths: list[Path]) -> int:
-    from fastci.reports import read_report
+    from fastci.results.timings import read_report
 
     runs = [run for path in paths for run in read_report(path)]
     result = store.import_runs(runs)
@@ -72,7 +72,7 @@ def _import(store: TimingsStore, paths: list[Path]) -> int:
 
 
 def _export(store: TimingsStore, output: Path | None) -> int:
-    from fastci.reports import export_runs
+    from fastci.results.timings import export_runs
 
     runs = store.runs()
     if output is None:

@@ -82,7 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci import git
+    from fastci.changes import git
     from fastci.ci import github, gitlab
     from fastci.ci.workflow import options_for_project, write_workflow
 

@@ -34,37 +34,14 @@ from typing import Protocol
 
 from fastci.errors import ExitCode
 from fastci.execute.channel import LineReader, Message, encode
-from fastci.inventory import PytestError, neutralizing_args, plugin_args, pytest_env
-from fastci.plan import Unit
-from fastci.records import TestResult, node_file
+from fastci.model import TestResult, UnitSpan, WorkerSpan, node_file
+from fastci.plan.planner import Unit
+from fastci.plugin.launch import PytestError, neutralizing_args, plugin_args, pytest_env
 
 LOG_TAIL_LINES = 30
 SHUTDOWN_GRACE_SECONDS = 20.0
 RESTARTS_PER_JOB = 4  # as pytest-xdist's --max-worker-restart defaults to
 IMPORT_ATTEMPTS = 2
-
-
-@dataclasses.dataclass(frozen=True)
-class UnitSpan:
-    """When a unit ran on which worker: a bar on the timeline."""
-
-    unit: str
-    worker: str
-    start: float
-    stop: float
-    tests: int
-    predicted: float
-
-
-@dataclasses.dataclass(frozen=True)
-class WorkerSpan:
-    """One worker process's life: a row on the timeline."""
-
-    worker: str
-    pid: int
-    start: float
-    stop: float
-    crashed: str | None = None  # why the process died, if it did
 
 
 @dataclasses.dataclass

@@ -7,7 +7,7 @@ from html import escape
 from importlib import resources
 
 from fastci import __version__
-from fastci.records import TestResult
+from fastci.model import TestResult
 from fastci.report.overview import Overview, ShardView
 from fastci.report.summary import VERDICT_ORDER
 from fastci.report.timeline import render_timeline, seconds_text
@@ -170,7 +170,7 @@ def _coverage(overview: Overview) -> str:
         return '<p class="empty">No shard measured coverage (run the shards with --cov=PKG).</p>'
     threshold = ""
     if coverage.fail_under > 0:
-        verdict = "under" if coverage.under_threshold else "meets"
+        verdict = "under" if coverage.threshold_problem is not None else "meets"
         threshold = (
             f'<span class="threshold threshold-{verdict}">{verdict} the required '
             f"{coverage.fail_under:g}%</span>"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from fastci.records import TestResult
+from fastci.model import TestResult
 from fastci.report.overview import Overview
 from fastci.report.summary import verdict_line
 

@@ -6,11 +6,11 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from fastci.coverage_combine import CoverageSummary
 from fastci.errors import ExitCode
-from fastci.merge import BundleSet, Problem, exit_code
-from fastci.records import TestResult
-from fastci.results import Bundle, count_outcomes
+from fastci.merge.bundles import BundleSet, Problem, exit_code
+from fastci.merge.coverage import CoverageSummary
+from fastci.model import TestResult
+from fastci.results.bundle import Bundle, count_outcomes
 
 SLOWEST_TESTS = 15
 SLOWEST_FILES = 10

@@ -7,8 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from fastci.execute.pool import UnitSpan
-from fastci.records import TestResult
+from fastci.model import TestResult, UnitSpan
 
 REDRAW_SECONDS = 0.25
 PLAIN_LINE_SECONDS = 30.0

@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from fastci.records import TestResult
+from fastci.model import TestResult
 from fastci.report.progress import paint
 
 if TYPE_CHECKING:

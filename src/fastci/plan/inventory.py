@@ -9,9 +9,7 @@ imported; ``collect_items`` is a full ``--collect-only``.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fastci.errors import FastciError
+from fastci.plugin.launch import PytestError, neutralizing_args, plugin_args, pytest_env
 
 # pytest's "no tests collected": expected when discovery drops every file.
 PYTEST_NO_TESTS = 5
@@ -58,7 +56,7 @@ class PytestSettings:
     complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
     junitxml: str | None = None
     cache_dir: str | None = None
-    coverage: dict[str, Any] | None = None  # a fastci.coverage.CoverageRequest as JSON
+    coverage: dict[str, Any] | None = None  # a fastci.plugin.coverage.CoverageRequest as JSON
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,33 +97,6 @@ class Inventory:
             deselected=tuple(data.get("deselected", ())),
             skipped=tuple((str(n), str(why)) for n, why in data.get("skipped", ())),
         )
-
-
-class PytestError(FastciError):
-    """pytest itself failed (bad arguments, a conftest that does not import, collection errors)."""
-
-
-def neutralizing_args() -> list[str]:
-    """Arguments that stop the user's addopts from fanning out or measuring inside our processes."""
-    args = []
-    autoload = not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    if autoload and importlib.util.find_spec("xdist") is not None:
-        args += ["-n", "0"]  # pytest-xdist: fastci does the distributing
-    if autoload and importlib.util.find_spec("pytest_cov") is not None:
-        args += ["--no-cov"]  # pytest-cov: fastci measures coverage itself when asked
-    return args
-
-
-def pytest_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of every pytest process fastci starts."""
-    from fastci.plugin import ACTIVE_VARIABLE
-
-    return {**os.environ, ACTIVE_VARIABLE: "1", **(extra or {})}
-
-
-def plugin_args() -> list[str]:
-    # The entry point is named after the module, so -p finds it registered when autoload is on.
-    return ["-p", "fastci.plugin"]
 
 
 def run_pytest_with_plugin(

@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from fastci.execute.channel import Message, WorkerChannel
-from fastci.records import TestObserver, TestResult, skip_reason
+from fastci.model import TestResult
+from fastci.plugin.observe import TestObserver, skip_reason
 
 
 class WorkerLoop(TestObserver):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pathspec
 
-from fastci.changes import ChangeSet
+from fastci.changes.diff import ChangeSet
 from fastci.config import Config
 from fastci.errors import UsageError
 

@@ -16,28 +16,26 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from coverage.exceptions import CoverageException
-
 from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
 from fastci.config import Config, cpu_count
-from fastci.coverage import (
-    SUPPORTED_REPORTS,
-    CoverageRequest,
-    combine,
-    threshold_problem,
-    worker_env,
-    write_reports,
-)
 from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
 from fastci.files import writable_directory, write_atomically
-from fastci.inventory import Inventory
-from fastci.plan import Plan, Unit
-from fastci.planning import inventory_for, plan_suite
-from fastci.records import TestResult
-from fastci.reports import FileRecord, Run, RunHeader, export_runs, new_report_id
-from fastci.results import (
+from fastci.merge.coverage import (
+    CoverageRequest,
+    check_report_kinds,
+    combine_workers,
+    no_data_problem,
+    summarize,
+    worker_env,
+)
+from fastci.model import TestResult
+from fastci.plan.inventory import Inventory
+from fastci.plan.planner import Plan, Unit
+from fastci.plan.store import TimingsStore, warn
+from fastci.plan.suite import inventory_for, plan_suite
+from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
     LOGS,
@@ -51,7 +49,7 @@ from fastci.results import (
     write_manifest,
     write_results,
 )
-from fastci.timings import TimingsStore, warn
+from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,12 +108,7 @@ def coverage_request(settings: dict[str, object] | None) -> CoverageRequest | No
     if settings is None:
         return None
     request = CoverageRequest.from_json(settings)
-    unsupported = sorted({kind for kind, _ in request.reports} - SUPPORTED_REPORTS)
-    if unsupported:
-        raise UsageError(
-            f"--cov-report={unsupported[0]} is not supported by fastci; use "
-            + ", ".join(sorted(SUPPORTED_REPORTS))
-        )
+    check_report_kinds(request.reports)
     return request
 
 
@@ -198,15 +191,22 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     coverage_file = scratch / COVERAGE
     if coverage is not None:
         outcome.coverage_fail_under = coverage.fail_under
+        summary = None
         try:
-            if combine(coverage, scratch / "cov", coverage_file):
-                outcome.coverage_total, outcome.coverage_report = write_reports(
-                    coverage, coverage_file, config.workdir
-                )
-        except (CoverageException, OSError) as e:
+            if combine_workers(scratch / "cov", config.workdir, coverage_file):
+                summary = summarize(
+                    coverage_file, config.workdir, coverage.reports, config.workdir,
+                    coverage.fail_under, coverage.config_file,
+                )  # fmt: skip
+                outcome.coverage_total, outcome.coverage_report = summary.percent, summary.terminal
+        except (FastciError, OSError) as e:
             warn(f"coverage could not be combined or reported: {e}")
         if request.whole_suite:  # a shard measures part of the code
-            outcome.coverage_problem = threshold_problem(coverage, outcome.coverage_total)
+            outcome.coverage_problem = (
+                no_data_problem(coverage.fail_under, coverage.config_file)
+                if summary is None
+                else summary.threshold_problem
+            )
         if outcome.coverage_problem is not None:
             print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
     outcome.finished = time.time()

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fastci import git
+from fastci.changes import git
 from fastci.errors import UsageError
 
 # How many commits each successive fetch adds to a shallow clone before giving up and

@@ -6,7 +6,7 @@ no file in it starts with a dot, so CI artifact uploads keep every one:
 - ``manifest.json``  the run: shard, plan vs actual (and the plan's digest), workers, a span
                      per unit, counts, exit code. Written last: a bundle without it is incomplete.
 - ``results.jsonl``  one line per test: outcome, phases, failure text, worker.
-- ``timings.jsonl``  the timings report (fastci.reports), for the store.
+- ``timings.jsonl``  the timings report (fastci.results.timings), for the store.
 - ``junit.xml``      JUnit XML of this bundle's tests.
 - ``coverage.db``    coverage.py data, when coverage was measured.
 - ``logs/``          each worker's pytest output.
@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
-from fastci.execute.pool import UnitSpan, WorkerSpan
 from fastci.files import ensure_dir, replacing
-from fastci.records import TestResult
-from fastci.reports import Run, read_report
+from fastci.model import TestResult, UnitSpan, WorkerSpan
+from fastci.results.timings import Run, read_report
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"

@@ -1,6 +1,6 @@
 """The timings store: an SQLite file that owns every measured duration and estimates new ones.
 
-Reports (see fastci.reports) are folded in by ``import_runs``; a run already imported with the
+Reports (see fastci.results.timings) are folded in by ``import_runs``; a run already imported with the
 same content changes nothing. Estimates are the median of a test's last ``window`` samples;
 a test never seen gets its file's typical test, then its directory's, then the suite's.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 from fastci.errors import UsageError
 from fastci.files import ensure_dir
-from fastci.reports import MAX_SECONDS, FileRecord, Run, RunHeader, TestRecord
+from fastci.results.timings import MAX_SECONDS, FileRecord, Run, RunHeader, TestRecord
 
 SCHEMA_VERSION = 2  # 2: samples keep each run's group
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.

@@ -2,7 +2,7 @@
 
 - ``--fastci-discover=OUT``: list the test files pytest would collect, importing none of them.
 - ``--fastci-collect=OUT``: with --collect-only, write every test with its class and group.
-- ``--fastci-report=OUT``: append a timings report of this run (see fastci.reports).
+- ``--fastci-report=OUT``: append a timings report of this run (see fastci.results.timings).
 - ``--fastci-worker=IN,OUT``: run test units that fastci's coordinator sends over two pipes.
 """
 
@@ -17,17 +17,16 @@ from typing import Any
 
 import pytest
 
-from fastci.coverage import (
+from fastci.files import write_atomically
+from fastci.plugin.coverage import (
     WorkerCoverage,
     add_fallback_options,
     request_from_options,
     worker_data_file,
 )
-from fastci.files import write_atomically
-from fastci.records import item_record, selection_is_complete, skip_reason
+from fastci.plugin.launch import ACTIVE_VARIABLE
+from fastci.plugin.observe import item_record, selection_is_complete, skip_reason
 
-# Set by fastci for the pytest processes it starts; plain pytest runs never see it.
-ACTIVE_VARIABLE = "FASTCI_ACTIVE"
 _worker_coverage: list[WorkerCoverage] = []
 
 
@@ -112,7 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
             ItemCollection(Path(config.getoption("fastci_collect")), markers)
         )
     if config.getoption("fastci_report"):
-        from fastci.records import ReportRecorder
+        from fastci.plugin.observe import ReportRecorder
 
         config.pluginmanager.register(
             ReportRecorder(
@@ -123,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         )
     if config.getoption("fastci_worker"):
-        from fastci.execute.worker import WorkerLoop
+        from fastci.plugin.worker import WorkerLoop
 
         fd_in, fd_out = (int(fd) for fd in config.getoption("fastci_worker").split(","))
         config.pluginmanager.register(WorkerLoop(config, fd_in, fd_out, markers), "fastci-worker")

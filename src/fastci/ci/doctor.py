@@ -35,9 +35,9 @@ def check_all(config: Config) -> list[Finding]:
 
 def check_store(config: Config) -> Iterator[Finding]:
     """Is there a timings store, is it recent, and does it know the suite as it is now?"""
-    from fastci.inventory import discover_files
-    from fastci.planning import Knowledge
-    from fastci.timings import TimingsStore
+    from fastci.plan.inventory import discover_files
+    from fastci.plan.store import TimingsStore
+    from fastci.plan.suite import Knowledge
 
     path = config.store_path
     if not path.exists():
@@ -82,8 +82,8 @@ def check_deps(config: Config) -> Iterator[Finding]:
 
 def check_gate(config: Config) -> Iterator[Finding]:
     """Path filters of the project's own that match no file can never decide anything."""
-    from fastci import git
-    from fastci.gate import GateRules, project_path, unmatched_patterns
+    from fastci.changes import git
+    from fastci.changes.gate import GateRules, project_path, unmatched_patterns
 
     repo = git.toplevel(config.root)
     if repo is None:
@@ -110,7 +110,7 @@ def check_gate(config: Config) -> Iterator[Finding]:
 
 def check_outcomes(config: Config) -> Iterator[Finding]:
     """Tests that passed in one recent run and failed in another: flaky, or order-dependent."""
-    from fastci.timings import TimingsStore
+    from fastci.plan.store import TimingsStore
 
     if not config.store_path.exists():
         return

@@ -15,10 +15,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from fastci.coverage_combine import CoveragePiece, CoverageSummary, combine_pieces, summarize
 from fastci.errors import ExitCode, FastciError
-from fastci.records import TestResult
-from fastci.results import (
+from fastci.merge.coverage import CoveragePiece, CoverageSummary, combine_pieces, summarize
+from fastci.model import TestResult
+from fastci.plan.store import ImportResult, TimingsStore
+from fastci.results.bundle import (
     BUNDLE_NAME,
     MANIFEST,
     PARTIAL_NAME,
@@ -28,7 +29,6 @@ from fastci.results import (
     read_bundle,
     write_junit_suites,
 )
-from fastci.timings import ImportResult, TimingsStore
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.RESULTS_INCOMPLETE,
@@ -306,11 +306,6 @@ def merge_coverage(
         summary = summarize(data_file, root, reports, report_dir, fail_under)
     except FastciError as e:
         return None, [*problems, _incomplete(e.message)]
-    if summary.under_threshold:
-        problems.append(
-            Problem(
-                f"coverage {summary.shown} is under the required {summary.fail_under:g}%",
-                ExitCode.COVERAGE_UNDER_THRESHOLD,
-            )
-        )
+    if summary.threshold_problem is not None:
+        problems.append(Problem(summary.threshold_problem, ExitCode.COVERAGE_UNDER_THRESHOLD))
     return summary, problems

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 from collections.abc import Generator
@@ -11,57 +10,12 @@ from typing import Any
 
 import pytest
 
-from fastci.reports import FileRecord, ReportWriter, RunHeader, TestRecord
+from fastci.model import TestResult, node_file
+from fastci.results.timings import FileRecord, ReportWriter, RunHeader
 
 MAX_OUTPUT_CHARS = 64_000
 # Outcomes in increasing order of precedence when a test's phases disagree.
 _PRECEDENCE = ("passed", "skipped", "xfailed", "xpassed", "error", "failed", "crashed")
-
-
-@dataclasses.dataclass
-class TestResult:
-    """What happened to one test: the timings record plus what a person needs to read."""
-
-    __test__ = False  # not a pytest test class, whatever its name
-
-    id: str
-    file: str
-    outcome: str = "passed"
-    setup: float = 0.0
-    call: float = 0.0
-    teardown: float = 0.0
-    start: float = 0.0
-    stop: float = 0.0
-    group: str | None = None
-    longrepr: str | None = None
-    stdout: str = ""
-    stderr: str = ""
-    worker: str | None = None
-
-    def timing(self) -> TestRecord:
-        return TestRecord(
-            id=self.id,
-            file=self.file,
-            setup=self.setup,
-            call=self.call,
-            teardown=self.teardown,
-            outcome=self.outcome,
-            group=self.group,
-        )
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome in ("failed", "error", "crashed")
-
-    @property
-    def is_test(self) -> bool:
-        """A test's result, not a whole file's or directory's (an import error, a skip)."""
-        return "::" in self.id
-
-
-def node_file(nodeid: str) -> str:
-    """The file part of a node id: what pytest collected the test from."""
-    return nodeid.split("::", 1)[0]
 
 
 def item_group(item: pytest.Item, group_markers: tuple[str, ...]) -> str | None:

@@ -1,0 +1,1 @@
+"""One verdict from many shards: reading bundles, judging them, combining coverage."""

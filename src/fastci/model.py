@@ -1,0 +1,80 @@
+"""What every stage speaks of: a test's result, and when units and workers ran.
+
+Plain data with no behaviour beyond reading itself, so that results, merge and reports can
+share it without depending on the executor or on pytest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from fastci.results.timings import TestRecord
+
+
+@dataclasses.dataclass
+class TestResult:
+    """What happened to one test: the timings record plus what a person needs to read."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    id: str
+    file: str
+    outcome: str = "passed"
+    setup: float = 0.0
+    call: float = 0.0
+    teardown: float = 0.0
+    start: float = 0.0
+    stop: float = 0.0
+    group: str | None = None
+    longrepr: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    worker: str | None = None
+
+    def timing(self) -> TestRecord:
+        return TestRecord(
+            id=self.id,
+            file=self.file,
+            setup=self.setup,
+            call=self.call,
+            teardown=self.teardown,
+            outcome=self.outcome,
+            group=self.group,
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in ("failed", "error", "crashed")
+
+    @property
+    def is_test(self) -> bool:
+        """A test's result, not a whole file's or directory's (an import error, a skip)."""
+        return "::" in self.id
+
+
+def node_file(nodeid: str) -> str:
+    """The file part of a node id: what pytest collected the test from."""
+    return nodeid.split("::", 1)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitSpan:
+    """When a unit ran on which worker: a bar on the timeline."""
+
+    unit: str
+    worker: str
+    start: float
+    stop: float
+    tests: int
+    predicted: float
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSpan:
+    """One worker process's life: a row on the timeline."""
+
+    worker: str
+    pid: int
+    start: float
+    stop: float
+    crashed: str | None = None  # why the process died, if it did

@@ -1,0 +1,1 @@
+"""Which tests exist and where each runs: inventory, timings store, estimates, the planner."""

@@ -1,0 +1,1 @@
+"""Everything that runs inside pytest: the plugin, the worker loop, observers, coverage."""

@@ -1,0 +1,1 @@
+"""What a run leaves behind: the result bundle, the timings report, JUnit XML."""
