@@ -15,7 +15,7 @@ from pathlib import Path
 from fastci.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_report_html import CHROMIUM, CHROMIUM_ARGS  # the browser the report's test uses
+from tests.report.test_html import CHROMIUM, CHROMIUM_ARGS  # the browser the report's test uses
 
 OUT = Path(__file__).resolve().parent / "report-timeline.png"
 # test file -> how many seconds each of its tests sleeps
