@@ -13,13 +13,16 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE_PACKAGES = ("sympy==1.14.0", "hypothesis", "pytest", "pytest-xdist", "pytest-split")
-DEFAULT_WORK = Path(os.environ.get("FASTCI_BENCH_DIR", "/tmp/fastci-bench"))
+DEFAULT_WORK = Path(
+    os.environ.get("FASTCI_BENCH_DIR", Path(tempfile.gettempdir()) / "fastci-bench")
+)
 
 
 class Suite:

@@ -61,20 +61,20 @@ def split_pytest_args(
             takes_value[option] = action.nargs != 0
     ours: list[str] = []
     theirs: list[str] = []
-    tokens = iter(argv)
-    for token in tokens:
-        if token == "--":
-            theirs.extend(tokens)
+    args_left = iter(argv)
+    for arg in args_left:
+        if arg == "--":
+            theirs.extend(args_left)
             break
-        name = token.split("=", 1)[0]
-        if name not in takes_value and not token.startswith("--") and token[:2] in takes_value:
-            name = token[:2]  # a short option with its value attached: -j4
+        name = arg.split("=", 1)[0]
+        if name not in takes_value and not arg.startswith("--") and arg[:2] in takes_value:
+            name = arg[:2]  # a short option with its value attached: -j4
         if name not in takes_value:
-            theirs.append(token)
+            theirs.append(arg)
             continue
-        ours.append(token)
-        if takes_value[name] and token == name:
-            value = next(tokens, None)
+        ours.append(arg)
+        if takes_value[name] and arg == name:
+            value = next(args_left, None)
             if value is not None:
                 ours.append(value)
     return ours, theirs

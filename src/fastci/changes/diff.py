@@ -255,33 +255,15 @@ def locate_merge_base(
     Appends a line per fetch to ``fetched``. Raises UsageError for an explicit base that cannot
     be found; any other failure counts everything as changed.
     """
-    base_sha = git.resolve_commit(repo, base.rev)
+    search = _MergeBaseSearch(repo, base, head, remote, fetched)
     problem = ""
     try:
-        if base_sha is None and base.fetch_ref is not None and remote is not None:
-            depth = 1 if git.is_shallow(repo) else None
-            git.fetch(repo, remote, base.fetch_ref, depth=depth)
-            fetched.append(f"fetched {base.fetch_ref} from {remote}")
-            base_sha = git.resolve_commit(repo, "FETCH_HEAD")
-        for step in (*DEEPEN_STEPS, None):
-            if base_sha is not None:
-                found = git.merge_base(repo, base_sha, head)
-                if found is not None:
-                    return found
-            if remote is None or not git.is_shallow(repo):
-                break
-            wanted = [head] if base_sha is None else [head, base_sha]
-            if step is None:
-                git.fetch(repo, remote, *wanted, unshallow=True)
-                fetched.append(f"fetched the whole history from {remote}")
-            else:
-                git.fetch(repo, remote, *wanted, deepen=step)
-                fetched.append(f"fetched {step} more commit(s) of history from {remote}")
-            if base_sha is None:
-                base_sha = git.resolve_commit(repo, base.rev)
+        found = search.run()
     except git.GitError as e:
-        problem = f" ({e.message})"
-    if base_sha is None:
+        found, problem = None, f" ({e.message})"
+    if found is not None:
+        return found
+    if search.base_sha is None:
         where = f"in this clone or on {remote}" if remote else "in this clone, which has no remote"
         message = f"{base.described} is not {where}{problem}"
     elif problem:
@@ -291,3 +273,44 @@ def locate_merge_base(
     if base.explicit:
         raise UsageError(f"{message}; pass a branch, tag or commit this repository has")
     return Everything(message)
+
+
+@dataclasses.dataclass
+class _MergeBaseSearch:
+    """Looks for the merge base, deepening a shallow clone step by step until it shows."""
+
+    repo: Path
+    base: Base
+    head: str
+    remote: str | None
+    fetched: list[str]
+    base_sha: str | None = None
+
+    def run(self) -> str | None:
+        self.base_sha = git.resolve_commit(self.repo, self.base.rev)
+        if self.base_sha is None and self.base.fetch_ref is not None and self.remote is not None:
+            depth = 1 if git.is_shallow(self.repo) else None
+            git.fetch(self.repo, self.remote, self.base.fetch_ref, depth=depth)
+            self.fetched.append(f"fetched {self.base.fetch_ref} from {self.remote}")
+            self.base_sha = git.resolve_commit(self.repo, "FETCH_HEAD")
+        for step in (*DEEPEN_STEPS, None):
+            if self.base_sha is not None:
+                found = git.merge_base(self.repo, self.base_sha, self.head)
+                if found is not None:
+                    return found
+            if self.remote is None or not git.is_shallow(self.repo):
+                return None
+            self._deepen(self.remote, step)
+        return None
+
+    def _deepen(self, remote: str, step: int | None) -> None:
+        """Fetch ``step`` more commits of history (None: all of it)."""
+        wanted = [self.head] if self.base_sha is None else [self.head, self.base_sha]
+        if step is None:
+            git.fetch(self.repo, remote, *wanted, unshallow=True)
+            self.fetched.append(f"fetched the whole history from {remote}")
+        else:
+            git.fetch(self.repo, remote, *wanted, deepen=step)
+            self.fetched.append(f"fetched {step} more commit(s) of history from {remote}")
+        if self.base_sha is None:
+            self.base_sha = git.resolve_commit(self.repo, self.base.rev)

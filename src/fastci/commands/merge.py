@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, load_config, positive_int
 from fastci.files import writable_directory, write_atomically
-from fastci.merge.coverage import DEFAULT_REPORTS, REPORT_FILES
+from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES
 
 if TYPE_CHECKING:
     from fastci.results.bundle import Bundle
@@ -33,7 +33,7 @@ def percent(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a percentage, got {text!r}") from None
-    if not 0 <= value <= 100:
+    if not 0 <= value <= FULL_COVERAGE:
         raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {text!r}")
     return value
 
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     from fastci.report.markdown import render_markdown
     from fastci.report.overview import build_overview
     from fastci.report.progress import use_color
-    from fastci.report.summary import format_summary, shard_lines
+    from fastci.report.summary import Summary, shard_lines
 
     config = load_config(args)
     output: Path = args.output
@@ -169,18 +169,16 @@ def run(args: argparse.Namespace) -> int:
         for shard in overview.shards
         for r in shard.results
     ]
-    print(
-        format_summary(
-            results,
-            overview.counts,
-            overview.makespan,
-            "\n".join(shard_lines(overview)),
-            coverage.terminal if coverage is not None else "",
-            notes,
-            color=use_color(sys.stdout),
-            problems=[p.message for p in overview.problems],
-        )
+    summary = Summary(
+        results,
+        overview.counts,
+        overview.makespan,
+        "\n".join(shard_lines(overview)),
+        coverage.terminal if coverage is not None else "",
+        notes,
+        problems=[p.message for p in overview.problems],
     )
+    print(summary.render(color=use_color(sys.stdout)))
     return overview.exit_code
 
 

@@ -47,8 +47,7 @@ def format_plan(plan: Plan, file_count: int, verbose: bool = False) -> str:
             f"{len(shard.units)} unit{'s' if len(shard.units) != 1 else ''}"
         )
         shown = shard.units if verbose else shard.units[:UNITS_SHOWN_PER_SHARD]
-        for uid in shown:
-            lines.append(f"    {plan.units[uid].duration:8.2f}s  {uid}")
+        lines.extend(f"    {plan.units[uid].duration:8.2f}s  {uid}" for uid in shown)
         if len(shown) < len(shard.units):
             lines.append(f"    … {len(shard.units) - len(shown)} more (-v lists them all)")
     ratio = plan.makespan / plan.lower_bound if plan.lower_bound > 0 else 1.0

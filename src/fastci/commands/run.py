@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fastci.execute.run import RunRequest, run_tests, workers_for
     from fastci.report.progress import use_color
-    from fastci.report.summary import format_summary
+    from fastci.report.summary import Summary
 
     config = load_config(args)
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
@@ -88,19 +88,17 @@ def run(args: argparse.Namespace) -> int:
         notes.append("fastci: interrupted; what finished is recorded")
     if outcome.bundle is not None:
         notes.append(f"fastci: results bundle written to {outcome.bundle}")
-    print(
-        format_summary(
-            outcome.pool.results,
-            outcome.counts,
-            outcome.finished - outcome.started,
-            timing,
-            outcome.coverage_report,
-            notes,
-            color=use_color(sys.stdout),
-            deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
-            reportchars=outcome.inventory.settings.reportchars,
-        )
+    summary = Summary(
+        outcome.pool.results,
+        outcome.counts,
+        outcome.finished - outcome.started,
+        timing,
+        outcome.coverage_report,
+        notes,
+        deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
+        reportchars=outcome.inventory.settings.reportchars,
     )
+    print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code
 
 

@@ -167,5 +167,5 @@ def _from_pip_report(report: dict[str, Any]) -> Resolution:
 def _is_local_directory(line: str) -> bool:
     if " @ file:" not in line:
         return False
-    path = Path(unquote(urlparse(line.split(" @ ", 1)[1].split(";")[0].strip()).path))
+    path = Path(unquote(urlparse(line.split(" @ ", 1)[1].split(";", maxsplit=1)[0].strip()).path))
     return path.is_dir()

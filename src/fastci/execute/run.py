@@ -194,10 +194,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
         summary = None
         try:
             if combine_workers(scratch / "cov", config.workdir, coverage_file):
-                summary = summarize(
-                    coverage_file, config.workdir, coverage.reports, config.workdir,
-                    coverage.fail_under, coverage.config_file,
-                )  # fmt: skip
+                summary = summarize(coverage_file, config.workdir, coverage, config.workdir)
                 outcome.coverage_total, outcome.coverage_report = summary.percent, summary.terminal
         except (FastciError, OSError) as e:
             warn(f"coverage could not be combined or reported: {e}")

@@ -16,7 +16,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from fastci.errors import ExitCode, FastciError
-from fastci.merge.coverage import CoveragePiece, CoverageSummary, combine_pieces, summarize
+from fastci.merge.coverage import (
+    CoveragePiece,
+    CoverageRequest,
+    CoverageSummary,
+    combine_pieces,
+    summarize,
+)
 from fastci.model import TestResult
 from fastci.plan.store import ImportResult, TimingsStore
 from fastci.results.bundle import (
@@ -303,7 +309,8 @@ def merge_coverage(
         return None, []
     problems = [_incomplete(line) for line in combine_pieces(pieces, root, data_file)]
     try:
-        summary = summarize(data_file, root, reports, report_dir, fail_under)
+        request = CoverageRequest(source=None, reports=tuple(reports), fail_under=fail_under)
+        summary = summarize(data_file, root, request, report_dir)
     except FastciError as e:
         return None, [*problems, _incomplete(e.message)]
     if summary.threshold_problem is not None:

@@ -47,6 +47,7 @@ DEFAULT_REPORTS: tuple[tuple[str, str | None], ...] = (
     ("xml", None),
     ("html", None),
 )
+FULL_COVERAGE = 100.0
 Reports = Sequence[tuple[str, str | None]]
 # The coverage.Coverage method that writes each file report, and its destination parameter.
 _FILE_REPORTS = {
@@ -99,8 +100,8 @@ def misses_threshold(percent: float, fail_under: float, precision: int) -> bool:
     """As ``coverage report --fail-under``: the total as shown must reach it; 100 means 100."""
     if fail_under <= 0:
         return False
-    if fail_under >= 100:
-        return percent < 100
+    if fail_under >= FULL_COVERAGE:
+        return percent < FULL_COVERAGE
     return float(f"{percent:.{precision}f}") < fail_under
 
 
@@ -225,18 +226,13 @@ def combine_pieces(pieces: Sequence[CoveragePiece], root: Path, out_file: Path) 
 
 
 def summarize(
-    data_file: Path,
-    root: Path,
-    reports: Sequence[tuple[str, str | None]],
-    out_dir: Path,
-    fail_under: float | None,
-    config_file: str | bool = True,
+    data_file: Path, root: Path, request: CoverageRequest, out_dir: Path
 ) -> CoverageSummary:
     """Write the requested reports (files under ``out_dir``) and sum the data up.
 
     Runs in the project root, as ``coverage report`` would: the project's coverage settings
-    apply and file names are shown relative to it. ``fail_under`` None takes the project's own
-    ``[report] fail_under``.
+    apply and file names are shown relative to it. A request without ``fail_under`` takes the
+    project's own ``[report] fail_under``.
     """
     import coverage
     from coverage.exceptions import CoverageException
@@ -244,10 +240,16 @@ def summarize(
     out_dir = out_dir.resolve()
     try:
         with _working_directory(root):
-            cov = coverage.Coverage(data_file=str(data_file.resolve()), config_file=config_file)
+            cov = coverage.Coverage(
+                data_file=str(data_file.resolve()), config_file=request.config_file
+            )
             cov.load()
-            total, terminal = _write_reports(cov, reports, out_dir)
-            threshold = cov.get_option("report:fail_under") if fail_under is None else fail_under
+            total, terminal = _write_reports(cov, request.reports, out_dir)
+            threshold = (
+                cov.get_option("report:fail_under")
+                if request.fail_under is None
+                else request.fail_under
+            )
             precision = cov.get_option("report:precision")
             summary = _json_summary(cov)
     except CoverageException as e:

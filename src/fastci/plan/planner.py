@@ -377,4 +377,4 @@ def lower_bound(
         cost = _unit_costs(units, model)
     files = {f for u in units for f in u.files}
     total = math.fsum(u.duration for u in units) + math.fsum(model.file_cost(f) for f in files)
-    return model.shard_startup + max(max(cost.values()), total / shard_count)
+    return model.shard_startup + max(*cost.values(), total / shard_count)

@@ -18,6 +18,7 @@ DEFAULT_BYTES_PER_TEST = 250
 DEFAULT_FILE_COST = 0.02
 DEFAULT_SHARD_STARTUP = 0.5
 MIN_PIECE_SECONDS = 1.0  # a piece of a cut file shorter than this is not worth its import
+MIN_PIECES = 2  # a file is cut only into two pieces or more
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,9 +85,12 @@ def build_units(
             )
         )
     with_items = {i.file for i in inventory.items}
-    for file in inventory.files:  # collected no test: it skipped itself at import
-        if file.path not in with_items:
-            units.append(Unit(id=file.path, files=(file.path,), duration=0.0))
+    # A file that collected no test skipped itself at import: a unit of its own reports it.
+    units.extend(
+        Unit(id=file.path, files=(file.path,), duration=0.0)
+        for file in inventory.files
+        if file.path not in with_items
+    )
     return units
 
 
@@ -163,7 +167,11 @@ def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int)
     for unit in units:
         known = known_by_file.get(unit.id, [])
         target = max(share / 4, MIN_PIECE_SECONDS)
-        if unit.duration <= max(share / 2, 2 * target) or len(unit.files) != 1 or len(known) < 2:
+        if (
+            unit.duration <= max(share / 2, 2 * target)
+            or len(unit.files) != 1
+            or len(known) < MIN_PIECES
+        ):
             result.append(unit)
             continue
         result.extend(_pieces(unit, known, target=target))

@@ -14,6 +14,7 @@ from fastci.model import TestResult, node_file
 from fastci.results.timings import FileRecord, ReportWriter, RunHeader
 
 MAX_OUTPUT_CHARS = 64_000
+SKIP_LONGREPR_PARTS = 3  # pytest describes a skip as (path, line, message)
 # Outcomes in increasing order of precedence when a test's phases disagree.
 _PRECEDENCE = ("passed", "skipped", "xfailed", "xpassed", "error", "failed", "crashed")
 
@@ -98,7 +99,7 @@ def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     if hasattr(report, "wasxfail"):
         return f"xfail: {report.wasxfail}"
     longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+    if isinstance(longrepr, tuple) and len(longrepr) == SKIP_LONGREPR_PARTS:
         return str(longrepr[2]).removeprefix("Skipped: ")  # as pytest shows it
     return report.longreprtext
 

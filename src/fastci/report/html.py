@@ -155,11 +155,15 @@ def _shard_row(shard: ShardView, scale: float) -> str:
     )
 
 
+# A meter bar this full or more holds its label inside; a shorter one shows it just after.
+LABEL_INSIDE_FROM = 0.45
+
+
 def _meter_bar(css: str, fraction: float, text: str) -> str:
     """A bar of ``fraction`` of the width; its label inside when it fits, else just after."""
     width = f"{fraction * 100:.2f}%"
     bar = f'<i class="{css}" style="width:{width}">'
-    if fraction >= 0.45:
+    if fraction >= LABEL_INSIDE_FROM:
         return f'<div class="pva-track">{bar}{escape(text)}</i></div>'
     return f'<div class="pva-track">{bar}</i><span style="left:{width}">{escape(text)}</span></div>'
 

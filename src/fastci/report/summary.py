@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from fastci.model import TestResult
@@ -77,8 +78,8 @@ _WITH_REASON = ("skipped", "xfailed")
 def report_letters(reportchars: str) -> str:
     """pytest's -r value as the outcome letters it lists: 'a', 'A' and 'N' expanded."""
     letters = ""
-    for char in reportchars:
-        char = {"F": "f", "S": "s"}.get(char, char)  # pytest's old spellings
+    for given in reportchars:
+        char = {"F": "f", "S": "s"}.get(given, given)  # pytest's old spellings
         if char == "a":
             letters = "sxXEf"
         elif char == "A":
@@ -107,32 +108,33 @@ def short_summary(results: Iterable[TestResult], reportchars: str = "fE") -> lis
     return [rule("short test summary info"), *lines] if lines else []
 
 
-def format_summary(
-    results: list[TestResult],
-    counts: Mapping[str, int],
-    seconds: float,
-    timing_line: str,
-    coverage_report: str = "",
-    notes: Iterable[str] = (),
-    color: bool = False,
-    problems: Iterable[str] = (),
-    deselected: int = 0,
-    reportchars: str = "fE",
-) -> str:
-    """The whole summary; ``problems`` (one line each) turn the verdict red and close it."""
-    lines = failure_sections(results)
-    lines += slowest_lines(results)
-    if coverage_report:
-        lines += [rule("coverage", "-"), coverage_report.rstrip()]
-    lines.append(timing_line)
-    lines += list(notes)
-    lines += short_summary(results, reportchars)
-    problems = list(problems)
-    failed = any(r.failed for r in results) or bool(problems)
-    verdict = rule(verdict_line(counts, seconds, deselected))
-    lines.append(paint(verdict, "red" if failed else "green", color))
-    lines += [paint(f"fastci: {problem}", "red", color) for problem in problems]
-    return "\n".join(lines)
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Everything the closing summary of a run or a merge shows."""
+
+    results: Sequence[TestResult]
+    counts: Mapping[str, int]
+    seconds: float
+    timing_line: str
+    coverage_report: str = ""
+    notes: Sequence[str] = ()
+    problems: Sequence[str] = ()  # one line each: they turn the verdict red and close it
+    deselected: int = 0
+    reportchars: str = "fE"
+
+    def render(self, color: bool = False) -> str:
+        lines = failure_sections(self.results)
+        lines += slowest_lines(self.results)
+        if self.coverage_report:
+            lines += [rule("coverage", "-"), self.coverage_report.rstrip()]
+        lines.append(self.timing_line)
+        lines += list(self.notes)
+        lines += short_summary(self.results, self.reportchars)
+        failed = any(r.failed for r in self.results) or bool(self.problems)
+        verdict = rule(verdict_line(self.counts, self.seconds, self.deselected))
+        lines.append(paint(verdict, "red" if failed else "green", color))
+        lines += [paint(f"fastci: {problem}", "red", color) for problem in self.problems]
+        return "\n".join(lines)
 
 
 def shard_lines(overview: Overview) -> list[str]:

@@ -34,10 +34,15 @@ def render_timeline(overview: Overview) -> str:
     return "\n".join(parts)
 
 
+# Durations under these many seconds keep two decimals, then one; from two minutes, m:ss.
+TWO_DECIMALS_BELOW = 10
+ONE_DECIMAL_BELOW = 120
+
+
 def seconds_text(value: float) -> str:
-    if value < 10:
+    if value < TWO_DECIMALS_BELOW:
         return f"{value:.2f} s"
-    if value < 120:
+    if value < ONE_DECIMAL_BELOW:
         return f"{value:.1f} s"
     minutes, rest = divmod(round(value), 60)
     return f"{minutes}m {rest:02d}s"
@@ -71,7 +76,7 @@ def _axis(scale: float) -> str:
 
 
 def _tick_text(value: float) -> str:
-    if value >= 120:
+    if value >= ONE_DECIMAL_BELOW:
         return seconds_text(value)
     return f"{value:.10g} s" if value else "0"
 
