@@ -110,7 +110,7 @@ def test_the_same_options_write_the_same_bytes(
             ("--python", "3.x"),
             "--python: must be a Python version like 3.12 or pypy3.10, got '3.x'",
         ),
-        (("--shards", "0"), "--shards: must be a whole number >= 1, got '0'"),
+        (("--shards", "0"), "--shards: must be a whole number from 1 to 1000, got '0'"),
         (("--lint", "pylint"), "--lint 'pylint': expected 'auto', 'none'"),
         (("--fail-under", "120"), "--fail-under: must be a percentage from 0 to 100, got '120'"),
         (("--shards", "100", "--python", "3.11", "3.12", "3.13"), "more than the 256 jobs"),

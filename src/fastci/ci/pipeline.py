@@ -28,9 +28,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
-from fastci.config import Config, cpu_count
+from fastci.config import Config
 from fastci.errors import ExitCode
 from fastci.files import ensure_dir, write_atomically
+from fastci.settings import cpu_count
 
 KEEP_PIPELINES = 5
 CANCEL_WAIT_SECONDS = 60.0

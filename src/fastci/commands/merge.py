@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastci.config import add_setting_arguments, load_config, positive_int
+from fastci.config import add_setting_arguments, argparse_type, load_config
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES
+from fastci.settings import shard_count
 
 if TYPE_CHECKING:
     from fastci.results.bundle import Bundle
@@ -38,13 +39,6 @@ def percent(text: str) -> float:
     return value
 
 
-def shard_count(text: str) -> int:
-    try:
-        return positive_int(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(f"must be {e}, got {text!r}") from None
-
-
 def coverage_report(text: str) -> tuple[str, str | None]:
     kind, _, dest = text.partition(":")
     if kind not in REPORT_FILES:
@@ -65,7 +59,7 @@ def add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--expect-shards",
-        type=shard_count,
+        type=argparse_type(shard_count),
         metavar="N",
         help="the run had N shards: any not found is an error (default: what the bundles say)",
     )

@@ -7,7 +7,6 @@ import sys
 
 from fastci.changes.git import last_line
 from fastci.config import add_setting_arguments, load_config
-from fastci.errors import ExitCode
 
 NAME = "pipeline"
 HELP = "run the CI pipeline here: gate, deps, lint, every shard, merge and report"
@@ -76,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
     report_path = result.directory / "report.html"
     tail = f"; report: {report_path}" if report_path.exists() else ""
     print(f"fastci pipeline {result.status} (exit {result.exit_code}){tail}")
-    return result.exit_code if result.exit_code is not None else ExitCode.INTERNAL_ERROR
+    return result.exit_code

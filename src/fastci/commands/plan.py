@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from fastci.config import PLANNING_SETTINGS, add_setting_arguments, load_config
+from fastci.config import add_setting_arguments, load_config
 from fastci.errors import ExitCode
 from fastci.plan.planner import Plan
+from fastci.settings import PLANNING_SETTINGS
 
 NAME = "plan"
 HELP = "split the suite into duration-balanced shards and show the plan"

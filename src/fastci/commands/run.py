@@ -8,16 +8,10 @@ import sys
 from pathlib import Path
 
 from fastci.ci.providers import parse_shard, shard_from_env
-from fastci.config import (
-    PLANNING_SETTINGS,
-    Config,
-    add_setting_arguments,
-    argparse_type,
-    jobs_count,
-    load_config,
-)
+from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
+from fastci.settings import PLANNING_SETTINGS, jobs_count
 
 NAME = "run"
 HELP = "run the suite, or one shard of it, on local worker processes"

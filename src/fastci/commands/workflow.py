@@ -10,9 +10,9 @@ from fastci.config import (
     add_setting_arguments,
     argparse_type,
     load_config,
-    positive_int,
 )
 from fastci.errors import ExitCode, UsageError
+from fastci.settings import shard_count
 
 NAME = "workflow"
 HELP = "write the CI workflow: .github/workflows/ci.yml (github) or .gitlab-ci.yml (gitlab)"
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add_root_argument(sub, nested=True)  # also after it: fastci workflow github --root DIR
         sub.add_argument(
             "--shards",
-            type=argparse_type(positive_int),
+            type=argparse_type(shard_count),
             metavar="N",
             help="test shards (default: [tool.fastci] shards if set, else 4)",
         )

@@ -18,7 +18,7 @@ from types import FrameType
 
 from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
-from fastci.config import Config, cpu_count
+from fastci.config import Config
 from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
 from fastci.files import writable_directory, write_atomically
@@ -50,6 +50,7 @@ from fastci.results.bundle import (
     write_results,
 )
 from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
+from fastci.settings import cpu_count
 
 
 @dataclasses.dataclass(frozen=True)

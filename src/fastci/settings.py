@@ -1,0 +1,266 @@
+"""Every setting fastci reads: its [tool.fastci] key, its flag, how its value is checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastci.ci.providers import MAX_SHARDS
+
+GRANULARITIES = ("file", "class", "test")
+INSTALLERS = ("auto", "uv", "pip")
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (fewer than the machine's under a cgroup/affinity)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+# -- value parsers: each takes a TOML value or a CLI string, returns the typed value or
+#    raises ValueError with a message that completes "… must be <message>".
+
+
+def positive_int(value: object) -> int:
+    if isinstance(value, bool):
+        raise ValueError("a whole number >= 1")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ValueError("a whole number >= 1") from None
+    if not isinstance(value, int) or value < 1:
+        raise ValueError("a whole number >= 1")
+    return value
+
+
+def shard_count(value: object) -> int:
+    try:
+        count = positive_int(value)
+    except ValueError:
+        count = 0
+    if not 1 <= count <= MAX_SHARDS:
+        raise ValueError(f"a whole number from 1 to {MAX_SHARDS}")
+    return count
+
+
+def jobs_count(value: object) -> int:
+    if value in ("auto", "0") or (type(value) is int and value == 0):
+        return cpu_count()
+    try:
+        return positive_int(value)
+    except ValueError:
+        raise ValueError("a whole number >= 1, or 'auto' (0 also means auto)") from None
+
+
+def text(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("a non-empty string")
+    return value
+
+
+def text_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("a list of strings")
+    return tuple(v.strip() for v in value)
+
+
+def one_of(choices: Sequence[str]) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        if value not in choices:
+            raise ValueError("one of " + ", ".join(repr(c) for c in choices))
+        return str(value)
+
+    return parse
+
+
+def boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+        return value.lower() in ("true", "yes", "1")
+    raise ValueError("true or false")
+
+
+def optional_text(value: object) -> str | None:
+    if value in ("", None):
+        return None
+    return text(value)
+
+
+def seconds(value: object) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("a number of seconds >= 0") from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError("a number of seconds >= 0")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting: its key in [tool.fastci] (dotted for sub-tables) and its CLI flag."""
+
+    key: str
+    flag: str
+    parse: Callable[[object], Any]
+    help: str
+    metavar: str | None = None
+    short: str | None = None
+
+    @property
+    def field(self) -> str:
+        return self.key.replace(".", "_").replace("-", "_")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "store", "--store", text, "timings store (SQLite), relative to the project root", "PATH"
+    ),
+    Setting(
+        "granularity",
+        "--granularity",
+        one_of(GRANULARITIES),
+        "unit of planning: whole files, classes, or single tests",
+        "{" + ",".join(GRANULARITIES) + "}",
+    ),
+    Setting("shards", "--shards", shard_count, "number of shards to plan", "N"),
+    Setting(
+        "jobs",
+        "--jobs",
+        jobs_count,
+        "local worker processes (default: the CPU count)",
+        "N",
+        short="-j",
+    ),
+    Setting(
+        "group_markers",
+        "--group-markers",
+        text_list,
+        "markers whose first argument names a group of tests kept on one worker",
+        "NAMES",
+    ),
+    Setting(
+        "estimate_window",
+        "--estimate-window",
+        positive_int,
+        "recent runs whose median estimates a test's duration",
+        "K",
+    ),
+    Setting(
+        "shard_startup",
+        "--shard-startup",
+        seconds,
+        "fixed cost of starting a shard in seconds (default: measured)",
+        "SECONDS",
+    ),
+    Setting(
+        "split_files",
+        "--split-files",
+        boolean,
+        "cut a test file that alone would hold up the run into pieces (true/false)",
+        "BOOL",
+    ),
+    Setting(
+        "pytest_args",
+        "--pytest-args",
+        text_list,
+        "extra pytest arguments for every run (comma-separated on the command line)",
+        "ARGS",
+    ),
+    Setting(
+        "changes.default-branch",
+        "--default-branch",
+        text,
+        "branch a change is measured against outside CI (default: origin's HEAD, main, master)",
+        "BRANCH",
+    ),
+    Setting(
+        "gate.include",
+        "--include",
+        text_list,
+        "gitignore-style patterns of paths whose change runs the tests (replaces the defaults)",
+        "PATTERNS",
+    ),
+    Setting(
+        "gate.extend-include",
+        "--extend-include",
+        text_list,
+        "patterns added to the gate's include patterns",
+        "PATTERNS",
+    ),
+    Setting(
+        "gate.exclude",
+        "--exclude",
+        text_list,
+        "patterns of paths whose change never runs the tests, even if included",
+        "PATTERNS",
+    ),
+    Setting(
+        "deps.requirements",
+        "--requirements",
+        text_list,
+        "requirement files that make up the dependency set, as glob patterns "
+        "(comma-separated on the command line; files they -r/-c include count too)",
+        "PATTERNS",
+    ),
+    Setting(
+        "deps.extras",
+        "--extras",
+        text_list,
+        "pyproject.toml optional-dependencies in the set ('*': all of them)",
+        "NAMES",
+    ),
+    Setting(
+        "deps.groups",
+        "--groups",
+        text_list,
+        "pyproject.toml dependency-groups in the set ('*': all of them)",
+        "NAMES",
+    ),
+    Setting(
+        "deps.wheelhouse",
+        "--wheelhouse",
+        text,
+        "directory holding one wheelhouse per key, relative to the project root",
+        "DIR",
+    ),
+    Setting(
+        "deps.index-url",
+        "--index-url",
+        optional_text,
+        "package index to resolve and download from (default: the installer's own)",
+        "URL",
+    ),
+    Setting(
+        "deps.installer",
+        "--installer",
+        one_of(INSTALLERS),
+        "which tool resolves and installs: uv when available, else pip",
+        "{auto,uv,pip}",
+    ),
+)
+SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
+# The settings every command that plans the suite accepts.
+PLANNING_SETTINGS = (
+    "granularity",
+    "split_files",
+    "store",
+    "estimate_window",
+    "group_markers",
+    "shard_startup",
+    "pytest_args",
+)
