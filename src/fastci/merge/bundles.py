@@ -18,7 +18,8 @@ from pathlib import Path
 from fastci.errors import ExitCode, FastciError
 from fastci.merge.coverage import CoveragePiece, CoverageSummary, combine_pieces, summarize
 from fastci.model import TestResult
-from fastci.plan.store import ImportResult, TimingsStore
+from fastci.plan.folding import ImportResult
+from fastci.plan.store import TimingsStore
 from fastci.results.bundle import (
     BUNDLE_NAME,
     MANIFEST,
