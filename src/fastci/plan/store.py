@@ -364,7 +364,8 @@ class TimingsStore:
             self._db = db
             problems = [str(r[0]) for r in db.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
-                raise sqlite3.DatabaseError(f"malformed: {problems[0]}")
+                detail = problems[0].replace("*** in database main ***", "")
+                raise sqlite3.DatabaseError(f"malformed: {' '.join(detail.split())}")
             return unfold_runs(db)
         except sqlite3.DatabaseError as e:
             if not _means_corrupt(e):
@@ -389,4 +390,6 @@ def _means_corrupt(error: sqlite3.DatabaseError) -> bool:
 
 
 def _why(error: BaseException) -> str:
+    if isinstance(error, FileExistsError | NotADirectoryError) and error.filename:
+        return f"{error.filename} is not a directory"
     return (error.strerror or str(error)) if isinstance(error, OSError) else str(error)
