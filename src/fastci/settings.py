@@ -12,6 +12,8 @@ from fastci.ci.providers import MAX_SHARDS
 
 GRANULARITIES = ("file", "class", "test")
 INSTALLERS = ("auto", "uv", "pip")
+# A test keeps 20 samples, so a longer window only widens the median of shard startups.
+MAX_ESTIMATE_WINDOW = 1000
 
 
 def cpu_count() -> int:
@@ -36,6 +38,14 @@ def positive_int(value: object) -> int:
     if not isinstance(value, int) or value < 1:
         raise ValueError("a whole number >= 1")
     return value
+
+
+def estimate_window(value: object) -> int:
+    """Runs per median, bounded: an unbounded one overflows the store's SQLite integers."""
+    count = positive_int(value)
+    if count > MAX_ESTIMATE_WINDOW:
+        raise ValueError(f"a whole number from 1 to {MAX_ESTIMATE_WINDOW}")
+    return count
 
 
 def shard_count(value: object) -> int:
@@ -156,7 +166,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "estimate_window",
         "--estimate-window",
-        positive_int,
+        estimate_window,
         "recent runs whose median estimates a test's duration",
         "K",
     ),

@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         merge_coverage,
         write_merged_junit,
     )
-    from fastci.plan.store import TimingsStore
+    from fastci.plan.store import StoreUnusable, TimingsStore, warn
     from fastci.report.html import render_html
     from fastci.report.markdown import render_markdown
     from fastci.report.overview import build_overview
@@ -130,12 +130,16 @@ def run(args: argparse.Namespace) -> int:
     write_merged_junit(written[0], bundles)
     notes = [f"fastci: {note}" for note in bundle_set.notes]
     if not args.no_store and bundles:
-        with TimingsStore(config.store_path, window=config.estimate_window) as store:
-            imported = import_timings(bundles, store)
-        notes.append(
-            f"fastci: timings store {config.store_path}: {imported.runs_new} new run(s), "
-            f"{imported.runs_unchanged} already known"
-        )
+        try:  # the store is a cache: one that cannot be written costs a warning, not the merge
+            with TimingsStore(config.store_path, window=config.estimate_window) as store:
+                imported = import_timings(bundles, store)
+        except StoreUnusable as e:
+            warn(f"the shards' timings were not stored: {e.message}")
+        else:
+            notes.append(
+                f"fastci: timings store {config.store_path}: {imported.runs_new} new run(s), "
+                f"{imported.runs_unchanged} already known"
+            )
     coverage, coverage_problems = merge_coverage(
         bundles,
         config.root,

@@ -24,7 +24,8 @@ from fastci.merge.coverage import (
     summarize,
 )
 from fastci.model import TestResult
-from fastci.plan.store import ImportResult, TimingsStore
+from fastci.plan.folding import ImportResult
+from fastci.plan.store import TimingsStore
 from fastci.results.bundle import (
     BUNDLE_NAME,
     MANIFEST,

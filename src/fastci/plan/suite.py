@@ -9,9 +9,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from fastci.config import Config
+from fastci.plan.estimates import DEFAULT_TEST_SECONDS, Estimator, FileEstimate
 from fastci.plan.inventory import Inventory, TestItem, collect_items, discover_files
 from fastci.plan.planner import CostModel, Plan, Unit, plan_shards
-from fastci.plan.store import DEFAULT_TEST_SECONDS, Estimator, FileEstimate, TimingsStore
+from fastci.plan.store import TimingsStore
 
 # With no timings at all, a test file's duration is guessed from its size.
 DEFAULT_BYTES_PER_TEST = 250

@@ -1,0 +1,41 @@
+"""Upgrades of an older fastci timings store to this schema, one version at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from fastci.plan.schema import SCHEMA_VERSION, write_meta
+
+FIRST_VERSION = 1
+
+
+def _samples_keep_groups(db: sqlite3.Connection) -> None:
+    """1 -> 2: each sample keeps its run's group.
+
+    The first stores had no samples.group_name; some later version-1 stores already had it
+    (the column came before the version was raised), and those need nothing. Old samples
+    take their test's group, the one every version-1 store kept per test, so the groups a
+    plan reads stay what they were.
+    """
+    columns = {str(row[1]) for row in db.execute("PRAGMA table_info(samples)")}
+    if "group_name" in columns:
+        return
+    db.execute("ALTER TABLE samples ADD COLUMN group_name TEXT")
+    db.execute(
+        "UPDATE samples SET group_name ="
+        " (SELECT tests.group_name FROM tests WHERE tests.test_id = samples.test_id)"
+    )
+
+
+# MIGRATIONS[n - FIRST_VERSION] upgrades a store of version n to version n + 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_samples_keep_groups,)
+
+
+def upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Bring a store of ``version`` to SCHEMA_VERSION; the caller holds the transaction."""
+    if not FIRST_VERSION <= version <= SCHEMA_VERSION:
+        raise sqlite3.DatabaseError(f"its schema version {version} was never fastci's")
+    for step in MIGRATIONS[version - FIRST_VERSION :]:
+        step(db)
+    write_meta(db, "schema_version", SCHEMA_VERSION)

@@ -1,0 +1,105 @@
+"""Stores written by older fastci versions are upgraded in place, keeping samples and estimates."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from fastci.plan.migrations import FIRST_VERSION, MIGRATIONS
+from fastci.plan.schema import SCHEMA_VERSION
+from fastci.plan.store import TimingsStore
+from tests.plan.test_store import make_run
+
+# The tables as fastci wrote them, frozen here: the code's SCHEMA moves on, these must not.
+# Version 1 as first released (3f3ba40): samples had no group_name, tests kept the last group.
+V1_FIRST = """
+CREATE TABLE reports (id TEXT PRIMARY KEY, run_id TEXT NOT NULL, shard TEXT,
+    started REAL NOT NULL, complete INTEGER NOT NULL, startup REAL, digest TEXT NOT NULL);
+CREATE TABLE samples (report_id TEXT NOT NULL, test_id TEXT NOT NULL, file TEXT NOT NULL,
+    setup REAL NOT NULL, call REAL NOT NULL, teardown REAL NOT NULL, outcome TEXT NOT NULL,
+    started REAL NOT NULL, PRIMARY KEY (test_id, report_id)) WITHOUT ROWID;
+CREATE TABLE file_samples (report_id TEXT NOT NULL, file TEXT NOT NULL, collect REAL NOT NULL,
+    started REAL NOT NULL, PRIMARY KEY (file, report_id)) WITHOUT ROWID;
+CREATE TABLE tests (test_id TEXT PRIMARY KEY, file TEXT NOT NULL, estimate REAL NOT NULL,
+    last_seen REAL NOT NULL, group_name TEXT) WITHOUT ROWID;
+CREATE INDEX tests_by_file ON tests (file);
+CREATE TABLE files (file TEXT PRIMARY KEY, collect REAL NOT NULL,
+    last_complete REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+# Version 1 from 2426581 on, and version 2 (03ca3da): samples keep their run's group.
+WITH_SAMPLE_GROUPS = V1_FIRST.replace(
+    "outcome TEXT NOT NULL,\n", "outcome TEXT NOT NULL, group_name TEXT,\n"
+)
+STORES = {
+    "v1 as first released": (1, V1_FIRST),
+    "v1 with sample groups": (1, WITH_SAMPLE_GROUPS),
+    "v2": (2, WITH_SAMPLE_GROUPS),
+}
+
+
+def write_old_store(path: Path, version: int, schema: str) -> None:
+    """Two runs of three tests, as that version's code inserted them (positional VALUES)."""
+    grouped = "group_name" in schema.split("CREATE TABLE file_samples", maxsplit=1)[0]
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA application_id = 1715685681")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.executescript(schema)
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", str(version)),
+                   ("window", "5")])  # fmt: skip
+    runs = [("r1", 1.0, {"a": 1.0, "b": 2.0, "c": 4.0}), ("r2", 2.0, {"a": 3.0, "b": 2.0})]
+    for report, started, seconds in runs:
+        db.execute("INSERT INTO reports VALUES (?, 'run', NULL, ?, 1, 0.5, 'digest')",
+                   (report, started))  # fmt: skip
+        for name, call in seconds.items():
+            sample = [report, f"t.py::{name}", "t.py", 0.0, call, 0.0, "passed"]
+            sample += ["db"] if grouped and name == "a" else [None] if grouped else []
+            marks = ", ".join("?" * (len(sample) + 1))
+            db.execute(f"INSERT INTO samples VALUES ({marks})", [*sample, started])  # noqa: S608
+        db.execute("INSERT INTO file_samples VALUES (?, 't.py', 0.25, ?)", (report, started))
+    db.executemany("INSERT INTO tests VALUES (?, 't.py', ?, ?, ?)", [
+        ("t.py::a", 2.0, 2.0, "db"), ("t.py::b", 2.0, 2.0, None), ("t.py::c", 4.0, 1.0, None),
+    ])  # fmt: skip
+    db.execute("INSERT INTO files VALUES ('t.py', 0.25, 2.0)")
+    db.close()
+
+
+@pytest.mark.parametrize("name", list(STORES))
+def test_an_older_store_is_upgraded_in_place_keeping_its_samples_and_estimates(
+    tmp_path: Path, name: str
+) -> None:
+    version, schema = STORES[name]
+    path = tmp_path / "timings.db"
+    write_old_store(path, version, schema)
+    warnings: list[str] = []
+    store = TimingsStore(path, warn=warnings.append)
+    current = store.current_tests()
+    # t.py::c did not run in the newest complete run (r2): it no longer counts.
+    assert current == {"t.py::a": ("t.py", 2.0, "db"), "t.py::b": ("t.py", 2.0, None)}
+    assert store.file_estimates()["t.py"].collect == 0.25
+    assert store.startup_estimate() == 0.5
+    runs = store.runs()
+    assert [len(run.tests) for run in runs] == [3, 2]
+    assert runs[1].tests["t.py::a"].group == "db"  # an upgraded sample has its test's group
+    store.close()
+    assert (warnings, list(tmp_path.glob("*.corrupt-*"))) == ([], [])
+    db = sqlite3.connect(path)
+    (stored,) = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    db.close()
+    assert stored == str(SCHEMA_VERSION)
+    # The upgraded store goes on: a new run's sample lands next to the old ones.
+    store = TimingsStore(path, window=3)
+    store.import_runs([make_run("r3", 3.0, {"t.py::a": 7.0})])
+    assert store.current_tests()["t.py::a"] == ("t.py", 3.0, None)  # median of 1, 3 and 7
+
+
+def test_an_upgrade_with_another_window_rederives_from_the_kept_samples(tmp_path: Path) -> None:
+    path = tmp_path / "timings.db"
+    write_old_store(path, 1, V1_FIRST)
+    assert TimingsStore(path, window=1).current_tests()["t.py::a"].estimate == 3.0
+
+
+def test_there_is_one_migration_step_per_version_up_to_this_one() -> None:
+    assert FIRST_VERSION + len(MIGRATIONS) == SCHEMA_VERSION
