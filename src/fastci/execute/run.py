@@ -20,7 +20,8 @@ from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
 from fastci.config import Config, cpu_count
 from fastci.errors import ExitCode, FastciError, UsageError
-from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
+from fastci.execute.ledger import Listener, PoolResult
+from fastci.execute.pool import Pool, PoolOptions
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import (
     CoverageRequest,
@@ -190,25 +191,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     timings = _timings_run(outcome)
     coverage_file = scratch / COVERAGE
     if coverage is not None:
-        outcome.coverage_fail_under = coverage.fail_under
-        summary = None
-        try:
-            if combine_workers(scratch / "cov", config.workdir, coverage_file):
-                summary = summarize(
-                    coverage_file, config.workdir, coverage.reports, config.workdir,
-                    coverage.fail_under, coverage.config_file,
-                )  # fmt: skip
-                outcome.coverage_total, outcome.coverage_report = summary.percent, summary.terminal
-        except (FastciError, OSError) as e:
-            warn(f"coverage could not be combined or reported: {e}")
-        if request.whole_suite:  # a shard measures part of the code
-            outcome.coverage_problem = (
-                no_data_problem(coverage.fail_under, coverage.config_file)
-                if summary is None
-                else summary.threshold_problem
-            )
-        if outcome.coverage_problem is not None:
-            print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
+        _measure_coverage(outcome, scratch, coverage, coverage_file)
     outcome.finished = time.time()
     outcome.exit_code = _exit_code(outcome, coverage)
     if request.results_dir is not None:
@@ -232,6 +215,32 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
                 store.import_runs([timings])
         except FastciError as e:
             warn(f"this run's timings were not stored: {e.message}")
+
+
+def _measure_coverage(
+    outcome: RunOutcome, scratch: Path, coverage: CoverageRequest, coverage_file: Path
+) -> None:
+    """Combine the workers' coverage data, report it, and judge it against the threshold."""
+    workdir = outcome.request.config.workdir
+    outcome.coverage_fail_under = coverage.fail_under
+    summary = None
+    try:
+        if combine_workers(scratch / "cov", workdir, coverage_file):
+            summary = summarize(
+                coverage_file, workdir, coverage.reports, workdir,
+                coverage.fail_under, coverage.config_file,
+            )  # fmt: skip
+            outcome.coverage_total, outcome.coverage_report = summary.percent, summary.terminal
+    except (FastciError, OSError) as e:
+        warn(f"coverage could not be combined or reported: {e}")
+    if outcome.request.whole_suite:  # a shard measures part of the code
+        outcome.coverage_problem = (
+            no_data_problem(coverage.fail_under, coverage.config_file)
+            if summary is None
+            else summary.threshold_problem
+        )
+    if outcome.coverage_problem is not None:
+        print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
 
 
 def _skipped_directories(inventory: Inventory, when: float) -> list[TestResult]:
@@ -304,7 +313,8 @@ def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
 
 def _write_bundle(outcome: RunOutcome, scratch: Path, timings: Run, coverage_file: Path) -> Path:
     request = outcome.request
-    assert request.results_dir is not None
+    if request.results_dir is None:
+        raise ValueError("a bundle is written only for a run with a results directory")
     final = request.results_dir / bundle_name(request.shard.slug if request.shard else None)
     with building(final) as bundle:
         write_results(bundle / RESULTS, outcome.pool.results)
