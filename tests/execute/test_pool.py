@@ -15,7 +15,7 @@ import pytest
 from fastci.execute.ledger import Silent
 from fastci.execute.pool import Pool, PoolOptions
 from fastci.plan.planner import Unit
-from tests.execute.test_run import run_local
+from tests.execute.test_run import manifest, run_local
 from tests.projects import Project
 
 
@@ -117,16 +117,21 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to see the child")
 def test_a_child_a_test_leaves_running_is_named_and_ended_and_does_not_hold_up_the_run(
-    project: Project,
+    project: Project, tmp_path: Path
 ) -> None:
     project.write("tests/test_a.py", FORKS + "\ndef test_after(): pass\n")
     started = time.monotonic()
-    proc = project.fastci("run", "-j", "1", timeout=30)
+    results = tmp_path / "results"
+    proc = project.fastci("run", "-j", "1", "--results", str(results), timeout=30)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert time.monotonic() - started < 20
     child = int((project.root / "child.pid").read_text())
-    assert f"test tests/test_a.py::test_forks on worker gw0 left process {child}" in proc.stderr
+    named = f"test tests/test_a.py::test_forks on worker gw0 left process {child}"
+    assert named in proc.stderr
     assert not alive(child)
+    leftovers = manifest(results / "fastci-local")["leftovers"]
+    assert len(leftovers) == 1
+    assert leftovers[0].startswith(named)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to see the child")

@@ -349,6 +349,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "exit_code": int(outcome.exit_code),
         "interrupted": pool.interrupted,
         "stopped_early": pool.stopped_early,
+        "leftovers": pool.leftovers,  # processes tests left running, which fastci ended
         "jobs": request.config.jobs,
         "granularity": outcome.plan.granularity,
         "predicted": outcome.predicted,
