@@ -7,14 +7,12 @@ import dataclasses
 import hashlib
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 
 from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
@@ -22,6 +20,7 @@ from fastci.config import Config, cpu_count
 from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.pool import Pool, PoolOptions
+from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import (
     CoverageRequest,
@@ -147,7 +146,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 extra_env={} if no_cov else worker_env(scratch / "cov"),
             )
         )
-        with _interrupt_on_sigterm():
+        with interrupt_on_sigterm():
             # Workers load while the suite is discovered and planned: as many as there are
             # cores; the rest of --jobs once the plan shows there are units for them.
             pool.start(cpu_count())
@@ -177,7 +176,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
             result.results += _skipped_directories(inventory, started)
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
-        with _deferred_interrupts() as interrupted:
+        with deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
         if interrupted:
             outcome.exit_code = ExitCode.INTERRUPTED
@@ -369,36 +368,3 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "coverage_fail_under": outcome.coverage_fail_under,
         "pytest_args": list(request.pytest_args),
     }
-
-
-@contextlib.contextmanager
-def _interrupt_on_sigterm() -> Iterator[None]:
-    """CI cancels a job with SIGTERM: treat it like Ctrl-C so results are still written."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _deferred_interrupts() -> Iterator[list[int]]:
-    """Hold Ctrl-C/SIGTERM while results are written, so the store and bundle stay whole.
-
-    Yields the signals received meanwhile; the caller turns them into exit code 2.
-    """
-    received: list[int] = []
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
