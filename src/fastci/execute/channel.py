@@ -1,29 +1,28 @@
-"""JSON-lines messages over a pair of pipes, between fastci's coordinator and its workers."""
+"""Lines over a pair of pipes, between fastci's coordinator and its workers."""
 
 from __future__ import annotations
 
-import json
 import os
 import select
-from typing import Any
 
-Message = dict[str, Any]
-
-
-def encode(kind: str, **fields: Any) -> bytes:
-    return json.dumps({"kind": kind, **fields}, separators=(",", ":")).encode() + b"\n"
+from fastci.execute.messages import FromWorker, ToWorker, decode_to_worker, encode
 
 
 class LineReader:
-    """Splits bytes read from a pipe into messages; keeps a partial last line for later."""
+    """Splits bytes read from a pipe into lines; keeps a partial last line for later."""
 
     def __init__(self) -> None:
         self._buffer = b""
 
-    def feed(self, data: bytes) -> list[Message]:
+    def feed(self, data: bytes) -> list[bytes]:
         self._buffer += data
         *lines, self._buffer = self._buffer.split(b"\n")
-        return [json.loads(line) for line in lines if line.strip()]
+        return [line for line in lines if line.strip()]
+
+
+def write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 class WorkerChannel:
@@ -33,23 +32,20 @@ class WorkerChannel:
         self.fd_in = fd_in
         self.fd_out = fd_out
         self._reader = LineReader()
-        self._pending: list[Message] = []
+        self._pending: list[ToWorker] = []
         self._closed = False
 
-    def send(self, kind: str, **fields: Any) -> None:
-        data = encode(kind, **fields)
-        while data:
-            written = os.write(self.fd_out, data)
-            data = data[written:]
+    def send(self, message: FromWorker) -> None:
+        write_all(self.fd_out, encode(message))
 
-    def receive(self) -> Message | None:
+    def receive(self) -> ToWorker | None:
         """The next message; None once the coordinator has closed its end."""
         while not self._pending:
             if self._closed or not self._read(blocking=True):
                 return None
         return self._pending.pop(0)
 
-    def poll(self) -> Message | None:
+    def poll(self) -> ToWorker | None:
         """A message if one has arrived, without waiting."""
         if not self._pending and not self._closed:
             self._read(blocking=False)
@@ -64,5 +60,5 @@ class WorkerChannel:
         if not data:
             self._closed = True
             return False
-        self._pending.extend(self._reader.feed(data))
+        self._pending.extend(decode_to_worker(line) for line in self._reader.feed(data))
         return True

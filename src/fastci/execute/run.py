@@ -7,20 +7,20 @@ import dataclasses
 import hashlib
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 
 from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
 from fastci.config import Config
 from fastci.errors import ExitCode, FastciError, UsageError
-from fastci.execute.pool import Listener, Pool, PoolOptions, PoolResult
+from fastci.execute.ledger import Listener, PoolResult
+from fastci.execute.pool import Pool, PoolOptions
+from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import (
     CoverageRequest,
@@ -147,7 +147,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 extra_env={} if no_cov else worker_env(scratch / "cov"),
             )
         )
-        with _interrupt_on_sigterm():
+        with interrupt_on_sigterm():
             # Workers load while the suite is discovered and planned: as many as there are
             # cores; the rest of --jobs once the plan shows there are units for them.
             pool.start(cpu_count())
@@ -177,7 +177,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
             result.results += _skipped_directories(inventory, started)
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
-        with _deferred_interrupts() as interrupted:
+        with deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
         if interrupted:
             outcome.exit_code = ExitCode.INTERRUPTED
@@ -191,22 +191,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     timings = _timings_run(outcome)
     coverage_file = scratch / COVERAGE
     if coverage is not None:
-        outcome.coverage_fail_under = coverage.fail_under
-        summary = None
-        try:
-            if combine_workers(scratch / "cov", config.workdir, coverage_file):
-                summary = summarize(coverage_file, config.workdir, coverage, config.workdir)
-                outcome.coverage_total, outcome.coverage_report = summary.percent, summary.terminal
-        except (FastciError, OSError) as e:
-            warn(f"coverage could not be combined or reported: {e}")
-        if request.whole_suite:  # a shard measures part of the code
-            outcome.coverage_problem = (
-                no_data_problem(coverage.fail_under, coverage.config_file)
-                if summary is None
-                else summary.threshold_problem
-            )
-        if outcome.coverage_problem is not None:
-            print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
+        _measure_coverage(outcome, scratch, coverage, coverage_file)
     outcome.finished = time.time()
     outcome.exit_code = _exit_code(outcome, coverage)
     if request.results_dir is not None:
@@ -230,6 +215,29 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
                 store.import_runs([timings])
         except FastciError as e:
             warn(f"this run's timings were not stored: {e.message}")
+
+
+def _measure_coverage(
+    outcome: RunOutcome, scratch: Path, coverage: CoverageRequest, coverage_file: Path
+) -> None:
+    """Combine the workers' coverage data, report it, and judge it against the threshold."""
+    workdir = outcome.request.config.workdir
+    outcome.coverage_fail_under = coverage.fail_under
+    summary = None
+    try:
+        if combine_workers(scratch / "cov", workdir, coverage_file):
+            summary = summarize(coverage_file, workdir, coverage, workdir)
+            outcome.coverage_total, outcome.coverage_report = summary.percent, summary.terminal
+    except (FastciError, OSError) as e:
+        warn(f"coverage could not be combined or reported: {e}")
+    if outcome.request.whole_suite:  # a shard measures part of the code
+        outcome.coverage_problem = (
+            no_data_problem(coverage.fail_under, coverage.config_file)
+            if summary is None
+            else summary.threshold_problem
+        )
+    if outcome.coverage_problem is not None:
+        print(f"fastci: {outcome.coverage_problem}", file=sys.stderr)
 
 
 def _skipped_directories(inventory: Inventory, when: float) -> list[TestResult]:
@@ -302,7 +310,8 @@ def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
 
 def _write_bundle(outcome: RunOutcome, scratch: Path, timings: Run, coverage_file: Path) -> Path:
     request = outcome.request
-    assert request.results_dir is not None
+    if request.results_dir is None:
+        raise ValueError("a bundle is written only for a run with a results directory")
     final = request.results_dir / bundle_name(request.shard.slug if request.shard else None)
     with building(final) as bundle:
         write_results(bundle / RESULTS, outcome.pool.results)
@@ -337,6 +346,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "exit_code": int(outcome.exit_code),
         "interrupted": pool.interrupted,
         "stopped_early": pool.stopped_early,
+        "leftovers": pool.leftovers,  # processes tests left running, which fastci ended
         "jobs": request.config.jobs,
         "granularity": outcome.plan.granularity,
         "predicted": outcome.predicted,
@@ -356,36 +366,3 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "coverage_fail_under": outcome.coverage_fail_under,
         "pytest_args": list(request.pytest_args),
     }
-
-
-@contextlib.contextmanager
-def _interrupt_on_sigterm() -> Iterator[None]:
-    """CI cancels a job with SIGTERM: treat it like Ctrl-C so results are still written."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def _deferred_interrupts() -> Iterator[list[int]]:
-    """Hold Ctrl-C/SIGTERM while results are written, so the store and bundle stay whole.
-
-    Yields the signals received meanwhile; the caller turns them into exit code 2.
-    """
-    received: list[int] = []
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-
-    previous = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)

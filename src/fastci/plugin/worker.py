@@ -20,7 +20,18 @@ from typing import Any
 
 import pytest
 
-from fastci.execute.channel import Message, WorkerChannel
+from fastci.execute.channel import WorkerChannel
+from fastci.execute.messages import (
+    Abort,
+    Bye,
+    Collected,
+    CollectError,
+    Next,
+    Ready,
+    RunUnit,
+    Stop,
+    TestDone,
+)
 from fastci.model import TestResult
 from fastci.plugin.observe import TestObserver, skip_reason
 
@@ -43,7 +54,7 @@ class WorkerLoop(TestObserver):
         self.channel = WorkerChannel(fd_in, fd_out)
         self.tree: CollectionTree | None = None
         self.collect_seconds: dict[str, float] = {}
-        self.collect_errors: list[dict[str, str]] = []
+        self.collect_errors: list[CollectError] = []
         self.deselected: list[str] = []
         self.aborted = False
 
@@ -65,26 +76,23 @@ class WorkerLoop(TestObserver):
         # A module that fails to import is an error; one that skips itself at import
         # (pytest.importorskip, allow_module_level) is a skip, counted as pytest counts it.
         if report.failed:
-            self.collect_errors.append(
-                {"id": report.nodeid, "outcome": "error", "longrepr": report.longreprtext}
-            )
+            self.collect_errors.append(CollectError(report.nodeid, "error", report.longreprtext))
         elif report.skipped:
-            self.collect_errors.append(
-                {"id": report.nodeid, "outcome": "skipped", "longrepr": skip_reason(report)}
-            )
+            self.collect_errors.append(CollectError(report.nodeid, "skipped", skip_reason(report)))
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected.extend(item.nodeid for item in items)
 
-    def _collect(self, session: pytest.Session, unit: Message) -> list[pytest.Item]:
+    def _collect(self, session: pytest.Session, unit: RunUnit) -> list[pytest.Item]:
         self.collect_seconds.clear()
         self.collect_errors.clear()
         self.deselected.clear()
         started = time.time()
-        assert self.tree is not None, "pytest_collection makes the tree before any unit"
+        if self.tree is None:
+            raise RuntimeError("fastci: a unit arrived before pytest_collection made the tree")
         items: list[pytest.Item] = []
         collected_by_pytest: list[pytest.Item] = []  # already through modifyitems
-        for file in unit["files"]:
+        for file in unit.files:
             found = self.tree.items_of(file)
             if found is None:
                 collected_by_pytest.extend(self.tree.collect_as_argument(file))
@@ -93,63 +101,64 @@ class WorkerLoop(TestObserver):
         config = session.config
         config.hook.pytest_collection_modifyitems(session=session, config=config, items=items)
         items.extend(collected_by_pytest)
-        wanted = unit.get("tests")
-        if wanted is not None:
-            chosen = set(wanted)
+        if unit.tests is not None:
+            chosen = set(unit.tests)
             items = [i for i in items if i.nodeid in chosen]
-        excluded = set(unit.get("exclude") or ())
+        excluded = set(unit.exclude)
         items = [i for i in items if i.nodeid not in excluded]
         session.items.extend(items)
-        self.channel.send(
-            "collected",
-            unit=unit["id"],
-            tests=[i.nodeid for i in items],
-            errors=list(self.collect_errors),
-            deselected=list(self.deselected),
+        self.channel.send(Collected(
+            unit=unit.id,
+            tests=tuple(i.nodeid for i in items),
+            errors=tuple(self.collect_errors),
+            deselected=tuple(self.deselected),
             files=dict(self.collect_seconds),
             start=started,
             stop=time.time(),
-        )
+        ))  # fmt: skip
         return items
 
     # -- running ----------------------------------------------------------------------
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        self.channel.send("ready")
+        self.channel.send(Ready())
         held: pytest.Item | None = None
         while not self.aborted:
             message = self.channel.receive()
-            if message is None or message["kind"] == "stop":
+            if message is None or isinstance(message, Stop):
                 break
-            if message["kind"] == "abort":
+            if isinstance(message, Abort):
                 self.aborted = True
                 break
-            for item in self._collect(session, message):
-                if held is not None:
-                    self._run(session, held, nextitem=item)
-                    if self.aborted:
-                        break
-                held = item
-            if not self.aborted:
-                self.channel.send("next")
+            held = self._run_unit(session, message, held)
         if held is not None and not self.aborted:
             self._run(session, held, nextitem=None)
-        self.channel.send("bye", aborted=self.aborted)
+        self.channel.send(Bye(aborted=self.aborted))
         return True
+
+    def _run_unit(
+        self, session: pytest.Session, unit: RunUnit, held: pytest.Item | None
+    ) -> pytest.Item | None:
+        """Run the unit's tests but the last, held back until the next unit is known."""
+        for item in self._collect(session, unit):
+            if held is not None and self._run(session, held, nextitem=item):
+                return None
+            held = item
+        self.channel.send(Next())
+        return held
 
     def _run(
         self, session: pytest.Session, item: pytest.Item, nextitem: pytest.Item | None
-    ) -> None:
+    ) -> bool:
+        """Run one test; whether the run must stop now (the coordinator or pytest said so)."""
         item.config.hook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-        message = self.channel.poll()
-        if message is not None and message["kind"] == "abort":
+        if isinstance(self.channel.poll(), Abort) or session.shouldfail or session.shouldstop:
             self.aborted = True
-        if session.shouldfail or session.shouldstop:
-            self.aborted = True
+        return self.aborted
 
     def test_finished(self, result: TestResult) -> None:
-        self.channel.send("test", **vars(result))  # flat fields: no deep copy per test
+        self.channel.send(TestDone(result))
 
 
 def _look_like_an_xdist_worker(config: Any) -> None:
@@ -167,7 +176,7 @@ def _look_like_an_xdist_worker(config: Any) -> None:
 class CollectionTree:
     """Collects single files on demand, reusing each directory's collector node."""
 
-    def __init__(self, session: pytest.Session, errors: list[dict[str, str]]) -> None:
+    def __init__(self, session: pytest.Session, errors: list[CollectError]) -> None:
         self.session = session
         self.errors = errors
         self.rootpath = session.config.rootpath
@@ -196,9 +205,9 @@ class CollectionTree:
         try:
             found = self.session.perform_collect([str((self.rootpath / file).resolve())])
         except pytest.UsageError as e:
-            self.errors.append({"id": file, "outcome": "error", "longrepr": str(e)})
+            self.errors.append(CollectError(file, "error", str(e)))
             return []
-        return [i for i in found if isinstance(i, pytest.Item)]
+        return list(found)
 
     def _file_nodes(self, path: Path) -> list[pytest.Item | pytest.Collector]:
         try:
@@ -224,7 +233,8 @@ class CollectionTree:
         if self._root is None:
             ihook = self.session.gethookproxy(self.rootpath.parent)
             node = ihook.pytest_collect_directory(path=self.rootpath, parent=self.session)
-            assert node is not None, f"no collector for the rootdir {self.rootpath}"
+            if node is None:
+                raise RuntimeError(f"fastci: no collector for the rootdir {self.rootpath}")
             self._root = node
         return self._root
 

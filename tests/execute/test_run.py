@@ -576,7 +576,7 @@ def test_sigterm_stops_a_run_started_with_sigint_ignored(project: Project) -> No
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
     )
     time.sleep(4)
     stopped_at = time.monotonic()
@@ -696,7 +696,7 @@ def test_junit_names_match_pytests_own_for_classes_and_odd_parameter_ids(
     def names(xml: Path) -> set[tuple[str | None, str | None]]:
         import xml.etree.ElementTree as ET
 
-        cases = ET.parse(xml).getroot().iter("testcase")
+        cases = ET.parse(xml).getroot().iter("testcase")  # noqa: S314 (files this test wrote)
         return {(case.get("classname"), case.get("name")) for case in cases}
 
     plain = subprocess.run(

@@ -1,0 +1,123 @@
+"""What the pool has learned: every result, unit and worker span, and what each worker owes.
+
+The pool feeds it what workers report; it keeps the ``PoolResult``, tells the listener as
+results arrive, and closes a unit once its last collected test has a result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from fastci.execute.crashes import UnitRun
+from fastci.execute.messages import Collected
+from fastci.model import TestResult, UnitSpan, WorkerSpan, node_file
+from fastci.plan.planner import Unit
+
+
+@dataclasses.dataclass
+class PoolResult:
+    """What happened in the pool: every result, and when each unit and worker ran."""
+
+    results: list[TestResult] = dataclasses.field(default_factory=list)
+    units: list[UnitSpan] = dataclasses.field(default_factory=list)
+    workers: list[WorkerSpan] = dataclasses.field(default_factory=list)
+    file_collect: dict[str, float] = dataclasses.field(default_factory=dict)
+    startup: float | None = None  # seconds from the pool's start until a worker was ready
+    interrupted: bool = False
+    stopped_early: str | None = None  # why the run stopped before all units ran (-x, --maxfail)
+    not_run: list[str] = dataclasses.field(default_factory=list)  # units lost without a reason
+    # Deselected by -k, -m or --deselect; a set: every piece of a split file deselects alike.
+    deselected: set[str] = dataclasses.field(default_factory=set)
+    leftovers: list[str] = dataclasses.field(default_factory=list)  # processes tests left running
+
+
+class Listener(Protocol):
+    def test_done(self, result: TestResult) -> None: ...
+
+    def unit_done(self, span: UnitSpan) -> None: ...
+
+    def tick(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Silent:
+    """The listener until the run brings the real one."""
+
+    def test_done(self, result: TestResult) -> None:
+        pass
+
+    def unit_done(self, span: UnitSpan) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.result = PoolResult()
+        self.listener: Listener = Silent()
+        self.failures = 0
+
+    def collected(self, slot: str, assigned: list[UnitRun], message: Collected) -> None:
+        """A unit imported: its tests are now owed, its import errors are results."""
+        run = next((r for r in assigned if r.unit.id == message.unit and not r.collected), None)
+        if run is None:
+            return
+        run.collected = True
+        run.order = list(message.tests)
+        run.remaining = set(run.order)
+        self.result.file_collect.update(message.files)
+        self.result.deselected.update(message.deselected)
+        for error in message.errors:  # and modules that skipped themselves
+            self.record(slot, assigned, TestResult(
+                id=error.id, file=node_file(error.id), outcome=error.outcome,
+                longrepr=error.longrepr, start=message.start, stop=message.stop, worker=slot,
+            ))  # fmt: skip
+        if not run.remaining:
+            self._finish_unit(slot, assigned, run, message.stop)
+
+    def record(self, slot: str, assigned: list[UnitRun], result: TestResult) -> None:
+        self.result.results.append(result)
+        self.listener.test_done(result)
+        for run in assigned:
+            if result.id in run.remaining:
+                run.remaining.discard(result.id)
+                if not run.remaining:
+                    self._finish_unit(slot, assigned, run, result.stop)
+                break
+        if result.failed:
+            self.failures += 1
+
+    def _finish_unit(self, slot: str, assigned: list[UnitRun], run: UnitRun, stop: float) -> None:
+        assigned.remove(run)
+        span = UnitSpan(
+            unit=run.unit.id, worker=slot, start=run.start, stop=stop,
+            tests=len(run.order), predicted=run.unit.duration,
+        )  # fmt: skip
+        self.result.units.append(span)
+        self.listener.unit_done(span)
+
+    def not_run(self, units: Iterable[Unit], why: str) -> None:
+        """Units that neither ran nor were stopped on purpose: never silently missing."""
+        now = time.time()
+        for unit in units:
+            self.result.not_run.append(unit.id)
+            for file in unit.files:
+                result = TestResult(
+                    id=f"{file}::<not run>",
+                    file=file,
+                    outcome="error",
+                    start=now,
+                    stop=now,
+                    longrepr=f"fastci: unit {unit.id} did not run: {why}",
+                )
+                self.result.results.append(result)
+                self.listener.test_done(result)
