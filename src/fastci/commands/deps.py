@@ -138,7 +138,7 @@ def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter)
     from fastci.deps.wheelhouse import build_wheelhouse
 
     started = time.perf_counter()
-    backend = choose_backend(config.deps_installer)
+    backend = choose_backend(config.deps_installer, interpreter, download=True)
     result = build_wheelhouse(
         config.wheelhouse_root, key, sources, interpreter, backend, config.deps_index_url
     )
@@ -174,7 +174,7 @@ def _install(
         key,
         sources,
         interpreter,
-        choose_backend(config.deps_installer),
+        choose_backend(config.deps_installer, interpreter),
         allow_index=args.allow_index,
         project=args.project,
         index_url=config.deps_index_url,

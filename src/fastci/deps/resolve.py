@@ -12,9 +12,10 @@ from urllib.parse import unquote, urlparse
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from fastci.deps.backend import Backend, run_tool
+from fastci.deps.backend import Backend, find_uv, run_tool
 from fastci.deps.inputs import Sources, pylock_constraints
 from fastci.deps.interpreter import Interpreter
+from fastci.errors import ExitCode, FastciError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,11 +75,9 @@ def lock_constraints(sources: Sources, backend: Backend, workdir: Path) -> list[
     for lock in sources.lock_files:
         target = workdir / f"constraints-{lock.name}.txt"
         if lock.name == "uv.lock":
-            if backend.uv is None:
-                continue  # without uv nothing reads uv.lock; it still counts in the key
             exported = run_tool(
-                [backend.uv, "export", "--frozen", "--format", "requirements-txt", "--no-hashes",
-                 "--no-header", "--no-annotate", "--all-extras", "--all-groups",
+                [_lock_reader(backend), "export", "--frozen", "--format", "requirements-txt",
+                 "--no-hashes", "--no-header", "--no-annotate", "--all-extras", "--all-groups",
                  "--no-emit-project", "--quiet"],
                 f"reading {lock.name}",
                 cwd=str(sources.root),
@@ -93,6 +92,18 @@ def lock_constraints(sources: Sources, backend: Backend, workdir: Path) -> list[
         target.write_text("\n".join(lines) + "\n", encoding="utf-8")
         constraints.append(target)
     return constraints
+
+
+def _lock_reader(backend: Backend) -> str:
+    """uv, which alone reads uv.lock, even when pip is the installer."""
+    uv = backend.uv or find_uv()
+    if uv is None:
+        raise FastciError(
+            "this project's uv.lock is read by uv, which is not installed: "
+            "pip install 'fastci[deps]'",
+            ExitCode.DEPENDENCIES_FAILED,
+        )
+    return uv
 
 
 def _resolve(
