@@ -72,6 +72,21 @@ class Backend:
         return [sys.executable, "-m", "pip", "--python", interpreter.executable]
 
 
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What a dependency step works with: the interpreter it serves, the tools, the index."""
+
+    interpreter: Interpreter
+    backend: Backend
+    index_url: str | None = None
+
+    def index_arguments(self) -> list[str]:
+        return self.backend.index_arguments(self.index_url)
+
+    def pip(self) -> list[str]:
+        return self.backend.pip(self.interpreter)
+
+
 def find_uv() -> str | None:
     """The uv binary that came with fastci, else one on PATH."""
     try:

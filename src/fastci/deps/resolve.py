@@ -12,9 +12,8 @@ from urllib.parse import unquote, urlparse
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from fastci.deps.backend import Backend, find_uv, run_tool
+from fastci.deps.backend import Backend, Target, find_uv, run_tool
 from fastci.deps.inputs import Sources, pylock_constraints
-from fastci.deps.interpreter import Interpreter
 from fastci.errors import ExitCode, FastciError
 
 
@@ -30,21 +29,15 @@ def pin_name(pin: str) -> str:
     return canonicalize_name(Requirement(pin).name)
 
 
-def resolve(
-    sources: Sources,
-    interpreter: Interpreter,
-    backend: Backend,
-    workdir: Path,
-    index_url: str | None,
-) -> tuple[Resolution, Resolution]:
+def resolve(sources: Sources, target: Target, workdir: Path) -> tuple[Resolution, Resolution]:
     """Pins of the installed set, and of the project's build requirements."""
-    files, constraints = requirement_files(sources, backend, workdir)
-    runtime = _resolve(files, constraints, interpreter, backend, workdir, "set", index_url)
+    files, constraints = requirement_files(sources, target.backend, workdir)
+    runtime = _resolve(files, constraints, target, workdir, "set")
     build = Resolution((), ())
     if sources.build_requirements:
         requires = workdir / "build-requirements.txt"
         requires.write_text("\n".join(sources.build_requirements) + "\n", encoding="utf-8")
-        build = _resolve([requires], [], interpreter, backend, workdir, "build", index_url)
+        build = _resolve([requires], [], target, workdir, "build")
     return runtime, build
 
 
@@ -107,17 +100,12 @@ def _lock_reader(backend: Backend) -> str:
 
 
 def _resolve(
-    files: Sequence[Path],
-    constraints: Sequence[Path],
-    interpreter: Interpreter,
-    backend: Backend,
-    workdir: Path,
-    label: str,
-    index_url: str | None,
+    files: Sequence[Path], constraints: Sequence[Path], target: Target, workdir: Path, label: str
 ) -> Resolution:
     if not files:
         return Resolution((), ())
-    index = backend.index_arguments(index_url)
+    index = target.index_arguments()
+    interpreter, backend = target.interpreter, target.backend
     if backend.uv is not None:
         output = workdir / f"{label}-pins.txt"
         run_tool(
@@ -178,5 +166,5 @@ def _from_pip_report(report: dict[str, Any]) -> Resolution:
 def _is_local_directory(line: str) -> bool:
     if " @ file:" not in line:
         return False
-    path = Path(unquote(urlparse(line.split(" @ ", 1)[1].split(";")[0].strip()).path))
+    path = Path(unquote(urlparse(line.split(" @ ", 1)[1].split(";", 1)[0].strip()).path))
     return path.is_dir()
