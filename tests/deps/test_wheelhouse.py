@@ -272,18 +272,21 @@ def locked_project(root: Path) -> Path:
     return root
 
 
-def built_versions(fastci: RunFastci, root: Path) -> dict[str, str]:
-    result = fastci("deps", "build", "--root", root, "--python", PYTHON)
+def built_versions(fastci: RunFastci, root: Path, *flags: str) -> dict[str, str]:
+    result = fastci("deps", "build", "--root", root, "--python", PYTHON, *flags)
     assert result.code == ExitCode.OK, result.err
     return {p["name"]: p["version"] for p in manifest(root)["packages"]}
 
 
-def test_the_wheelhouse_holds_the_versions_uv_lock_pins(fastci: RunFastci, tmp_path: Path) -> None:
+@pytest.mark.parametrize("installer", ["auto", "pip"])
+def test_the_wheelhouse_holds_the_versions_uv_lock_pins(
+    fastci: RunFastci, tmp_path: Path, installer: str
+) -> None:
     root = locked_project(tmp_path / "app")
     subprocess.run([uv(), "lock", "--quiet"], cwd=root, check=True)
     edit = (root / "pyproject.toml").read_text().replace("iniconfig==2.0.0", "iniconfig")
     (root / "pyproject.toml").write_text(edit)  # unpinned now; the lock still says 2.0.0
-    assert built_versions(fastci, root) == {"iniconfig": "2.0.0"}
+    assert built_versions(fastci, root, "--installer", installer) == {"iniconfig": "2.0.0"}
 
 
 def test_the_wheelhouse_holds_the_versions_pylock_pins(fastci: RunFastci, tmp_path: Path) -> None:
