@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fastci.errors import ExitCode
 from tests.deps.projects import (
     RunFastci,
@@ -163,8 +165,11 @@ def test_build_does_not_reuse_a_swapped_wheel_the_requirements_hash(
     assert not tampered(python)
 
 
-def test_a_triple_equals_pin_keeps_its_hash_checked(fastci: RunFastci, tmp_path: Path) -> None:
-    root = make_project(tmp_path / "app", f"six===1.17.0 --hash=sha256:{'0' * 64}\n")
+@pytest.mark.parametrize("pin", ["six===1.17.0", "six==1.17"])
+def test_a_pin_spelled_otherwise_keeps_its_hash_checked(
+    fastci: RunFastci, tmp_path: Path, pin: str
+) -> None:
+    root = make_project(tmp_path / "app", f"{pin} --hash=sha256:{'0' * 64}\n")
     result = fastci("deps", "build", "--root", root, "--python", PYTHON)
     assert result.code == ExitCode.DEPENDENCIES_FAILED
     assert "does not match the --hash your requirement files give it" in result.err

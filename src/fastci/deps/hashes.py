@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name, canonicalize_version
 
 from fastci.deps.requirements import RequirementFile
 
@@ -24,13 +23,8 @@ HASH_OPTION = "--hash="
 
 
 def pin_key(name: str, version: str) -> tuple[str, str]:
-    """One spelling of a pin for lookups: ``Six``/``1.17`` and ``six``/``1.17.0`` differ, but
-    ``Django``/``4.2`` and ``django``/``4.2`` do not."""
-    try:
-        version = str(Version(version))
-    except InvalidVersion:
-        version = version.strip()
-    return canonicalize_name(name), version
+    """One spelling of a pin for lookups: ``Django``/``4.2.0``, ``django``/``4.2`` alike."""
+    return canonicalize_name(name), canonicalize_version(version.strip())
 
 
 def exact_version(requirement: Requirement) -> str | None:
