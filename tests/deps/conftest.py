@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fastci.cli import main
-from tests.deps.projects import Result, RunFastci
+from fastci.errors import ExitCode
+from tests.deps.projects import Result, RunFastci, make_project
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,3 +35,20 @@ def fastci(capsys: pytest.CaptureFixture[str]) -> RunFastci:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One project whose wheelhouse is built once, from the index, for the whole module.
+
+    Tests that change it work on a copy (see ``project``).
+    """
+    root = make_project(tmp_path_factory.mktemp("built") / "app")
+    assert main(["deps", "build", "--root", str(root), "--python", sys.executable]) == ExitCode.OK
+    return root
+
+
+@pytest.fixture
+def project(built: Path, tmp_path: Path) -> Path:
+    """A copy of the built project, wheelhouse included, in a new place."""
+    return Path(shutil.copytree(built, tmp_path / "app"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import tarfile
 import textwrap
 import zipfile
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastci.deps.backend import find_uv
 
@@ -113,18 +114,34 @@ def make_broken_sdist(directory: Path) -> Path:
     return archive
 
 
-def make_wheel(directory: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel, written by hand: a package on no index."""
+def make_wheel(
+    directory: Path, name: str, version: str, *, tags: str = "py3-none-any", code: str = ""
+) -> Path:
+    """A minimal pure-Python wheel, written by hand: a package on no index, or a stand-in
+    for a real one (same name and version; ``tags`` may start with a build tag; other
+    ``code`` in its module)."""
     directory.mkdir(parents=True, exist_ok=True)
-    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    wheel = directory / f"{name}-{version}-{tags}.whl"
     info = f"{name}-{version}.dist-info"
+    tag = "-".join(tags.split("-")[-3:])
     files = {
-        f"{name}/__init__.py": f"VERSION = {version!r}\n",
+        f"{name}/__init__.py": f"VERSION = {version!r}\n{code}",
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/WHEEL": f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag}\n",
     }
     with zipfile.ZipFile(wheel, "w") as archive:
         for path, content in files.items():
             archive.writestr(path, content)
         archive.writestr(f"{info}/RECORD", "".join(f"{p},,\n" for p in [*files, f"{info}/RECORD"]))
     return wheel
+
+
+def wheelhouse(root: Path) -> Path:
+    """The one wheelhouse a project's build left."""
+    (directory,) = [d for d in (root / ".cache" / "wheels").iterdir() if d.is_dir()]
+    return directory
+
+
+def manifest(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((wheelhouse(root) / "manifest.json").read_text())
+    return data

@@ -128,7 +128,7 @@ def test_the_order_of_a_requirement_files_lines_does_not_change_the_key(
 
 
 @pytest.mark.parametrize(
-    ("file", "old", "new", "named"),
+    "change",  # (file, old text, new text, the input diff names)
     [
         (
             "requirements.txt",
@@ -145,8 +145,9 @@ def test_the_order_of_a_requirement_files_lines_does_not_change_the_key(
     ids=["requirement", "included-file", "constraint-file", "dependencies", "extra", "group"],
 )
 def test_a_real_change_changes_the_key_and_diff_names_the_input(
-    fastci: RunFastci, project: Path, tmp_path: Path, file: str, old: str, new: str, named: str
+    fastci: RunFastci, project: Path, tmp_path: Path, change: tuple[str, str, str, str]
 ) -> None:
+    file, old, new, named = change
     before = save_record(fastci, project, tmp_path / "before.json")
     edit(project / file, old, new)
     assert key_of(fastci, project) != json.loads(before.read_text())["key"]

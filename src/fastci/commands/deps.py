@@ -133,15 +133,15 @@ def _short(line: str) -> str:
 
 
 def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter) -> int:
-    from fastci.deps.backend import choose_backend
+    from fastci.deps.backend import Target, choose_backend
     from fastci.deps.key import diff_inputs, inputs_from_json
+    from fastci.deps.verify import is_trusted
     from fastci.deps.wheelhouse import build_wheelhouse
 
     started = time.perf_counter()
-    backend = choose_backend(config.deps_installer)
-    result = build_wheelhouse(
-        config.wheelhouse_root, key, sources, interpreter, backend, config.deps_index_url
-    )
+    backend = choose_backend(config.deps_installer, interpreter, download=True)
+    target = Target(interpreter, backend, config.deps_index_url)
+    result = build_wheelhouse(config.wheelhouse_root, key, sources, target)
     count = result.reused + result.fetched
     where = _shown(result.directory)
     if result.up_to_date:
@@ -158,6 +158,12 @@ def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter)
             f"{c.name} ({c.status}, +{len(c.added)} -{len(c.removed)})" for c in changes
         )
         print(f"  new key; changed since {result.previous.key}: {summary or 'nothing'}")
+    unverifiable = [w.pin for w in result.manifest.wheels if not is_trusted(w, sources.hashes)]
+    if unverifiable:
+        print(
+            "  built from sdists, so no hash in your requirement or lock files covers them "
+            f"and install refuses them (--allow-index builds them): {', '.join(unverifiable)}"
+        )
     _print_local(result.manifest.local, config.root, project_installed=False)
     return ExitCode.OK
 
@@ -165,19 +171,17 @@ def _build(config: Config, key: Key, sources: Sources, interpreter: Interpreter)
 def _install(
     args: argparse.Namespace, config: Config, key: Key, sources: Sources, interpreter: Interpreter
 ) -> int:
-    from fastci.deps.backend import choose_backend
+    from fastci.deps.backend import Target, choose_backend
     from fastci.deps.install import install
 
     started = time.perf_counter()
+    backend = choose_backend(config.deps_installer, interpreter)
     result = install(
-        config.wheelhouse_root,
-        key,
+        config.wheelhouse_root / key.value,
         sources,
-        interpreter,
-        choose_backend(config.deps_installer),
+        Target(interpreter, backend, config.deps_index_url),
         allow_index=args.allow_index,
         project=args.project,
-        index_url=config.deps_index_url,
     )
     seconds = time.perf_counter() - started
     project = " and the project" if result.project else ""
@@ -193,7 +197,8 @@ def _install(
         f"in {seconds:.1f}s" + (" (offline)" if not result.from_index else "")
     )
     if result.from_index:
-        print(f"  from the index, missing from the wheelhouse: {', '.join(result.from_index)}")
+        fetched = ", ".join(result.from_index)
+        print(f"  from the index, missing or unusable in the wheelhouse: {fetched}")
     _print_local(result.local, config.root, project_installed=result.project)
     return ExitCode.OK
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import shutil
@@ -11,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from fastci.deps.interpreter import Interpreter
-from fastci.errors import ExitCode, FastciError, UsageError
+from fastci.errors import ExitCode, FastciError
 
 LAST_LINES = 25
 # Phrases uv and pip print when the index cannot be reached at all.
@@ -26,12 +27,22 @@ UNREACHABLE = re.compile(
 UV_INDEX_VARIABLES = ("UV_INDEX_URL", "UV_DEFAULT_INDEX", "UV_INDEX", "UV_EXTRA_INDEX_URL")
 
 
+# uv and pip come with the deps extra, not with fastci: projects that only run their tests
+# with fastci do not get them in their test environment.
+MISSING_TOOLS = "fastci deps needs uv (or pip): pip install 'fastci[deps]'"
+MISSING_PIP = (
+    "fastci deps build needs pip to download and build wheels (uv cannot): "
+    "pip install 'fastci[deps]'"
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class Backend:
-    """The chosen installer; pip is always there (fastci depends on it) to download and build."""
+    """The chosen installer, and whether pip is there to download and build wheels."""
 
     name: str  # "uv" or "pip"
     uv: str | None
+    has_pip: bool = True  # pip in fastci's environment (the target's own is checked apart)
 
     def index_arguments(self, index_url: str | None) -> list[str]:
         """Which index to use: deps.index-url, else the tool's own configuration.
@@ -54,7 +65,26 @@ class Backend:
         """A pip command line that works on ``interpreter``, even one without pip of its own."""
         if interpreter.has_pip:
             return [interpreter.executable, "-m", "pip"]
+        if not self.has_pip:
+            raise FastciError(
+                MISSING_TOOLS if self.uv is None else MISSING_PIP, ExitCode.DEPENDENCIES_FAILED
+            )
         return [sys.executable, "-m", "pip", "--python", interpreter.executable]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """What a dependency step works with: the interpreter it serves, the tools, the index."""
+
+    interpreter: Interpreter
+    backend: Backend
+    index_url: str | None = None
+
+    def index_arguments(self) -> list[str]:
+        return self.backend.index_arguments(self.index_url)
+
+    def pip(self) -> list[str]:
+        return self.backend.pip(self.interpreter)
 
 
 def find_uv() -> str | None:
@@ -67,12 +97,27 @@ def find_uv() -> str | None:
         return shutil.which("uv")
 
 
-def choose_backend(installer: str) -> Backend:
-    """``installer`` is auto, uv or pip (the deps.installer setting)."""
+def fastci_has_pip() -> bool:
+    """Whether pip is importable where fastci runs (a virtualenv often has it anyway)."""
+    return importlib.util.find_spec("pip") is not None
+
+
+def choose_backend(installer: str, interpreter: Interpreter, *, download: bool = False) -> Backend:
+    """``installer`` is auto, uv or pip (the deps.installer setting); ``download``: the
+    action downloads and builds wheels, which only pip does.
+
+    Missing tools are one line and exit 8, before any work starts.
+    """
     uv = find_uv() if installer in ("auto", "uv") else None
     if installer == "uv" and uv is None:
-        raise UsageError("deps.installer is 'uv' but no uv was found: pip install uv")
-    return Backend("uv" if uv else "pip", uv)
+        raise FastciError(
+            "deps.installer is 'uv' but no uv was found: pip install 'fastci[deps]'",
+            ExitCode.DEPENDENCIES_FAILED,
+        )
+    backend = Backend("uv" if uv else "pip", uv, fastci_has_pip())
+    if (download or uv is None) and not interpreter.has_pip:
+        backend.pip(interpreter)  # raises the one line when no pip is anywhere
+    return backend
 
 
 def run_tool(

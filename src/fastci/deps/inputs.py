@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from fastci.config import Config, read_pyproject
+from fastci.deps.hashes import lock_hashes, merged, requirement_hashes
 from fastci.deps.requirements import (
     RequirementFile,
     normalise_requirement,
@@ -111,23 +112,8 @@ def read_sources(config: Config) -> Sources:
         lock_files=tuple(locks),
         inputs=tuple(inputs),
         fetch_options=tuple(_fetch_options(files)),
-        hashes=_pinned_hashes(files),
+        hashes=merged(requirement_hashes(files), *map(lock_hashes, locks)),
     )
-
-
-def _pinned_hashes(files: Iterable[RequirementFile]) -> dict[tuple[str, str], tuple[str, ...]]:
-    hashes: dict[tuple[str, str], tuple[str, ...]] = {}
-    for file in files:
-        for line in file.lines:
-            requirement, *options = line.split(" --hash=")
-            if not options or "==" not in requirement or " @ " in requirement:
-                continue
-            name, version = requirement.split(";")[0].split("==", 1)
-            name = name.split("[")[0]
-            hashes[(canonicalize_name(name), version.strip())] = tuple(
-                o.split()[0] for o in options
-            )
-    return hashes
 
 
 def _fetch_options(files: Iterable[RequirementFile]) -> list[str]:
@@ -138,8 +124,8 @@ def _fetch_options(files: Iterable[RequirementFile]) -> list[str]:
             if option not in FETCH_OPTIONS:
                 continue
             if option == "--find-links" and (file.path.parent / value).exists():
-                line = f"{option} {(file.path.parent / value).resolve()}"  # as pip reads it
-            options.append(line)
+                value = str((file.path.parent / value).resolve())  # as pip reads it
+            options.append(f"{option} {value}".rstrip())
     return list(dict.fromkeys(options))
 
 
@@ -251,19 +237,25 @@ def _closure(
 
 
 def _is_self_reference(line: str, project_name: str | None) -> bool:
-    if project_name is None:
-        return False
-    name = line.split("[", 1)[0].split(" ", 1)[0]
-    for separator in "<>=!~;@":
-        name = name.split(separator, 1)[0]
-    return canonicalize_name(name) == canonicalize_name(project_name)
+    requirement = _parsed(line)
+    return (
+        project_name is not None
+        and requirement is not None
+        and canonicalize_name(requirement.name) == canonicalize_name(project_name)
+    )
 
 
 def _self_extras(line: str) -> list[str]:
-    if "[" not in line:
-        return []
-    inside = line.split("[", 1)[1].split("]", 1)[0]
-    return [canonicalize_name(e) for e in inside.split(",") if e.strip()]
+    requirement = _parsed(line)
+    return [] if requirement is None else [canonicalize_name(e) for e in requirement.extras]
+
+
+def _parsed(line: str) -> Requirement | None:
+    """A normalised requirement line as packaging reads it; None for ``include-group x``."""
+    try:
+        return Requirement(line)
+    except InvalidRequirement:
+        return None
 
 
 def _build_requirements(document: Mapping[str, Any], installable: bool) -> list[str]:

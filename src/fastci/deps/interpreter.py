@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from fastci.changes.git import last_line
 from fastci.errors import UsageError
 
 # Run inside the target interpreter, which may have nothing but the standard library.
@@ -77,8 +78,8 @@ def probe(python: str | None) -> Interpreter:
     except OSError as e:
         raise UsageError(f"cannot run Python interpreter {executable}: {e.strerror}") from None
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UsageError(f"{executable} is not a working Python interpreter: {last}")
+        reason = last_line(result.stderr)
+        raise UsageError(f"{executable} is not a working Python interpreter: {reason}")
     info = json.loads(result.stdout)
     return Interpreter(
         executable=str(Path(executable).absolute()) if os.sep in executable else executable,

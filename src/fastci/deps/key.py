@@ -75,7 +75,7 @@ def inputs_from_json(data: object, source: str) -> tuple[str, tuple[KeyInput, ..
 def load_key_record(reference: str, wheelhouse_root: Path) -> tuple[str, tuple[KeyInput, ...]]:
     """Find the inputs of another key: a manifest or key-record file, a wheelhouse directory,
     or a key whose wheelhouse is under ``wheelhouse_root``."""
-    from fastci.deps.wheelhouse import MANIFEST
+    from fastci.deps.manifest import MANIFEST
 
     path = Path(reference)
     candidates = [path, path / MANIFEST, wheelhouse_root / reference / MANIFEST]

@@ -1,4 +1,4 @@
-"""The wheelhouse: one directory of wheels per key, its manifest, its build, check and prune.
+"""The wheelhouse: one directory of wheels per key, its build and prune.
 
 Layout under the wheelhouse root (default ``.cache/wheels``)::
 
@@ -8,98 +8,40 @@ Layout under the wheelhouse root (default ``.cache/wheels``)::
 
 A directory named after a key with a manifest.json inside is complete by construction: the
 manifest is written last, into the staging directory, and the rename is atomic. A wheelhouse
-restored from a CI cache is still checked against its manifest before anything installs.
+restored from a CI cache is still checked before anything installs (see verify.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from fastci.deps.backend import Backend, run_tool
+from fastci.deps.backend import Target, run_tool
+from fastci.deps.hashes import Hashes, exact_version, pin_key
 from fastci.deps.inputs import Sources
-from fastci.deps.interpreter import Interpreter
 from fastci.deps.key import Key
+from fastci.deps.manifest import MANIFEST, Manifest, Wheel, read_manifest, write_manifest
 from fastci.deps.resolve import Resolution, pin_name, resolve
+from fastci.deps.verify import check, check_files, sha256_of, unlisted_files
 from fastci.errors import ExitCode, FastciError
 
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = 1
+__all__ = ["BuildResult", "build_wheelhouse", "prune", "read_manifest", "with_hashes"]
+
 STAGING_PREFIX = ".staging-"
 STALE_STAGING_SECONDS = 3600  # a staging directory untouched this long is a dead build's
-HASH_WORKERS = 4
-
-
-@dataclasses.dataclass(frozen=True)
-class Wheel:
-    """One wheel of the wheelhouse as the manifest records it."""
-
-    name: str
-    version: str
-    file: str
-    sha256: str
-    size: int
-
-    @property
-    def pin(self) -> str:
-        return f"{self.name}=={self.version}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Manifest:
-    """What a complete wheelhouse holds and which key inputs it was built from."""
-
-    key: str
-    inputs: dict[str, Any]
-    packages: tuple[Wheel, ...]  # installed into the environment
-    build_packages: tuple[Wheel, ...]  # the project's build requirements, for --project
-    local: tuple[str, ...]  # editables and local directories, never in the wheelhouse
-    backend: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": MANIFEST_FORMAT,
-            "key": self.key,
-            "backend": self.backend,
-            "inputs": self.inputs,
-            "packages": [dataclasses.asdict(w) for w in self.packages],
-            "build_packages": [dataclasses.asdict(w) for w in self.build_packages],
-            "local": list(self.local),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Manifest:
-        if data.get("format") != MANIFEST_FORMAT:
-            raise ValueError(f"manifest format {data.get('format')!r}, expected {MANIFEST_FORMAT}")
-        return cls(
-            key=str(data["key"]),
-            inputs=dict(data["inputs"]),
-            packages=tuple(Wheel(**w) for w in data["packages"]),
-            build_packages=tuple(Wheel(**w) for w in data["build_packages"]),
-            local=tuple(data.get("local", ())),
-            backend=str(data.get("backend", "")),
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    """A wheel the manifest lists that is absent or not the file that was built."""
-
-    wheel: Wheel
-    reason: str  # "missing" or "corrupt"
+# Wheels in a directory by canonical name: [(version, path)], read once per directory.
+WheelIndex = dict[str, list[tuple[str, Path]]]
+# A wheel another wheelhouse here lists for a pin, by pin_key: (its file, its entry).
+Candidates = dict[tuple[str, str], tuple[Path, Wheel]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,92 +54,60 @@ class BuildResult:
     previous: Manifest | None = None  # the newest other wheelhouse for this Python, if any
 
 
-def read_manifest(directory: Path) -> Manifest | None:
-    """The manifest of a complete wheelhouse; None when absent or unreadable (incomplete)."""
-    try:
-        return Manifest.from_json(json.loads((directory / MANIFEST).read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def check(directory: Path, wheels: Iterable[Wheel]) -> list[Problem]:
-    """Every wheel whose file is missing or whose size or sha256 differs from the manifest."""
-
-    def problem(wheel: Wheel) -> Problem | None:
-        path = directory / wheel.file
-        try:
-            if path.stat().st_size != wheel.size:
-                return Problem(wheel, "corrupt")
-        except OSError:
-            return Problem(wheel, "missing")
-        return None if sha256_of(path) == wheel.sha256 else Problem(wheel, "corrupt")
-
-    with ThreadPoolExecutor(HASH_WORKERS) as pool:  # hashlib releases the GIL on large reads
-        return [p for p in pool.map(problem, wheels) if p is not None]
-
-
-def build_wheelhouse(
-    root: Path,
-    key: Key,
-    sources: Sources,
-    interpreter: Interpreter,
-    backend: Backend,
-    index_url: str | None,
-) -> BuildResult:
+def build_wheelhouse(root: Path, key: Key, sources: Sources, target: Target) -> BuildResult:
     """Make ``root/<key>`` complete: resolve, reuse the wheels already here, fetch the rest."""
     directory = root / key.value
     existing = read_manifest(directory)
-    if existing is not None and not check(directory, _all_wheels(existing)):
-        count = len({w.file for w in _all_wheels(existing)})
+    if existing is not None and _complete(directory, existing, sources.hashes):
+        count = len({w.file for w in existing.wheels})
         return BuildResult(directory, existing, count, 0, up_to_date=True)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{key.value}-", dir=root))
     try:
         with tempfile.TemporaryDirectory(prefix="fastci-deps-") as work:
-            runtime, build = resolve(sources, interpreter, backend, Path(work), index_url)
-            known, previous = _known_wheels(root, key)
-            reused = _link_known(runtime.pins + build.pins, known, staging)
+            runtime, build = resolve(sources, target, Path(work))
+            candidates, previous = _candidates(root, key)
+            reused = _reuse(runtime.pins + build.pins, candidates, sources.hashes, staging)
             # The set's pins come through the requirement files' index options; the build
             # requirements were resolved without them.
             for resolution, options in ((runtime, sources.fetch_options), (build, ())):
-                missing = [p for p in resolution.pins if _wheel_for(p, staging) is None]
+                present = _index(staging)
+                missing = [p for p in resolution.pins if _wheel_for(p, present) is None]
                 if resolution is runtime:
                     missing = with_hashes(missing, sources.hashes)
-                _fetch([*options, *missing], staging, interpreter, backend, Path(work), index_url)
+                _fetch([*options, *missing], staging, target, Path(work))
+            present = _index(staging)
             manifest = Manifest(
                 key=key.value,
                 inputs=key.to_json()["inputs"],
-                packages=_record(runtime, staging),
-                build_packages=_record(build, staging),
+                packages=_record(runtime, present, reused),
+                build_packages=_record(build, present, reused),
                 local=runtime.local,
-                backend=backend.name,
+                backend=target.backend.name,
             )
-        _write_json(staging / MANIFEST, manifest.to_json())
-        _replace(staging, directory)
+        write_manifest(staging, manifest)
+        _replace(staging, directory, sources.hashes)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    fetched = len({w.file for w in _all_wheels(manifest)}) - reused
-    return BuildResult(directory, manifest, reused, fetched, up_to_date=False, previous=previous)
+    reused_files = len({w.file for w in reused.values()})
+    fetched = len({w.file for w in manifest.wheels}) - reused_files
+    return BuildResult(directory, manifest, reused_files, fetched, False, previous)
 
 
-def _all_wheels(manifest: Manifest) -> tuple[Wheel, ...]:
-    return manifest.packages + manifest.build_packages
+def _complete(directory: Path, manifest: Manifest, trusted: Hashes) -> bool:
+    """Every listed wheel there, as recorded and trusted, and nothing else."""
+    return not unlisted_files(directory, manifest) and not check(
+        directory, manifest.wheels, trusted
+    )
 
 
-def _known_wheels(root: Path, key: Key) -> tuple[dict[tuple[str, str], Path], Manifest | None]:
-    """Checked wheels of every wheelhouse here built for the same Python and platform, and
-    the newest of those wheelhouses (whose inputs tell why the key changed)."""
+def _candidates(root: Path, key: Key) -> tuple[Candidates, Manifest | None]:
+    """Where the wheelhouses here built for the same Python and platform keep each pin's
+    wheel (unchecked: a build hashes only those it needs), and the newest of those other
+    wheelhouses (whose inputs tell why the key changed)."""
     same = {i.name: i.digest for i in key.inputs if i.name in ("python", "platform")}
-    known: dict[tuple[str, str], Path] = {}
+    candidates: Candidates = {}
     newest: tuple[float, Manifest] | None = None
     for directory in sorted(root.iterdir()) if root.is_dir() else ():
         manifest = read_manifest(directory)
@@ -208,33 +118,47 @@ def _known_wheels(root: Path, key: Key) -> tuple[dict[tuple[str, str], Path], Ma
         built = (directory / MANIFEST).stat().st_mtime
         if manifest.key != key.value and (newest is None or built > newest[0]):
             newest = (built, manifest)
-        bad = {p.wheel.file for p in check(directory, _all_wheels(manifest))}
-        for wheel in _all_wheels(manifest):
-            if wheel.file not in bad:
-                known[(wheel.name, wheel.version)] = directory / wheel.file
-    return known, None if newest is None else newest[1]
+        for wheel in manifest.wheels:
+            found = (directory / wheel.file, wheel)
+            candidates.setdefault(pin_key(wheel.name, wheel.version), found)
+    return candidates, None if newest is None else newest[1]
 
 
-def _link_known(pins: Sequence[str], known: dict[tuple[str, str], Path], staging: Path) -> int:
-    linked = 0
+def _reuse(
+    pins: Sequence[str], candidates: Candidates, trusted: Hashes, staging: Path
+) -> dict[str, Wheel]:
+    """Link into ``staging`` every pinned wheel a wheelhouse here has, once it checks out
+    against its manifest and the repository's hashes; the reused wheels by pin."""
+    wanted = {}
     for pin in dict.fromkeys(pins):
-        version = _exact_version(pin)
-        source = known.get((pin_name(pin), version)) if version else None
-        if source is None or (staging / source.name).exists():
-            continue
-        try:
-            os.link(source, staging / source.name)
-        except OSError:
-            shutil.copy2(source, staging / source.name)
-        linked += 1
-    return linked
+        version = exact_version(Requirement(pin))
+        found = candidates.get(pin_key(pin_name(pin), version)) if version else None
+        if found is not None:
+            wanted[pin] = found
+    bad = {p.wheel for p in check_files(list(wanted.values()), trusted)}
+    reused = {}
+    for pin, (source, wheel) in wanted.items():
+        if wheel not in bad:
+            link_or_copy(source, staging / wheel.file)
+            reused[pin] = wheel
+    return reused
 
 
-def with_hashes(pins: list[str], hashes: Mapping[tuple[str, str], tuple[str, ...]]) -> list[str]:
-    """The pins with the --hash values the requirement files give them, so pip checks every
-    download against them; unchanged unless every pin has some (pip's hash-checking mode
-    is all or nothing)."""
-    found = [hashes.get((pin_name(pin), _exact_version(pin) or "")) for pin in pins]
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows one, else a copy."""
+    if target.exists():
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def with_hashes(pins: list[str], hashes: Hashes) -> list[str]:
+    """The pins with the --hash values the requirement and lock files give them, so pip
+    checks every download against them; unchanged unless every pin has some (pip's
+    hash-checking mode is all or nothing)."""
+    found = [hashes.get(pin_key(pin_name(p), exact_version(Requirement(p)) or "")) for p in pins]
     if not pins or any(h is None for h in found):
         return pins
     return [
@@ -243,34 +167,26 @@ def with_hashes(pins: list[str], hashes: Mapping[tuple[str, str], tuple[str, ...
     ]
 
 
-def _exact_version(pin: str) -> str | None:
-    requirement = Requirement(pin)
-    specs = list(requirement.specifier)
-    if requirement.url is None and len(specs) == 1 and specs[0].operator in ("==", "==="):
-        return specs[0].version
-    return None
-
-
-def _wheel_for(pin: str, directory: Path) -> Path | None:
-    name, version = pin_name(pin), _exact_version(pin)
+def _index(directory: Path) -> WheelIndex:
+    index: WheelIndex = {}
     for path in sorted(directory.glob("*.whl")):
         try:
-            wheel_name, wheel_version, _, _ = parse_wheel_filename(path.name)
+            name, version, _, _ = parse_wheel_filename(path.name)
         except InvalidWheelFilename:
             continue
-        if wheel_name == name and (version is None or str(wheel_version) == version):
+        index.setdefault(name, []).append((str(version), path))
+    return index
+
+
+def _wheel_for(pin: str, index: WheelIndex) -> Path | None:
+    version = exact_version(Requirement(pin))
+    for found, path in index.get(pin_name(pin), ()):
+        if version is None or pin_key("", found) == pin_key("", version):
             return path
     return None
 
 
-def _fetch(
-    pins: Sequence[str],
-    staging: Path,
-    interpreter: Interpreter,
-    backend: Backend,
-    work: Path,
-    index_url: str | None,
-) -> None:
+def _fetch(pins: Sequence[str], staging: Path, target: Target, work: Path) -> None:
     """Download the prebuilt wheels of ``pins`` and build the ones only published as sdists.
 
     ``pins`` may start with option lines (--index-url …) from the project's requirement files.
@@ -279,11 +195,10 @@ def _fetch(
         return
     listing = work / "fetch.txt"
     listing.write_text("\n".join(pins) + "\n", encoding="utf-8")
-    index = backend.index_arguments(index_url)
     try:
         run_tool(
-            [*backend.pip(interpreter), "wheel", "--no-deps", "--progress-bar", "off",
-             "--disable-pip-version-check", "--wheel-dir", str(staging), *index,
+            [*target.pip(), "wheel", "--no-deps", "--progress-bar", "off",
+             "--disable-pip-version-check", "--wheel-dir", str(staging), *target.index_arguments(),
              "--requirement", str(listing)],
             "downloading and building wheels",
             env={"PIP_NO_INPUT": "1"},
@@ -317,10 +232,16 @@ def _failed_builds(output: str) -> list[str]:
     return sorted({canonicalize_name(n) for n in names if n})
 
 
-def _record(resolution: Resolution, staging: Path) -> tuple[Wheel, ...]:
+def _record(
+    resolution: Resolution, present: WheelIndex, reused: dict[str, Wheel]
+) -> tuple[Wheel, ...]:
+    """A manifest entry per pin; only the wheels downloaded or built are hashed here."""
     wheels = []
     for pin in resolution.pins:
-        path = _wheel_for(pin, staging)
+        if pin in reused:
+            wheels.append(reused[pin])
+            continue
+        path = _wheel_for(pin, present)
         if path is None:
             raise FastciError(
                 f"no wheel for {pin} after downloading and building; try 'fastci deps build' "
@@ -334,22 +255,14 @@ def _record(resolution: Resolution, staging: Path) -> tuple[Wheel, ...]:
     return tuple(wheels)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _replace(staging: Path, directory: Path) -> None:
+def _replace(staging: Path, directory: Path, trusted: Hashes) -> None:
     """Move a finished staging directory into place; an old, incomplete one goes first.
 
     A complete wheelhouse that appeared meanwhile (a concurrent build of the same key) is
     kept and ours dropped: someone may already be installing from it.
     """
     current = read_manifest(directory)
-    if current is not None and not check(directory, _all_wheels(current)):
+    if current is not None and _complete(directory, current, trusted):
         shutil.rmtree(staging, ignore_errors=True)
         return
     if directory.exists():
