@@ -57,7 +57,7 @@ def write_old_store(path: Path, version: int, schema: str) -> None:
             sample = [report, f"t.py::{name}", "t.py", 0.0, call, 0.0, "passed"]
             sample += ["db"] if grouped and name == "a" else [None] if grouped else []
             marks = ", ".join("?" * (len(sample) + 1))
-            db.execute(f"INSERT INTO samples VALUES ({marks})", [*sample, started])  # noqa: S608
+            db.execute(f"INSERT INTO samples VALUES ({marks})", [*sample, started])
         db.execute("INSERT INTO file_samples VALUES (?, 't.py', 0.25, ?)", (report, started))
     db.executemany("INSERT INTO tests VALUES (?, 't.py', ?, ?, ?)", [
         ("t.py::a", 2.0, 2.0, "db"), ("t.py::b", 2.0, 2.0, None), ("t.py::c", 4.0, 1.0, None),

@@ -12,9 +12,9 @@ from urllib.parse import unquote, urlparse
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from fastci.deps.backend import Backend, run_tool
+from fastci.deps.backend import Backend, Target, find_uv, run_tool
 from fastci.deps.inputs import Sources, pylock_constraints
-from fastci.deps.interpreter import Interpreter
+from fastci.errors import ExitCode, FastciError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,21 +29,15 @@ def pin_name(pin: str) -> str:
     return canonicalize_name(Requirement(pin).name)
 
 
-def resolve(
-    sources: Sources,
-    interpreter: Interpreter,
-    backend: Backend,
-    workdir: Path,
-    index_url: str | None,
-) -> tuple[Resolution, Resolution]:
+def resolve(sources: Sources, target: Target, workdir: Path) -> tuple[Resolution, Resolution]:
     """Pins of the installed set, and of the project's build requirements."""
-    files, constraints = requirement_files(sources, backend, workdir)
-    runtime = _resolve(files, constraints, interpreter, backend, workdir, "set", index_url)
+    files, constraints = requirement_files(sources, target.backend, workdir)
+    runtime = _resolve(files, constraints, target, workdir, "set")
     build = Resolution((), ())
     if sources.build_requirements:
         requires = workdir / "build-requirements.txt"
         requires.write_text("\n".join(sources.build_requirements) + "\n", encoding="utf-8")
-        build = _resolve([requires], [], interpreter, backend, workdir, "build", index_url)
+        build = _resolve([requires], [], target, workdir, "build")
     return runtime, build
 
 
@@ -74,11 +68,9 @@ def lock_constraints(sources: Sources, backend: Backend, workdir: Path) -> list[
     for lock in sources.lock_files:
         target = workdir / f"constraints-{lock.name}.txt"
         if lock.name == "uv.lock":
-            if backend.uv is None:
-                continue  # without uv nothing reads uv.lock; it still counts in the key
             exported = run_tool(
-                [backend.uv, "export", "--frozen", "--format", "requirements-txt", "--no-hashes",
-                 "--no-header", "--no-annotate", "--all-extras", "--all-groups",
+                [_lock_reader(backend), "export", "--frozen", "--format", "requirements-txt",
+                 "--no-hashes", "--no-header", "--no-annotate", "--all-extras", "--all-groups",
                  "--no-emit-project", "--quiet"],
                 f"reading {lock.name}",
                 cwd=str(sources.root),
@@ -95,18 +87,25 @@ def lock_constraints(sources: Sources, backend: Backend, workdir: Path) -> list[
     return constraints
 
 
+def _lock_reader(backend: Backend) -> str:
+    """uv, which alone reads uv.lock, even when pip is the installer."""
+    uv = backend.uv or find_uv()
+    if uv is None:
+        raise FastciError(
+            "this project's uv.lock is read by uv, which is not installed: "
+            "pip install 'fastci[deps]'",
+            ExitCode.DEPENDENCIES_FAILED,
+        )
+    return uv
+
+
 def _resolve(
-    files: Sequence[Path],
-    constraints: Sequence[Path],
-    interpreter: Interpreter,
-    backend: Backend,
-    workdir: Path,
-    label: str,
-    index_url: str | None,
+    files: Sequence[Path], constraints: Sequence[Path], target: Target, workdir: Path, label: str
 ) -> Resolution:
     if not files:
         return Resolution((), ())
-    index = backend.index_arguments(index_url)
+    index = target.index_arguments()
+    interpreter, backend = target.interpreter, target.backend
     if backend.uv is not None:
         output = workdir / f"{label}-pins.txt"
         run_tool(
