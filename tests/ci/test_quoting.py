@@ -217,8 +217,15 @@ def test_running_every_script_line_runs_no_value_as_a_command(
             assert not (tmp_path / "PWNED").exists(), (case, line)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(st.characters(codec="utf-8").filter(str.isprintable), min_size=1))
+# Any printable text, and text made of what YAML 1.1 numbers, dates and keywords are made of.
+TEXT = st.one_of(
+    st.text(st.characters(codec="utf-8").filter(str.isprintable), min_size=1),
+    st.text(st.sampled_from("0123456789.-+:eExXoTtZ_ =<~abfilnrsuy"), min_size=1),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(TEXT)
 def test_a_scalar_reads_back_as_the_same_string(value: str) -> None:
     assert yaml.safe_load(f"key: {scalar(value)}\n") == {"key": value}
 

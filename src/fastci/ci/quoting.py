@@ -18,10 +18,11 @@ from fastci.errors import UsageError
 
 # A plain YAML scalar: no indicator at the start, no ": " or " #" inside, no space at the ends.
 _PLAIN = re.compile(r"^(?![-?:,\[\]{}#&*!|>'\"%@`\s])(?!.*(?::\s|\s#|:$|\s$)).+$")
-# Words YAML 1.1 reads as something other than a string when left plain.
+# What YAML 1.1 may read as something other than a string when left plain: numbers, dates,
+# .inf and .nan, = and << (the value and merge keys), ~ and the null and boolean words.
 _TYPED = re.compile(
-    r"^(?:[-+]?[0-9][0-9_.:eE+-]*|\.inf|\.nan|~|null|true|false|yes|no|on|off|y|n)$",
-    re.IGNORECASE,
+    r"^(?:[-+]?\.?[0-9].*|[-+]?\.(?:inf|nan)|[=<~].*|null|true|false|yes|no|on|off|y|n)$",
+    re.IGNORECASE | re.DOTALL,
 )
 # Characters GitHub's cache paths and hashFiles(), and GitLab's cache, artifact and changes
 # paths, read as a pattern or a variable: a path holding one names other files.
