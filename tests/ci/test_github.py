@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from fastci.ci.github import ACTIONS
+from fastci.ci.github_steps import ACTIONS
 from tests.ci.workflows import (
     OPTION_SETS,
     Generated,
@@ -209,26 +209,20 @@ def _script(document: dict[str, Any], job: str, name_part: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("run", "changes", "lint", "test", "merge", "passes"),
+    ("results", "passes"),
     [
-        ("true", "success", "success", "success", "success", True),
-        ("false", "success", "skipped", "skipped", "skipped", True),  # the gate skipped
-        ("true", "success", "success", "failure", "success", False),
-        ("true", "success", "success", "cancelled", "skipped", False),
-        ("true", "success", "success", "success", "failure", False),
-        ("true", "success", "failure", "success", "success", False),
-        ("", "failure", "skipped", "skipped", "skipped", False),  # the gate itself failed
-        ("true", "success", "skipped", "skipped", "skipped", False),  # run, yet nothing ran
+        (("true", "success", "success", "success", "success"), True),
+        (("false", "success", "skipped", "skipped", "skipped"), True),  # the gate skipped
+        (("true", "success", "success", "failure", "success"), False),
+        (("true", "success", "success", "cancelled", "skipped"), False),
+        (("true", "success", "success", "success", "failure"), False),
+        (("true", "success", "failure", "success", "success"), False),
+        (("", "failure", "skipped", "skipped", "skipped"), False),  # the gate itself failed
+        (("true", "success", "skipped", "skipped", "skipped"), False),  # run, yet nothing ran
     ],
 )
 def test_the_required_check_fails_on_any_failure_or_cancel_and_passes_a_gated_skip(
-    workflows: Generated,
-    run: str,
-    changes: str,
-    lint: str,
-    test: str,
-    merge: str,
-    passes: bool,
+    workflows: Generated, results: tuple[str, str, str, str, str], passes: bool
 ) -> None:
     document = workflows["defaults"][1]
     verdict = document["jobs"]["verdict"]
@@ -237,7 +231,7 @@ def test_the_required_check_fails_on_any_failure_or_cancel_and_passes_a_gated_sk
     script = _script(document, "verdict", "Check")
     result = subprocess.run(
         ["bash", "-e", "-c", script],
-        env={"RUN": run, "CHANGES": changes, "LINT": lint, "TEST": test, "MERGE": merge},
+        env=dict(zip(("RUN", "CHANGES", "LINT", "TEST", "MERGE"), results, strict=True)),
         capture_output=True,
         check=False,
     )
@@ -289,3 +283,24 @@ def test_the_gate_step_fails_when_the_gate_cannot_answer(
 
     assert result.returncode != 0
     assert "fastci: error: --base no-such-ref is not in this clone" in result.stderr
+
+
+def test_jobs_that_run_fastci_deps_install_the_deps_extra_pinned_like_fastci(
+    workflows: Generated,
+) -> None:
+    for name, (_, document) in workflows.items():
+        for job_id, job in document["jobs"].items():
+            runs = [s.get("run", "") for s in job["steps"]]
+            installs = [r for r in runs if r.startswith('python -m pip install "$FASTCI')]
+            if job_id == "verdict":
+                assert installs == []
+                continue
+            deps = any(r.startswith("fastci deps") or "$(fastci deps" in r for r in runs)
+            expected = "FASTCI_DEPS_SPEC" if deps else "FASTCI_SPEC"
+            assert installs == [f'python -m pip install "${expected}"'], (name, job_id)
+        assert document["jobs"]["test"]["steps"][2]["run"].endswith('"$FASTCI_DEPS_SPEC"')
+    pinned = workflows["pinned-and-mypy"][1]["env"]
+    assert (pinned["FASTCI_SPEC"], pinned["FASTCI_DEPS_SPEC"]) == (
+        "fastci==0.1.0",
+        "fastci[deps]==0.1.0",
+    )

@@ -184,3 +184,21 @@ def test_excludes_and_negations_are_named_as_not_applied_on_gitlab(
 
     text = (project / ".gitlab-ci.yml").read_text()
     assert "GitLab runs the jobs for these too: !tests/manual/, exclude docs/" in text
+
+
+def test_jobs_that_run_fastci_deps_install_the_deps_extra_pinned_like_fastci(
+    pipelines: Generated,
+) -> None:
+    for name, (_, document) in pipelines.items():
+        default = document["default"]["before_script"]
+        assert default == ['python -m pip install "$FASTCI_SPEC"']
+        for job_id, job in document.items():
+            if job_id in GLOBAL_KEYWORDS or job_id.startswith("."):
+                continue
+            deps = any(line.startswith("fastci deps") for line in job["script"])
+            before = job.get("before_script", default)
+            expected = ['python -m pip install "$FASTCI_DEPS_SPEC"'] if deps else default
+            assert before == (expected if job_id != "timings" else []), (name, job_id)
+    variables = pipelines["pinned-and-mypy"][1]["variables"]
+    assert variables["FASTCI_SPEC"] == {"value": "fastci==0.1.0", "expand": False}
+    assert variables["FASTCI_DEPS_SPEC"] == {"value": "fastci[deps]==0.1.0", "expand": False}

@@ -6,7 +6,7 @@ import dataclasses
 import difflib
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from fastci.config import Config
 from fastci.errors import FastciError
@@ -24,13 +24,16 @@ class Finding:
 
 
 def check_all(config: Config) -> list[Finding]:
-    findings: list[Finding] = []
-    for check in (check_store, check_deps, check_gate, check_outcomes, check_workflows):
-        try:
-            findings.extend(check(config))
-        except FastciError as e:  # one check that cannot run does not hide the others
-            findings.append(Finding(check.__name__[6:], "problem", e.message))
-    return findings
+    checks = (check_store, check_deps, check_gate, check_outcomes, check_workflows)
+    return [finding for check in checks for finding in _run_check(check, config)]
+
+
+def _run_check(check: Callable[[Config], Iterable[Finding]], config: Config) -> list[Finding]:
+    """The check's findings; one check that cannot run does not hide the others."""
+    try:
+        return list(check(config))
+    except FastciError as e:
+        return [Finding(check.__name__[6:], "problem", e.message)]
 
 
 def check_store(config: Config) -> Iterator[Finding]:
@@ -160,8 +163,8 @@ def check_workflows(config: Config) -> Iterator[Finding]:
 
 def _writing_command(text: str) -> str | None:
     for line in text.splitlines()[:5]:
-        if "Written by `fastci workflow" in line:
-            return line.split("`")[1]
+        if "Written by `fastci workflow" in line:  # the command may hold backticks itself
+            return line.split("`", 1)[1].rpartition("` (fastci ")[0]
     return None
 
 

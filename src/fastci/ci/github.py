@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from fastci.ci.workflow import WorkflowOptions, block, comment, header, q, seal
+from fastci.ci.github_steps import checkout, restore_timings, setup, step, uses, wheelhouse
+from fastci.ci.quoting import branch_filter, expression_string, q
+from fastci.ci.workflow import RESULTS, WorkflowOptions, comment, header, python_slug, seal
 
 WORKFLOW_PATH = ".github/workflows/ci.yml"
-RESULTS = "results"  # `fastci run --results results` writes results/fastci-shard-K-of-N/
 RUNNER = "ubuntu-latest"
-
-# Each action at the major version fastci was tested with, and the commit that version's
-# release tag pointed at, for --pin-sha (a tag can be moved; a commit id cannot).
-ACTIONS: dict[str, tuple[str, str, str]] = {
-    "actions/checkout": ("v7", "3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
-    "actions/setup-python": ("v7", "5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
-    "actions/cache": ("v5", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
-    "actions/upload-artifact": ("v7", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
-    "actions/download-artifact": ("v8", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
-}
 
 DEFAULT_BRANCH_REF = "format('refs/heads/{0}', github.event.repository.default_branch)"
 # Pushes to the default branch (and manual runs there) are trusted: only they save caches.
@@ -25,141 +16,6 @@ TRUSTED = (
     f"github.ref == {DEFAULT_BRANCH_REF} && "
     "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
 )
-STEP = 6  # indentation of a step's "- name:"
-
-
-def uses(action: str, options: WorkflowOptions) -> str:
-    """``owner/repo[/path]@ref`` for one of ACTIONS (a sub-action like actions/cache/save too)."""
-    repository = "/".join(action.split("/")[:2])
-    major, sha, version = ACTIONS[repository]
-    return f"{action}@{sha} # {version}" if options.pin_sha else f"{action}@{major}"
-
-
-def step(
-    name: str,
-    *,
-    uses_: str | None = None,
-    run: str | None = None,
-    id_: str | None = None,
-    if_: str | None = None,
-    with_: tuple[tuple[str, str], ...] = (),
-    env: tuple[tuple[str, str], ...] = (),
-    why: str | None = None,
-) -> list[str]:
-    """One step as YAML lines; ``run`` scripts never contain ${{ }}: values come via ``env``."""
-    assert run is None or "${{" not in run, "expressions reach scripts through env only"
-    pad = " " * STEP
-    lines = comment(why, STEP) if why else []
-    lines.append(f"{pad}- name: {name}")
-    if id_:
-        lines.append(f"{pad}  id: {id_}")
-    if if_:
-        lines.append(f"{pad}  if: {if_}")
-    if uses_:
-        lines.append(f"{pad}  uses: {uses_}")
-    for key, values in (("with", with_), ("env", env)):
-        if values:
-            lines.append(f"{pad}  {key}:")
-            for k, v in values:
-                lines += block(k, v, STEP + 4)
-    if run:
-        lines += block("run", run, STEP + 2)
-    return lines
-
-
-def checkout(options: WorkflowOptions, keep_credentials: bool = False) -> list[str]:
-    if keep_credentials:
-        return step(
-            "Check out (shallow)",
-            uses_=uses("actions/checkout", options),
-            with_=(("fetch-depth", "1"), ("persist-credentials", "true")),
-            why="fastci changes fetches just enough history to find the merge base, so this "
-            "job\nkeeps the checkout's credentials; no other job does.",
-        )
-    return step(
-        "Check out (shallow)",
-        uses_=uses("actions/checkout", options),
-        with_=(("fetch-depth", "1"), ("persist-credentials", "false")),
-    )
-
-
-def setup(options: WorkflowOptions, python: str) -> list[str]:
-    """Set up ``python`` (a YAML scalar: quoted, so 3.10 stays 3.10) and install fastci."""
-    return [
-        *step(
-            "Set up Python",
-            uses_=uses("actions/setup-python", options),
-            with_=(("python-version", python),),
-        ),
-        *step("Install fastci", run='python -m pip install "$FASTCI_SPEC"'),
-    ]
-
-
-def wheelhouse(options: WorkflowOptions, save_if: str | None) -> list[str]:
-    """Restore the wheelhouse by its key, build it on a miss, install offline from it.
-
-    On a miss the newest wheelhouse for the same Python and platform is restored instead
-    (restore-keys): the build reuses its wheels and says which inputs changed.
-    """
-    key = "fastci-wheels-${{ steps.deps.outputs.key }}"
-    lines = [
-        *step(
-            "Compute the wheelhouse key",
-            id_="deps",
-            run='key="$(fastci deps key)"\necho "key=$key" >> "$GITHUB_OUTPUT"\n'
-            'echo "family=${key%-*}-" >> "$GITHUB_OUTPUT"',
-        ),
-        *step(
-            "Restore the wheelhouse",
-            id_="wheelhouse",
-            uses_=uses("actions/cache/restore", options),
-            with_=(
-                ("path", options.wheelhouse),
-                ("key", key),
-                ("restore-keys", "fastci-wheels-${{ steps.deps.outputs.family }}"),
-            ),
-        ),
-        *step(
-            "Build the wheelhouse",
-            if_="steps.wheelhouse.outputs.cache-hit != 'true'",
-            run="fastci deps build",
-        ),
-    ]
-    if save_if is not None:
-        lines += step(
-            "Keep only the current wheelhouse",
-            if_=f"steps.wheelhouse.outputs.cache-hit != 'true' && {save_if}",
-            run="fastci deps prune",
-            why="Only the current wheelhouse is saved: the one restored for an older key goes.",
-        )
-        lines += step(
-            "Save the wheelhouse",
-            if_=f"steps.wheelhouse.outputs.cache-hit != 'true' && {save_if}",
-            uses_=uses("actions/cache/save", options),
-            with_=(("path", options.wheelhouse), ("key", key)),
-            why="One job per Python version saves it, and only on the default branch: matrix "
-            "jobs\nsaving one key would collide, and pull requests must not write it.",
-        )
-    lines += step(
-        "Install the dependencies from the wheelhouse, and the project",
-        run="fastci deps install --project",
-    )
-    return lines
-
-
-def restore_timings(options: WorkflowOptions) -> list[str]:
-    return step(
-        "Restore the timings store",
-        if_="needs.changes.outputs.timings-key != ''",
-        uses_=uses("actions/cache/restore", options),
-        with_=(
-            ("path", options.store),
-            ("key", "${{ needs.changes.outputs.timings-key }}"),
-            ("fail-on-cache-miss", "true"),
-        ),
-        why="The exact entry the changes job found: every shard must plan from the same\n"
-        "store, or shards would disagree on which tests are theirs.",
-    )
 
 
 def render(options: WorkflowOptions) -> str:
@@ -189,7 +45,7 @@ def _triggers(options: WorkflowOptions) -> list[str]:
         "# then waits forever. The changes job below decides what runs instead.",
         "on:",
         "  push:",
-        f"    branches: [{q(options.default_branch)}]",
+        f"    branches: [{q(branch_filter(options.default_branch))}]",
         "  pull_request:",
         "  merge_group:",
         "  workflow_dispatch:",
@@ -206,6 +62,7 @@ def _triggers(options: WorkflowOptions) -> list[str]:
         "",
         "env:",
         f"  FASTCI_SPEC: {q(options.fastci_spec)}",
+        f"  FASTCI_DEPS_SPEC: {q(options.fastci_deps_spec)}",
         "  FASTCI_TRUSTED: ${{ " + TRUSTED + " }}",
         '  PIP_DISABLE_PIP_VERSION_CHECK: "1"',
     ]
@@ -235,7 +92,7 @@ def _changes_job(options: WorkflowOptions) -> list[str]:
         "      timings-key: ${{ steps.timings.outputs.cache-matched-key }}",
         "    steps:",
         *checkout(options, keep_credentials=True),
-        *setup(options, q(options.primary_python)),
+        *setup(options, options.primary_python),
         *step(
             "Decide whether the change needs the tests",
             id_="gate",
@@ -252,7 +109,7 @@ def _changes_job(options: WorkflowOptions) -> list[str]:
                 ("path", options.store),
                 ("key", "fastci-timings-${{ github.run_id }}"),
                 ("restore-keys", "fastci-timings-"),
-                ("lookup-only", "true"),
+                ("lookup-only", True),
             ),
         ),
     ]
@@ -268,41 +125,48 @@ def _lint_job(options: WorkflowOptions) -> list[str]:
         if_="needs.changes.outputs.run == 'true'",
         minutes=20,
     )
-    lines += [
-        "    steps:",
-        *checkout(options),
-        *setup(options, q(python)),
-    ]
-    if "mypy" in options.lint:
-        lines += wheelhouse(options, save_if=None)  # mypy needs the project's dependencies
-    lines += step(
-        "Install the linters (the project's own pins win)",
-        run=f"python -m pip install {' '.join(options.lint)}",
+    mypy = "mypy" in options.linters  # mypy needs the project's dependencies
+    lines += ["    steps:", *checkout(options), *setup(options, python, deps=mypy)]
+    if mypy:
+        lines += wheelhouse(options, save_if=None)
+    lines += step("Install the linters (the project's own pins win)", run=options.install_linters)
+    for command in options.lint:
+        if command.name == "ruff":
+            lines += step(
+                "ruff",
+                run=command.line,
+                env=(("RUFF_OUTPUT_FORMAT", "github"),),
+                why="The same command as everywhere; the format makes its findings annotations.",
+            )
+        else:
+            lines += _mypy_steps(options, command.line)
+    return lines
+
+
+def _mypy_steps(options: WorkflowOptions, command: str) -> list[str]:
+    """mypy, with its cache keyed by Python, dependencies and configuration."""
+    configs = "hashFiles('pyproject.toml', 'setup.cfg', 'mypy.ini', '.mypy.ini')"
+    prefix = (
+        f"mypy-${{{{ runner.os }}}}-py{options.primary_python}-"
+        f"${{{{ steps.deps.outputs.key }}}}-${{{{ {configs} }}}}-"
     )
-    if "ruff" in options.lint:
-        lines += step("ruff", run="ruff check --output-format=github .")
-    if "mypy" in options.lint:
-        configs = "hashFiles('pyproject.toml', 'setup.cfg', 'mypy.ini', '.mypy.ini')"
-        prefix = (
-            f"mypy-${{{{ runner.os }}}}-py{python}-${{{{ steps.deps.outputs.key }}}}-"
-            f"${{{{ {configs} }}}}-"
-        )
-        key = prefix + "${{ github.run_id }}"
-        lines += step(
+    key = prefix + "${{ github.run_id }}"
+    return [
+        *step(
             "Restore the mypy cache",
             uses_=uses("actions/cache/restore", options),
             with_=(("path", ".mypy_cache"), ("key", key), ("restore-keys", prefix)),
             why="Keyed by Python, dependencies and mypy's configuration; within one key, the "
             "newest\ncache is reused and mypy rechecks only what changed since.",
-        )
-        lines += step("mypy", run=options.mypy_command)
-        lines += step(
+        ),
+        *step("mypy", run=command),
+        *step(
             "Save the mypy cache",
             if_="${{ !cancelled() && env.FASTCI_TRUSTED == 'true' }}",
             uses_=uses("actions/cache/save", options),
             with_=(("path", ".mypy_cache"), ("key", key)),
-        )
-    return lines
+        ),
+    ]
 
 
 def _test_job(options: WorkflowOptions) -> list[str]:
@@ -325,7 +189,7 @@ def _test_job(options: WorkflowOptions) -> list[str]:
         f"        shard: [{shards}]",
         "    steps:",
         *checkout(options),
-        *setup(options, "${{ matrix.python }}"),
+        *setup(options, "${{ matrix.python }}", deps=True),
         *wheelhouse(options, save_if="matrix.shard == 1 && env.FASTCI_TRUSTED == 'true'"),
         *restore_timings(options),
         *step(
@@ -341,7 +205,7 @@ def _test_job(options: WorkflowOptions) -> list[str]:
                 ("name", f"fastci-shard-py${{{{ matrix.python }}}}-${{{{ matrix.shard }}}}-of-{n}"),
                 ("path", f"{RESULTS}/"),
                 ("if-no-files-found", "warn"),
-                ("retention-days", "7"),
+                ("retention-days", 7),
             ),
             why="A bundle's file names never start with a dot, so upload-artifact (which skips "
             "hidden\nfiles) takes all of it; the merge reports a shard that uploaded nothing.",
@@ -361,7 +225,7 @@ def _merge_job(options: WorkflowOptions) -> list[str]:
     lines += [
         "    steps:",
         *checkout(options),
-        *setup(options, q(options.primary_python)),
+        *setup(options, options.primary_python),
         *restore_timings(options),
     ]
     for python in options.pythons:
@@ -370,16 +234,15 @@ def _merge_job(options: WorkflowOptions) -> list[str]:
             uses_=uses("actions/download-artifact", options),
             with_=(
                 ("pattern", f"fastci-shard-py{python}-*"),
-                ("path", f"{RESULTS}/py{python}"),
-                ("merge-multiple", "true"),
+                ("path", f"{RESULTS}/{python_slug(python)}"),
+                ("merge-multiple", True),
             ),
         )
     for python in options.pythons:
         lines += step(
             f"Merge the results (Python {python})",
             if_="${{ !cancelled() }}",
-            run=f"fastci merge {options.merge_flags} --html fastci-report-py{python}.html "
-            f"{RESULTS}/py{python}",
+            run=options.merge_command(python),
             why="Writes the summary to this run's page, the HTML report, and every shard's "
             "timings\ninto the store. Exit 1: tests failed, 6: coverage under the threshold, "
             "7: a shard's\nresults are missing.",
@@ -397,7 +260,7 @@ def _merge_job(options: WorkflowOptions) -> list[str]:
     lines += step(
         "Save the timings store for the next run",
         if_=f"${{{{ !cancelled() && env.FASTCI_TRUSTED == 'true' && "
-        f"hashFiles('{options.store}') != '' }}}}",
+        f"hashFiles({expression_string(options.store)}) != '' }}}}",
         uses_=uses("actions/cache/save", options),
         with_=(
             ("path", options.store),

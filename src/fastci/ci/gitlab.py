@@ -10,7 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastci.ci.workflow import WorkflowOptions, comment, header, q, seal
+from fastci.ci.quoting import q, scalar, sh
+from fastci.ci.workflow import (
+    DEPS_BUILD,
+    DEPS_INSTALL,
+    DEPS_PRUNE,
+    INSTALL_FASTCI,
+    INSTALL_FASTCI_DEPS,
+    RESULTS,
+    WorkflowOptions,
+    comment,
+    header,
+    python_slug,
+    seal,
+)
 from fastci.errors import UsageError
 
 WORKFLOW_PATH = ".gitlab-ci.yml"
@@ -55,10 +68,6 @@ def image(python: str) -> str:
     return f"python:{python}"
 
 
-def job_suffix(python: str) -> str:
-    return f"py{python}" if not python.startswith("pypy") else python
-
-
 def render(options: WorkflowOptions) -> str:
     """The whole .gitlab-ci.yml for ``options``."""
     if options.shards > MAX_PARALLEL:
@@ -66,6 +75,12 @@ def render(options: WorkflowOptions) -> str:
     globs, untranslatable = gitlab_globs(options.include)
     if not globs:
         raise UsageError("the gate has no include pattern GitLab's rules: changes can use")
+    for glob in globs:
+        if "$" in glob:  # GitLab expands variables in rules: changes paths, with no escape
+            raise UsageError(
+                f"the gate's pattern {glob!r} holds '$', which GitLab reads as a variable; "
+                "use a pattern without it (a ? matches the character too)"
+            )
     if len(globs) > MAX_CHANGES_PATHS:
         raise UsageError(
             f"the gate's patterns make {len(globs)} rules: changes globs, more than GitLab's "
@@ -114,7 +129,10 @@ def _workflow(options: WorkflowOptions) -> list[str]:
         "  - report",
         "",
         "variables:",
-        f"  FASTCI_SPEC: {q(options.fastci_spec)}",
+        "  # What pip installs as fastci: plain for the jobs that only test and merge, with",
+        "  # fastci[deps] for those that run fastci deps. Taken as written: no $ expansion.",
+        *_raw_variable("FASTCI_SPEC", options.fastci_spec),
+        *_raw_variable("FASTCI_DEPS_SPEC", options.fastci_deps_spec),
         "  FASTCI_CACHE_POLICY: pull",
         "  # A shallow clone; fastci changes fetches more history when it needs it.",
         '  GIT_DEPTH: "20"',
@@ -123,8 +141,19 @@ def _workflow(options: WorkflowOptions) -> list[str]:
         "default:",
         f"  image: {image(options.primary_python)}",
         "  interruptible: true",
-        "  before_script:",
-        '    - python -m pip install "$FASTCI_SPEC"',
+        *_script("before_script", [INSTALL_FASTCI]),
+    ]
+
+
+def _raw_variable(name: str, value: str) -> list[str]:
+    return [f"  {name}:", f"    value: {q(value)}", "    expand: false"]
+
+
+def _script(key: str, commands: Sequence[str]) -> list[str]:
+    """A job's ``key:`` list of shell lines; a line starting with '#' is a YAML comment."""
+    return [
+        f"  {key}:",
+        *(f"    {c}" if c.startswith("#") else f"    - {scalar(c)}" for c in commands),
     ]
 
 
@@ -155,8 +184,7 @@ def _changes_job() -> list[str]:
         "  stage: prepare",
         "  # Runs in every pipeline, so one exists (and passes) when the tests are skipped, and",
         "  # says which changed path decided. Exit 9 means nothing to run: not a failure.",
-        "  script:",
-        '    - fastci gate --verbose || test "$?" -eq 9',
+        *_script("script", ['fastci gate --verbose || test "$?" -eq 9']),
     ]
 
 
@@ -175,9 +203,13 @@ def _timings_job(options: WorkflowOptions) -> list[str]:
         "    paths:",
         f"      - {q(store)}",
         "    policy: pull",
-        "  script:",
-        f'    - \'if [ -f {q(store)} ]; then echo "timings store found"; '
-        'else echo "no timings store yet"; fi\'',
+        *_script(
+            "script",
+            [
+                f'if [ -f {sh(store)} ]; then echo "timings store found"; '
+                'else echo "no timings store yet"; fi'
+            ],
+        ),
         "  artifacts:",
         "    paths:",
         f"      - {q(store)}",
@@ -190,17 +222,20 @@ def _wheelhouse_cache(
 ) -> list[str]:
     pad = " " * indent
     return [
-        f"{pad}key: fastci-wheels-{job_suffix(python)}",
+        f"{pad}key: fastci-wheels-{python_slug(python)}",
         f"{pad}paths:",
         f"{pad}  - {q(options.wheelhouse.rstrip('/') + '/')}",
         f"{pad}policy: {policy}",
     ]
 
 
+DEPS_BEFORE_SCRIPT = _script("before_script", [INSTALL_FASTCI_DEPS])
+
+
 def _deps_job(options: WorkflowOptions, python: str) -> list[str]:
     return [
         "",
-        f"deps-{job_suffix(python)}:",
+        f"deps-{python_slug(python)}:",
         "  stage: prepare",
         f"  image: {image(python)}",
         "  # The one writer of the wheelhouse cache for this Python, on the default branch only;",
@@ -211,10 +246,10 @@ def _deps_job(options: WorkflowOptions, python: str) -> list[str]:
         "        paths: *fastci-paths",
         "  cache:",
         *_wheelhouse_cache(options, python, "pull-push"),
-        "  script:",
-        "    - fastci deps build",
-        "    # Keep only the current wheelhouse in the cache.",
-        "    - fastci deps prune",
+        *DEPS_BEFORE_SCRIPT,
+        *_script(
+            "script", [DEPS_BUILD, "# Keep only the current wheelhouse in the cache.", DEPS_PRUNE]
+        ),
     ]
 
 
@@ -222,7 +257,7 @@ def _needs(python: str, *more: str) -> list[str]:
     lines = ["  needs:"]
     lines += [f"    - job: {job}" for job in more]
     lines += [
-        f"    - job: deps-{job_suffix(python)}",
+        f"    - job: deps-{python_slug(python)}",
         "      optional: true",
         "      artifacts: false",
     ]
@@ -233,7 +268,7 @@ def _lint_job(options: WorkflowOptions) -> list[str]:
     python = options.primary_python
     lines = ["", "lint:", "  stage: test", "  extends: .fastci-changed", *_needs(python)]
     script = []
-    if "mypy" in options.lint:  # mypy needs the project's dependencies, and keeps a cache
+    if "mypy" in options.linters:  # mypy needs the project's dependencies, and keeps a cache
         wheels = _wheelhouse_cache(options, python, "pull", indent=6)
         lines += [
             "  cache:",
@@ -241,28 +276,26 @@ def _lint_job(options: WorkflowOptions) -> list[str]:
             *wheels[1:],
             "    # mypy's cache, per Python and configuration; mypy rechecks what changed.",
             "    - key:",
-            f"        prefix: fastci-mypy-{job_suffix(python)}",
+            f"        prefix: fastci-mypy-{python_slug(python)}",
             "        files:",
             "          - pyproject.toml",
             "      paths:",
             "        - .mypy_cache/",
             "      policy: $FASTCI_CACHE_POLICY",
+            *DEPS_BEFORE_SCRIPT,
         ]
-        script += ["fastci deps build", "fastci deps install --project"]
-    script.append(f"python -m pip install {' '.join(options.lint)}")
-    if "ruff" in options.lint:
-        script.append("ruff check .")
-    if "mypy" in options.lint:
-        script.append(options.mypy_command)
-    lines += ["  script:", *(f"    - {line}" for line in script)]
+        script += [DEPS_BUILD, DEPS_INSTALL]
+    script.append(options.install_linters)
+    script += [command.line for command in options.lint]
+    lines += _script("script", script)
     return lines
 
 
 def _test_job(options: WorkflowOptions, python: str) -> list[str]:
-    results = f"results/{job_suffix(python)}"
+    results = f"{RESULTS}/{python_slug(python)}"
     return [
         "",
-        f"test-{job_suffix(python)}:",
+        f"test-{python_slug(python)}:",
         "  stage: test",
         "  extends: .fastci-changed",
         f"  image: {image(python)}",
@@ -270,25 +303,27 @@ def _test_job(options: WorkflowOptions, python: str) -> list[str]:
         *_needs(python, "timings"),
         "  cache:",
         *_wheelhouse_cache(options, python, "pull"),
-        "  script:",
-        "    - fastci deps build",
-        "    - fastci deps install --project",
-        "    # parallel sets CI_NODE_INDEX and CI_NODE_TOTAL: fastci run reads its shard there.",
-        f"    - fastci run --results {results}",
+        *DEPS_BEFORE_SCRIPT,
+        *_script(
+            "script",
+            [
+                DEPS_BUILD,
+                DEPS_INSTALL,
+                "# parallel sets CI_NODE_INDEX and CI_NODE_TOTAL: fastci run reads its shard "
+                "there.",
+                f"fastci run --results {results}",
+            ],
+        ),
         "  artifacts:",
         "    when: always",
         "    paths:",
-        f"      - {results}/",
+        f"      - {q(results + '/')}",
         "    expire_in: 1 week",
     ]
 
 
 def _merge_job(options: WorkflowOptions) -> list[str]:
-    commands = [
-        f"fastci merge {options.merge_flags} --html fastci-report-{job_suffix(p)}.html "
-        f"results/{job_suffix(p)}"
-        for p in options.pythons
-    ]
+    commands = [options.merge_command(p) for p in options.pythons]
     if len(commands) > 1:  # merge every Python's results, then fail if any merge failed
         commands = ["status=0", *(f"{c} || status=$?" for c in commands), 'exit "$status"']
     return [
@@ -302,18 +337,17 @@ def _merge_job(options: WorkflowOptions) -> list[str]:
         "      when: always",
         "  needs:",
         "    - job: timings",
-        *(f"    - job: test-{job_suffix(p)}" for p in options.pythons),
+        *(f"    - job: test-{python_slug(p)}" for p in options.pythons),
         "  # The store comes from the timings job; the default branch saves the merged one.",
         "  cache:",
         "    key: fastci-timings",
         "    paths:",
         f"      - {q(options.store)}",
         "    policy: $FASTCI_CACHE_POLICY",
-        "  script:",
-        *(f"    - {c}" for c in commands),
+        *_script("script", commands),
         "  artifacts:",
         "    when: always",
         "    expose_as: fastci report",
         "    paths:",
-        *(f"      - fastci-report-{job_suffix(p)}.html" for p in options.pythons),
+        *(f"      - {q(f'fastci-report-{python_slug(p)}.html')}" for p in options.pythons),
     ]

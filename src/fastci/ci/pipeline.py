@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
+from fastci.ci.lint import LintCommand, choose_linters, lint_commands
 from fastci.config import Config
 from fastci.errors import ExitCode
 from fastci.files import ensure_dir, write_atomically
@@ -147,8 +148,8 @@ class Pipeline:
             deps = self._run_step("deps", fastci_command("deps", "build"))
         lint_failed = False
         if "lint" not in o.skip:
-            for name, command in lint_commands(self.config.root):
-                step = self._run_step(f"lint {name}", command)
+            for lint in installed_lint(self.config.root):
+                step = self._run_step(f"lint {lint.name}", list(lint.argv))
                 lint_failed |= step.status == "failed"
         merged = self._tests()
         if merged != ExitCode.OK:
@@ -248,12 +249,7 @@ class Pipeline:
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
         for proc in self.running:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            _wait_or_kill(proc, deadline)
         self.running.clear()
 
     # -- the outcome --------------------------------------------------------------------
@@ -298,19 +294,21 @@ class Pipeline:
                     lock.unlink()
 
 
-def lint_commands(root: Path) -> list[tuple[str, list[str]]]:
-    """The lint the generated workflow runs: ruff, and mypy when the project configures it."""
-    from fastci.ci.workflow import choose_linters, mypy_names_its_files
+def installed_lint(root: Path) -> list[LintCommand]:
+    """The lint commands the generated workflow runs (lint_commands decides both), of the
+    linters installed here: CI installs them, here not having one is the user's choice."""
+    commands = lint_commands(choose_linters("auto", root), root)
+    return [command for command in commands if shutil.which(command.name) is not None]
 
-    commands = []
-    for name in choose_linters("auto", root):
-        if shutil.which(name) is None:
-            continue  # CI installs it; here it is the user's choice not to have it
-        if name == "ruff":
-            commands.append((name, ["ruff", "check", "."]))
-        else:
-            commands.append((name, ["mypy"] if mypy_names_its_files(root) else ["mypy", "."]))
-    return commands
+
+def _wait_or_kill(proc: subprocess.Popen[bytes], deadline: float) -> None:
+    """Wait for ``proc`` until ``deadline`` (a monotonic time), then kill its process group."""
+    try:
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _cancel_holder(lock: Path, reason: str) -> None:

@@ -1,4 +1,4 @@
-"""What the GitHub and GitLab workflow writers share: options, YAML text, hand-edit detection.
+"""What the GitHub and GitLab workflow writers share: options, commands, YAML text, hand edits.
 
 Workflows are written as text, line by line, so that the file is deterministic, commented and
 laid out for the people who will read it. A digest line in the header records what fastci
@@ -10,30 +10,38 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
-import json
 import re
-import sys
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
 from fastci import __version__
 from fastci.changes import git
-from fastci.config import Config, read_pyproject, read_pyproject_settings
+from fastci.ci.lint import LintCommand, choose_linters, lint_commands
+from fastci.ci.quoting import check_branch, check_path, check_text, scalar, sh
+from fastci.config import Config, read_pyproject_settings
 from fastci.errors import UsageError
 from fastci.files import write_atomically
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - exercised on Python 3.10 only
-    pass
 
 DIGEST_PREFIX = "# fastci-digest: sha256:"
 DEFAULT_SHARDS = 4
 DEFAULT_PYTHON = "3.12"
 MAX_MATRIX_JOBS = 256  # GitHub's limit for one matrix
-LINTERS = ("ruff", "mypy")
+MAX_PERCENT = 100
 PYTHON_VERSION = re.compile(r"^(pypy)?3\.\d+[0-9a-z.-]*$")
-MYPY_FILES_LINE = re.compile(r"^\s*files\s*=", re.MULTILINE)
+RESULTS = "results"  # `fastci run --results results` writes results/fastci-shard-K-of-N/
+DEPS_EXTRA = "deps"  # fastci[deps]: what `fastci deps` needs beyond fastci itself
+# A requirement: a name, its extras, then a version, marker or URL (or nothing).
+REQUIREMENT = re.compile(
+    r"^([A-Za-z0-9][A-Za-z0-9._-]*)(\s*)(?:\[([^\]]*)\])?(\s*(?:[<>=!~;@(].*)?)$"
+)
+
+# The commands both workflows run, each also a command a person can type.
+INSTALL_FASTCI = 'python -m pip install "$FASTCI_SPEC"'
+INSTALL_FASTCI_DEPS = 'python -m pip install "$FASTCI_DEPS_SPEC"'
+DEPS_BUILD = "fastci deps build"
+DEPS_PRUNE = "fastci deps prune"
+DEPS_INSTALL = "fastci deps install --project"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +51,7 @@ class WorkflowOptions:
     shards: int
     pythons: tuple[str, ...]
     fastci_spec: str  # what `pip install` installs as fastci
-    lint: tuple[str, ...]  # a subset of LINTERS, in that order
-    mypy_command: str  # `mypy` when the config names the files, else `mypy .`
+    lint: tuple[LintCommand, ...]  # ruff and/or mypy, in that order
     fail_under: float | None
     default_branch: str
     store: str  # the timings store, relative to the project root
@@ -59,11 +66,44 @@ class WorkflowOptions:
         return self.pythons[0]
 
     @property
-    def merge_flags(self) -> str:
-        flags = f"--expect-shards {self.shards}"
+    def fastci_deps_spec(self) -> str:
+        """fastci_spec with the deps extra, pinned the same way: for jobs that run fastci deps."""
+        return with_extra(self.fastci_spec, DEPS_EXTRA)
+
+    @property
+    def linters(self) -> tuple[str, ...]:
+        return tuple(command.name for command in self.lint)
+
+    @property
+    def install_linters(self) -> str:
+        return shlex.join(["python", "-m", "pip", "install", *self.linters])
+
+    def merge_command(self, python: str) -> str:
+        """The merge of ``python``'s shards: its results directory and report are named by it."""
+        words = ["fastci", "merge", "--expect-shards", str(self.shards)]
         if self.fail_under is not None:
-            flags += f" --fail-under {self.fail_under:g}"
-        return flags
+            words += ["--fail-under", f"{self.fail_under:g}"]
+        slug = python_slug(python)
+        return shlex.join([*words, "--html", f"fastci-report-{slug}.html", f"{RESULTS}/{slug}"])
+
+
+def python_slug(python: str) -> str:
+    """``py3.12`` or ``pypy3.10``: how job, directory and report names tell Pythons apart."""
+    return python if python.startswith("pypy") else f"py{python}"
+
+
+def with_extra(spec: str, extra: str) -> str:
+    """The pip requirement ``spec`` with ``extra`` added: ``fastci==1.0`` -> ``fastci[x]==1.0``.
+
+    A URL becomes ``fastci[x] @ URL``; a local path (``.``, a wheel file) gets ``[x]`` after it.
+    """
+    match = REQUIREMENT.match(spec)
+    if match is None:
+        return f"fastci[{extra}] @ {spec}" if "://" in spec else f"{spec}[{extra}]"
+    name, space, extras, rest = match.groups()
+    names = [e.strip() for e in (extras or "").split(",") if e.strip()]
+    names += [] if extra in names else [extra]
+    return f"{name}[{','.join(names)}]{'' if extras is not None else space}{rest}"
 
 
 def python_version(value: str) -> str:
@@ -78,118 +118,81 @@ def percentage(value: str) -> float:
         number = float(value)
     except ValueError:
         number = -1.0
-    if not 0 <= number <= 100:
+    if not 0 <= number <= MAX_PERCENT:
         raise ValueError("a percentage from 0 to 100")
     return number
 
 
-def options_for_project(
-    config: Config,
-    *,
-    provider: str,
-    shards: int | None,
-    pythons: Sequence[str],
-    fastci_spec: str,
-    lint: str,
-    fail_under: float | None,
-    pin_sha: bool,
-) -> WorkflowOptions:
+@dataclasses.dataclass(frozen=True)
+class WorkflowFlags:
+    """What the command line asked for, before the project and the defaults fill it in."""
+
+    provider: str  # github or gitlab
+    shards: int | None = None
+    pythons: tuple[str, ...] = ()
+    fastci_spec: str = "fastci"
+    lint: str = "auto"
+    fail_under: float | None = None
+    pin_sha: bool = False
+    settings: tuple[tuple[str, str], ...] = ()  # the setting flags given, as (flag, value)
+
+
+def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions:
     """Resolve the options for ``config.root``: flags first, then the project, then defaults."""
     from fastci.changes.gate import GateRules
 
-    if shards is None:
-        shards = ci_shards(config)
-    pythons = tuple(dict.fromkeys(pythons)) or (DEFAULT_PYTHON,)
+    shards = ci_shards(config) if flags.shards is None else flags.shards
+    pythons = tuple(dict.fromkeys(flags.pythons)) or (DEFAULT_PYTHON,)
     if shards * len(pythons) > MAX_MATRIX_JOBS:
         raise UsageError(
             f"{shards} shards x {len(pythons)} Python versions is more than the "
             f"{MAX_MATRIX_JOBS} jobs one GitHub matrix may have; use fewer shards"
         )
-    if not fastci_spec.strip() or "\n" in fastci_spec:
+    if not flags.fastci_spec.strip():
         raise UsageError("--fastci-spec must be one pip requirement, like fastci==0.1.0")
-    if fail_under is not None and not 0 <= fail_under <= 100:
+    check_text("--fastci-spec", flags.fastci_spec)
+    fail_under = flags.fail_under
+    if fail_under is not None and not 0 <= fail_under <= MAX_PERCENT:
         raise UsageError(f"--fail-under must be a percentage from 0 to 100, got {fail_under:g}")
     rules = GateRules.from_config(config)
-    words = [f"fastci workflow {provider}", f"--shards {shards}"]
-    words += [f"--python {version}" for version in pythons]
-    if fastci_spec != "fastci":
-        words.append(f"--fastci-spec '{fastci_spec}'")
-    if lint != "auto":
-        words.append(f"--lint {lint}")
-    if fail_under is not None:
-        words.append(f"--fail-under {fail_under:g}")
-    if pin_sha:
-        words.append("--pin-sha")
+    for pattern in (*rules.include, *rules.exclude):
+        check_text("the gate's pattern", pattern)
     return WorkflowOptions(
         shards=shards,
         pythons=pythons,
-        fastci_spec=fastci_spec.strip(),
-        lint=choose_linters(lint, config.root),
-        mypy_command="mypy" if mypy_names_its_files(config.root) else "mypy .",
+        fastci_spec=flags.fastci_spec.strip(),
+        lint=lint_commands(choose_linters(flags.lint, config.root), config.root),
         fail_under=fail_under,
-        default_branch=default_branch(config),
-        store=config.store,
-        wheelhouse=config.deps_wheelhouse,
+        default_branch=check_branch("the default branch", default_branch(config)),
+        store=check_path("[tool.fastci] store", config.store),
+        wheelhouse=check_path("[tool.fastci.deps] wheelhouse", config.deps_wheelhouse),
         include=rules.include,
         exclude=rules.exclude,
-        pin_sha=pin_sha,
-        command=" ".join(words),
+        pin_sha=flags.pin_sha,
+        command=_command(flags, shards, pythons),
     )
 
 
-def choose_linters(lint: str, root: Path) -> tuple[str, ...]:
-    """--lint: 'auto' (ruff, and mypy when the project configures it), 'none' or a list."""
-    if lint == "auto":
-        return ("ruff", "mypy") if mypy_configured(root) else ("ruff",)
-    if lint == "none":
-        return ()
-    names = {name.strip() for name in lint.split(",") if name.strip()}
-    unknown = names - set(LINTERS)
-    if unknown or not names:
-        raise UsageError(
-            f"--lint {lint!r}: expected 'auto', 'none' or a comma-separated list of "
-            + ", ".join(LINTERS)
-        )
-    return tuple(name for name in LINTERS if name in names)
-
-
-def _mypy_config_texts(root: Path) -> list[str]:
-    texts = []
-    for name in ("mypy.ini", ".mypy.ini"):
-        if (root / name).is_file():
-            texts.append((root / name).read_text(encoding="utf-8", errors="replace"))
-    setup_cfg = root / "setup.cfg"
-    if setup_cfg.is_file():
-        text = setup_cfg.read_text(encoding="utf-8", errors="replace")
-        if "[mypy]" in text:
-            texts.append(text)
-    return texts
+def _command(flags: WorkflowFlags, shards: int, pythons: Sequence[str]) -> str:
+    """The command line that writes the workflow again, for its header (and fastci doctor)."""
+    words = [f"fastci workflow {flags.provider}", f"--shards {shards}"]
+    words += [f"--python {version}" for version in pythons]
+    if flags.fastci_spec != "fastci":
+        words.append(f"--fastci-spec {sh(flags.fastci_spec)}")
+    if flags.lint != "auto":
+        words.append(f"--lint {sh(flags.lint)}")
+    if flags.fail_under is not None:
+        words.append(f"--fail-under {flags.fail_under:g}")
+    if flags.pin_sha:
+        words.append("--pin-sha")
+    words += [f"{flag} {sh(value)}" for flag, value in flags.settings]
+    return " ".join(words)
 
 
 def ci_shards(config: Config) -> int:
     """The shards a CI pipeline splits into: [tool.fastci] shards when the project sets it
     (even to 1), else DEFAULT_SHARDS."""
     return config.shards if "shards" in read_pyproject_settings(config.root) else DEFAULT_SHARDS
-
-
-def _pyproject_mypy(root: Path) -> dict[str, object] | None:
-    try:
-        tool = read_pyproject(root).get("tool", {})
-    except UsageError:
-        return None  # load_config has already reported a broken pyproject.toml
-    table = tool.get("mypy") if isinstance(tool, dict) else None
-    return table if isinstance(table, dict) else None
-
-
-def mypy_configured(root: Path) -> bool:
-    return _pyproject_mypy(root) is not None or bool(_mypy_config_texts(root))
-
-
-def mypy_names_its_files(root: Path) -> bool:
-    table = _pyproject_mypy(root)
-    if table is not None and table.get("files"):
-        return True
-    return any(MYPY_FILES_LINE.search(text) for text in _mypy_config_texts(root))
 
 
 def default_branch(config: Config) -> str:
@@ -211,17 +214,19 @@ def default_branch(config: Config) -> str:
 # -- YAML text
 
 
-def q(value: str) -> str:
-    """``value`` as a double-quoted YAML scalar (JSON strings are valid YAML)."""
-    return json.dumps(value)
+Value = str | int | bool  # a YAML value: a string, or a number or boolean written as one
 
 
-def block(key: str, text: str, indent: int) -> list[str]:
-    """``key: |`` followed by ``text`` as a literal block, or one line when it is one line."""
+def block(key: str, value: Value, indent: int) -> list[str]:
+    """``key: value``: a string of many lines as a literal block, of one line as a scalar."""
     pad = " " * indent
-    lines = text.strip("\n").splitlines()
+    if isinstance(value, bool):
+        return [f"{pad}{key}: {'true' if value else 'false'}"]
+    if isinstance(value, int):
+        return [f"{pad}{key}: {value}"]
+    lines = value.strip("\n").splitlines()
     if len(lines) == 1:
-        return [f"{pad}{key}: {lines[0]}"]
+        return [f"{pad}{key}: {scalar(lines[0])}"]
     return [f"{pad}{key}: |", *(f"{pad}  {line}" if line else "" for line in lines)]
 
 

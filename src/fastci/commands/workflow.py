@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fastci.config import (
+    SETTINGS_BY_KEY,
     add_root_argument,
     add_setting_arguments,
     argparse_type,
@@ -15,6 +16,8 @@ from fastci.errors import ExitCode, UsageError
 from fastci.settings import shard_count
 
 NAME = "workflow"
+# Settings a workflow depends on that may be given as flags; the file's header repeats them.
+SETTINGS = ("changes.default-branch", "gate.include", "gate.extend-include", "gate.exclude")
 HELP = "write the CI workflow: .github/workflows/ci.yml (github) or .gitlab-ci.yml (gitlab)"
 
 
@@ -69,9 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 action="store_true",
                 help="pin each action to a full commit id instead of its major version tag",
             )
-        add_setting_arguments(
-            sub, "changes.default-branch", "gate.include", "gate.extend-include", "gate.exclude"
-        )
+        add_setting_arguments(sub, *SETTINGS)
         output = sub.add_mutually_exclusive_group()
         output.add_argument(
             "--force", action="store_true", help="overwrite the file even if edited by hand"
@@ -84,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fastci.changes import git
     from fastci.ci import github, gitlab
-    from fastci.ci.workflow import options_for_project, write_workflow
+    from fastci.ci.workflow import WorkflowFlags, options_for_project, write_workflow
 
     config = load_config(args)
     repo = git.toplevel(config.root)
@@ -93,16 +94,17 @@ def run(args: argparse.Namespace) -> int:
             f"the project root {config.root} is not the root of its git repository ({repo}); "
             "fastci workflow writes pipelines for projects at a repository's root"
         )
-    options = options_for_project(
-        config,
+    flags = WorkflowFlags(
         provider=args.provider,
         shards=args.shards,
-        pythons=args.pythons,
+        pythons=tuple(args.pythons),
         fastci_spec=args.fastci_spec,
         lint=args.lint,
         fail_under=args.fail_under,
         pin_sha=getattr(args, "pin_sha", False),
+        settings=_given_settings(args),
     )
+    options = options_for_project(config, flags)
     writer = github if args.provider == "github" else gitlab
     text = writer.render(options)
     if args.stdout:
@@ -119,3 +121,14 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"{result.status} {path}")
     return ExitCode.OK
+
+
+def _given_settings(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """The setting flags given on the command line, as (flag, value) to repeat them."""
+    given = []
+    for key in SETTINGS:
+        setting = SETTINGS_BY_KEY[key]
+        value = getattr(args, setting.field, None)
+        if value is not None:
+            given.append((setting.flag, value if isinstance(value, str) else ",".join(value)))
+    return tuple(given)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fastci.results.timings import ReportWriter, RunHeader, TestRecord
+from tests.ci.test_pipeline import git, make_repo
 from tests.projects import Project
-from tests.test_pipeline import git, make_repo
 
 
 def findings(output: str) -> list[tuple[str, str]]:

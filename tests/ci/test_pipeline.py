@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from fastci.ci.pipeline import installed_lint
 from fastci.results.bundle import read_results
+from tests.ci.workflows import generate, make_project
+from tests.gitrepos import no_ci  # noqa: F401 - a fixture
 from tests.projects import Project
 
 
@@ -126,3 +132,25 @@ def test_a_second_pipeline_of_a_group_cancels_the_first_which_reports_cancelled(
     states = [json.loads((r / "pipeline.json").read_text()) for r in runs]
     assert [s["status"] for s in states] == ["cancelled", "passed"]
     assert "cancelled by pipeline" in json.dumps(states[0])
+
+
+MYPY_CONFIGS = {
+    "mypy-names-its-files": '[tool.mypy]\nfiles = ["src"]\n',
+    "mypy-on-the-project": "[tool.mypy]\nstrict = true\n",
+    "no-mypy": "",
+}
+
+
+@pytest.mark.usefixtures("no_ci")
+@pytest.mark.parametrize("mypy", MYPY_CONFIGS)
+def test_the_pipeline_lints_with_the_very_commands_both_workflows_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mypy: str
+) -> None:
+    root = make_project(tmp_path / "project", MYPY_CONFIGS[mypy])
+    local = [shlex.join(command.argv) for command in installed_lint(root)]
+    github = generate(capsys, root, "github")["jobs"]["lint"]["steps"]
+    gitlab = generate(capsys, root, "gitlab")["lint"]["script"]
+
+    assert local == [s["run"] for s in github if s["name"] in ("ruff", "mypy")]
+    assert local == [line for line in gitlab if line.startswith(("ruff", "mypy"))]
+    assert len(local) == (1 if mypy == "no-mypy" else 2)  # both linters are installed here
