@@ -6,14 +6,13 @@ import argparse
 import sys
 
 from fastci.config import (
-    SETTINGS_BY_KEY,
     add_root_argument,
     add_setting_arguments,
     argparse_type,
     load_config,
 )
 from fastci.errors import ExitCode, UsageError
-from fastci.settings import shard_count
+from fastci.settings import SETTINGS_BY_KEY, shard_count
 
 NAME = "workflow"
 # Settings a workflow depends on that may be given as flags; the file's header repeats them.
