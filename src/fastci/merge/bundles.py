@@ -25,10 +25,9 @@ from fastci.results.bundle import (
     PARTIAL_NAME,
     Bundle,
     BundleError,
-    JunitSuite,
     read_bundle,
-    write_junit_suites,
 )
+from fastci.results.junit import JunitSuite, write_junit_suites
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.RESULTS_INCOMPLETE,
