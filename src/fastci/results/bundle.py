@@ -11,30 +11,29 @@ no file in it starts with a dot, so CI artifact uploads keep every one:
 - ``coverage.db``    coverage.py data, when coverage was measured.
 - ``logs/``          each worker's pytest output.
 
-A bundle is built in a temporary sibling directory and renamed into place, so a killed run
-never leaves a half-written bundle under the final name. ``read_bundle`` checks a bundle whole
+A bundle is built in a scratch sibling directory and renamed into place (fastci.results.building),
+so a killed run never leaves a half-written bundle under the final name, and two runs writing
+the same bundle at once both succeed. ``read_bundle`` checks a bundle whole
 before anything is merged from it, and names the bundle in its one-line error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import re
-import shutil
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
-from fastci.files import ensure_dir
 from fastci.model import TestResult, UnitSpan, WorkerSpan
+from fastci.results import building as build
 from fastci.results import junit
+from fastci.results.building import PARTIAL_SUFFIX
 from fastci.results.records import (
     ANYTHING,
     FLAG,
@@ -65,9 +64,10 @@ LOGS = "logs"
 T = TypeVar("T")
 # JUnit lives in fastci.results.junit; execute/run.py still imports write_junit from here.
 write_junit = junit.write_junit
+building = build.building  # as write_junit: execute/run.py imports it from here
 # The directory names fastci gives bundles, and the scratch name of one still being written.
 BUNDLE_NAME = re.compile(r"fastci-(?:shard-(?P<index>\d+)-of-(?P<total>\d+)|local)")
-PARTIAL_NAME = re.compile(rf"(?P<final>{BUNDLE_NAME.pattern})\.partial-\d+")
+PARTIAL_NAME = re.compile(rf"(?P<final>{BUNDLE_NAME.pattern}){PARTIAL_SUFFIX}")
 
 
 def bundle_name(shard_slug: str | None) -> str:
@@ -76,25 +76,6 @@ def bundle_name(shard_slug: str | None) -> str:
 
 def count_outcomes(results: Iterable[TestResult]) -> dict[str, int]:
     return dict(sorted(Counter(r.outcome for r in results).items()))
-
-
-@contextlib.contextmanager
-def building(final: Path) -> Iterator[Path]:
-    """A scratch directory that becomes ``final`` (replacing any old bundle) on success."""
-    ensure_dir(final.parent)
-    scratch = final.with_name(f"{final.name}.partial-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    try:
-        yield scratch
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    old = final.with_name(f"{final.name}.old-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
-    scratch.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_results(path: Path, results: Iterable[TestResult]) -> None:
