@@ -22,9 +22,10 @@ HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timi
 EPILOG = """\
 exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
 interrupted or with units that left no results, a corrupt bundle); 1 tests failed;
-5 no tests ran; 6 coverage under --fail-under; 4 usage error. When several apply, the first in
-the order 7, 1, 5, 6 wins: an incomplete merge cannot vouch for the rest. Each reason is
-one line.
+5 no tests ran; 6 coverage under --fail-under; 4 usage error (a DIR that does not exist:
+then nothing is written). When several apply, the first in the order 7, 1, 5, 6 wins: an
+incomplete merge cannot vouch for the rest. Each reason is one line, and the verdict line
+comes last.
 """
 
 
@@ -129,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
+    bundle_set = load_bundles(args.dirs, args.expect_shards)  # a wrong DIR stops here
     writable_directory(output, f"cannot use --output {output}")
-    bundle_set = load_bundles(args.dirs, args.expect_shards)
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
     write_merged_junit(written[0], bundles)

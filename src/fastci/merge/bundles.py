@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from fastci.errors import ExitCode, FastciError
+from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.merge.coverage import CoveragePiece, CoverageSummary, combine_pieces, summarize
 from fastci.model import TestResult
 from fastci.plan.store import ImportResult, TimingsStore
@@ -73,29 +73,24 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
     found: list[Path] = []
     partials: dict[str, Path] = {}
     dirs = list(dict.fromkeys(d.resolve() for d in dirs))  # one directory named twice is one
+    require_directories(dirs)
     for directory in dirs:
-        if not directory.is_dir():
-            problems.append(_incomplete(f"{directory} is not a directory: no results to merge"))
-            continue
         for path in _bundle_dirs(directory):
             partial = PARTIAL_NAME.fullmatch(path.name)
             if partial is not None:
                 partials.setdefault(partial["final"], path)
             else:
                 found.append(path)
-    bundles: list[Bundle] = []
-    unreadable: set[str] = set()  # bundle names already reported as corrupt
     found = sorted(set(found))  # overlapping directories name a bundle once
-    for path in found:
-        try:
-            bundles.append(read_bundle(path))
-        except BundleError as e:
-            problems.append(_incomplete(e.message))
-            unreadable.add(path.name)
+    read = {path: _read(path) for path in found}
+    bundles = [b for b in read.values() if isinstance(b, Bundle)]
+    problems += [_incomplete(e.message) for e in read.values() if isinstance(e, BundleError)]
+    # bundle names already reported as corrupt
+    unreadable = {path.name for path, b in read.items() if isinstance(b, BundleError)}
     total = _shard_total(bundles, [*found, *partials.values()], expect_shards)
     problems += _set_problems(bundles, total, expect_shards)
     problems += _missing(bundles, total, unreadable, partials, dirs)
-    if not found and not partials and all(d.is_dir() for d in dirs):
+    if not found and not partials:
         where = ", ".join(str(d) for d in dirs)
         problems.append(
             _incomplete(
@@ -109,6 +104,23 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
     if bundles and not any(r.is_test for b in bundles for r in b.results):
         problems.append(Problem("no tests ran in any shard", ExitCode.NO_TESTS_COLLECTED))
     return BundleSet(tuple(bundles), total, tuple(problems), tuple(_notes(bundles)))
+
+
+def _read(path: Path) -> Bundle | BundleError:
+    try:
+        return read_bundle(path)
+    except BundleError as e:
+        return e
+
+
+def require_directories(dirs: Sequence[Path]) -> None:
+    """A DIR that is not a directory is a mistyped argument (exit 4), not a missing shard."""
+    wrong = [str(d) for d in dirs if not d.is_dir()]
+    if wrong:
+        raise UsageError(
+            f"{', '.join(wrong)}: no such directory; pass the directories that hold the shards' "
+            "bundles (their downloaded artifacts, or a --results directory)"
+        )
 
 
 def _bundle_dirs(directory: Path) -> Iterator[Path]:

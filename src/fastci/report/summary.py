@@ -119,7 +119,8 @@ def format_summary(
     deselected: int = 0,
     reportchars: str = "fE",
 ) -> str:
-    """The whole summary; ``problems`` (one line each) turn the verdict red and close it."""
+    """The whole summary, the verdict line last; ``problems`` (one line each) come just before
+    it and turn it red."""
     lines = failure_sections(results)
     lines += slowest_lines(results)
     if coverage_report:
@@ -128,10 +129,12 @@ def format_summary(
     lines += list(notes)
     lines += short_summary(results, reportchars)
     problems = list(problems)
-    failed = any(r.failed for r in results) or bool(problems)
-    verdict = rule(verdict_line(counts, seconds, deselected))
-    lines.append(paint(verdict, "red" if failed else "green", color))
     lines += [paint(f"fastci: {problem}", "red", color) for problem in problems]
+    failed = any(r.failed for r in results) or bool(problems)
+    verdict = verdict_line(counts, seconds, deselected)
+    if problems:  # never a line that reads like a success, whatever the counts say
+        verdict += f"; not a success: {len(problems)} problem{'s' * (len(problems) > 1)} above"
+    lines.append(paint(rule(verdict), "red" if failed else "green", color))  # always last
     return "\n".join(lines)
 
 
