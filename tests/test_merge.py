@@ -244,7 +244,7 @@ def _garble_coverage(bundle: Path) -> None:
     ("damage", "says"),
     [
         (_drop_manifest, "has no manifest.json"),
-        (_garble_manifest, "manifest.json is not readable JSON"),
+        (_garble_manifest, "manifest.json: not JSON (Expecting value"),
         (_truncate_results, "was cut short or altered"),
         (_truncate_timings, "timings.jsonl is unreadable"),
         (_garble_coverage, "cannot be combined"),

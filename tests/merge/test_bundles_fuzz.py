@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from fastci.cli import main
@@ -34,6 +34,8 @@ VERDICTS = {
     ExitCode.RESULTS_INCOMPLETE,
 }
 HOSTILE = st.one_of(
+    # extremes that are still valid, so that they reach the JUnit, the timeline and the report
+    st.sampled_from([0, 0.0, 5e-324, 1e7, 9_999_999.999, 1e11, 1, 2**31 - 1, "x" * 300]),
     st.sampled_from(
         [1e308, -1e308, math.inf, -math.inf, math.nan, -15074.997, 0, -1, 10**30, 2**63]
     ),
@@ -132,6 +134,7 @@ def test_merge_of_tampered_real_bundles_never_crashes(
                 ]
             )
         said = out.getvalue()
+        event(f"exit {code}")  # --hypothesis-show-statistics shows how often each came
         assert code in VERDICTS, said
         assert "Traceback" not in said
         assert "internal error" not in said

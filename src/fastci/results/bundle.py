@@ -194,7 +194,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     try:
         manifest = json_object(parse_json(manifest_path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, RecordError) as e:
-        raise BundleError(f"corrupt bundle {path}: {MANIFEST} is not readable JSON ({e})") from None
+        raise BundleError(f"corrupt bundle {path}: {MANIFEST}: {e}") from None
     if manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(
             f"bundle {path} has format {manifest.get('format')!r:.40}, not {BUNDLE_FORMAT}: "
