@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -132,7 +133,8 @@ def test_coverage_under_fail_under_exits_6_and_says_so(
     code, out = merge(three_shards, tmp_path, capsys, "--fail-under", "99")
 
     assert code == ExitCode.COVERAGE_UNDER_THRESHOLD
-    assert "is under the required 99%" in out.splitlines()[-1]
+    assert "is under the required 99%" in out.splitlines()[-2]
+    assert "not a success: 1 problem above" in out.splitlines()[-1]
 
     code, out = merge(three_shards, tmp_path, capsys, "--fail-under", "50")
     assert code == ExitCode.OK, out
@@ -165,8 +167,12 @@ def test_a_missing_shard_fails_the_merge_and_is_named(
     code, out = merge(three_shards, tmp_path, capsys, artifacts)
 
     assert code == ExitCode.RESULTS_INCOMPLETE
-    assert "fastci: shard 2/3 is missing: no fastci-shard-2-of-3 bundle" in out
-    assert "passed" in out  # what did arrive is still summarized
+    lines = out.splitlines()
+    missing = lines.index(next(x for x in lines if "shard 2/3 is missing" in x))
+    assert lines[missing].startswith("fastci: shard 2/3 is missing: no fastci-shard-2-of-3 bundle")
+    # What did arrive is still summarized, in a verdict that comes last and is no success.
+    assert missing == len(lines) - 2
+    assert re.search(r" \d+ passed.* in [\d.]+s; not a success: 1 problem above =+$", lines[-1])
 
 
 def test_expect_shards_catches_a_shard_no_bundle_mentions(
@@ -191,9 +197,25 @@ def test_no_bundles_at_all_is_never_a_success(
 
     assert code == ExitCode.RESULTS_INCOMPLETE
     assert f"no fastci bundles under {empty}" in out
-    code, out = merge(three_shards, tmp_path, capsys, tmp_path / "nowhere")
-    assert code == ExitCode.RESULTS_INCOMPLETE
-    assert "is not a directory" in out
+
+
+def test_a_directory_that_does_not_exist_is_a_usage_error_and_nothing_is_written(
+    three_shards: ShardedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = merge(three_shards, tmp_path, capsys)
+    assert code == ExitCode.OK, out
+    before = {p.name: p.read_bytes() for p in (tmp_path / "merged").iterdir() if p.is_file()}
+    nowhere = tmp_path / "nowhere"
+
+    code, out = merge(three_shards, tmp_path, capsys, three_shards.results, nowhere)
+
+    assert code == ExitCode.USAGE_ERROR
+    assert out.splitlines() == [
+        f"fastci: error: {nowhere}: no such directory; pass the directories that hold the "
+        "shards' bundles (their downloaded artifacts, or a --results directory)"
+    ]
+    after = {p.name: p.read_bytes() for p in (tmp_path / "merged").iterdir() if p.is_file()}
+    assert after == before
 
 
 def _drop_manifest(bundle: Path) -> None:
@@ -222,7 +244,7 @@ def _garble_coverage(bundle: Path) -> None:
     ("damage", "says"),
     [
         (_drop_manifest, "has no manifest.json"),
-        (_garble_manifest, "manifest.json is not readable JSON"),
+        (_garble_manifest, "manifest.json: not JSON (Expecting value"),
         (_truncate_results, "was cut short or altered"),
         (_truncate_timings, "timings.jsonl is unreadable"),
         (_garble_coverage, "cannot be combined"),

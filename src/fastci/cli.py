@@ -7,14 +7,14 @@ import contextlib
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
 from fastci import __version__
 from fastci.config import add_root_argument
-from fastci.errors import ExitCode, FastciError, UsageError
+from fastci.errors import ExitCode, FastciError, UsageError, crash_line
 
 # Each name is a module in fastci.commands with NAME, HELP, add_arguments(parser) and
 # run(args) -> int. A module with PYTEST_ARGS = True gets every argument that is not one of
@@ -135,12 +135,14 @@ def _working_directory(directory: str | None) -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    root: str | None = None
     try:
         parser = build_parser(load_commands())
         if not argv:
             parser.print_help()
             return ExitCode.USAGE_ERROR
         args = parse(parser, argv)
+        root = args.root
         with _working_directory(args.root):
             return int(args.handler(args))
     except FastciError as e:
@@ -153,12 +155,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
-    except Exception as e:  # a bug in fastci: one line, the traceback only on request
-        if os.environ.get("FASTCI_DEBUG"):
-            traceback.print_exc()
-        print(
-            f"fastci: internal error: {type(e).__name__}: {e} "
-            "(set FASTCI_DEBUG=1 for the traceback and please report it)",
-            file=sys.stderr,
-        )
+    except Exception as e:  # a bug in fastci: one line, the details in a crash log
+        print(crash_line(e, argv, Path(root or ".")), file=sys.stderr)
         return int(ExitCode.INTERNAL_ERROR)

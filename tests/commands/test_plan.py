@@ -224,7 +224,7 @@ def test_a_report_with_a_bad_header_is_refused_on_import(project: Project) -> No
     )
     proc = project.fastci("timings", "import", str(bad))
     assert proc.returncode == 4
-    assert "bad.jsonl:1: not a fastci timings report line (started must be a number)" in (
+    assert "bad.jsonl:1: not a fastci timings report line (field started must be a time" in (
         proc.stderr
     )
     assert project.fastci("timings", "export").returncode == 0

@@ -35,13 +35,13 @@ def test_a_half_written_last_line_of_a_report_is_skipped_with_a_warning(
             '{"type": "run", "format": 1, "report_id": "a", "run_id": "r", "started": 1.0,'
             ' "complete": true}\n{"type": "test", "id": "t.py::a", "file": "t.py",'
             ' "setup": 0, "call": 1e400, "teardown": 0, "outcome": "passed"}\n',
-            "durations must be seconds from 0 to",
+            "field call must be seconds from 0 to",
         ),
         (
             '{"type": "run", "format": 1, "report_id": "a", "run_id": "r", "started": 1.0,'
             ' "complete": true}\n{"type": "test", "id": "t.py::a", "file": "t.py",'
             ' "setup": 0, "call": 2e7, "teardown": 0, "outcome": "passed"}\n',
-            r"durations must be seconds from 0 to 1e\+07",
+            r"field call must be seconds from 0 to 1e\+07",
         ),
     ],
 )

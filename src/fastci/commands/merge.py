@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, argparse_type, load_config
 from fastci.files import writable_directory, write_atomically
-from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES
+from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES, CoverageRequest
 from fastci.settings import shard_count
 
 if TYPE_CHECKING:
@@ -23,9 +23,10 @@ HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timi
 EPILOG = """\
 exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
 interrupted or with units that left no results, a corrupt bundle); 1 tests failed;
-5 no tests ran; 6 coverage under --fail-under; 4 usage error. When several apply, the first in
-the order 7, 1, 5, 6 wins: an incomplete merge cannot vouch for the rest. Each reason is
-one line.
+5 no tests ran; 6 coverage under --fail-under; 4 usage error (a DIR that does not exist:
+then nothing is written). When several apply, the first in the order 7, 1, 5, 6 wins: an
+incomplete merge cannot vouch for the rest. Each reason is one line, and the verdict line
+comes last.
 """
 
 
@@ -123,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
+    bundle_set = load_bundles(args.dirs, args.expect_shards)  # a wrong DIR stops here
     writable_directory(output, f"cannot use --output {output}")
-    bundle_set = load_bundles(args.dirs, args.expect_shards)
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
     write_merged_junit(written[0], bundles)
@@ -140,14 +141,12 @@ def run(args: argparse.Namespace) -> int:
                 f"fastci: timings store {config.store_path}: {imported.runs_new} new run(s), "
                 f"{imported.runs_unchanged} already known"
             )
-    coverage, coverage_problems = merge_coverage(
-        bundles,
-        config.root,
-        output / "coverage.db",
-        args.cov_report or DEFAULT_REPORTS,
-        output,
-        _fail_under(args.fail_under, bundles),
+    request = CoverageRequest(
+        source=None,
+        reports=tuple(args.cov_report or DEFAULT_REPORTS),
+        fail_under=_fail_under(args.fail_under, bundles),
     )
+    coverage, coverage_problems = merge_coverage(bundles, config.root, request, output)
     if coverage is not None:
         written.append(output / "coverage.db")
     overview = build_overview(config.root.name, bundle_set, coverage, coverage_problems)

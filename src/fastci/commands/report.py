@@ -35,14 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.merge.bundles import load_bundles, merge_coverage
+    from fastci.merge.coverage import CoverageRequest
     from fastci.report.html import render_html
     from fastci.report.overview import build_overview
 
     config = load_config(args)
     bundle_set = load_bundles(args.dirs, args.expect_shards)
     with tempfile.TemporaryDirectory(prefix="fastci-report-") as scratch:
+        nothing_written = CoverageRequest(source=None, reports=())
         coverage, problems = merge_coverage(
-            bundle_set.bundles, config.root, Path(scratch) / "coverage.db", (), Path(scratch), None
+            bundle_set.bundles, config.root, nothing_written, Path(scratch)
         )
     overview = build_overview(config.root.name, bundle_set, coverage, problems)
     path: Path = args.html

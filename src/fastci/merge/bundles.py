@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from fastci.errors import ExitCode, FastciError
+from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.merge.coverage import (
     CoveragePiece,
     CoverageRequest,
@@ -32,10 +32,9 @@ from fastci.results.bundle import (
     PARTIAL_NAME,
     Bundle,
     BundleError,
-    JunitSuite,
     read_bundle,
-    write_junit_suites,
 )
+from fastci.results.junit import JunitSuite, write_junit_suites
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.RESULTS_INCOMPLETE,
@@ -81,29 +80,24 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
     found: list[Path] = []
     partials: dict[str, Path] = {}
     dirs = list(dict.fromkeys(d.resolve() for d in dirs))  # one directory named twice is one
+    require_directories(dirs)
     for directory in dirs:
-        if not directory.is_dir():
-            problems.append(_incomplete(f"{directory} is not a directory: no results to merge"))
-            continue
         for path in _bundle_dirs(directory):
             partial = PARTIAL_NAME.fullmatch(path.name)
             if partial is not None:
                 partials.setdefault(partial["final"], path)
             else:
                 found.append(path)
-    bundles: list[Bundle] = []
-    unreadable: set[str] = set()  # bundle names already reported as corrupt
     found = sorted(set(found))  # overlapping directories name a bundle once
-    for path in found:
-        try:
-            bundles.append(read_bundle(path))
-        except BundleError as e:
-            problems.append(_incomplete(e.message))
-            unreadable.add(path.name)
+    read = {path: _read(path) for path in found}
+    bundles = [b for b in read.values() if isinstance(b, Bundle)]
+    problems += [_incomplete(e.message) for e in read.values() if isinstance(e, BundleError)]
+    # bundle names already reported as corrupt
+    unreadable = {path.name for path, b in read.items() if isinstance(b, BundleError)}
     total = _shard_total(bundles, [*found, *partials.values()], expect_shards)
     problems += _set_problems(bundles, total, expect_shards)
     problems += _missing(bundles, total, unreadable, partials, dirs)
-    if not found and not partials and all(d.is_dir() for d in dirs):
+    if not found and not partials:
         where = ", ".join(str(d) for d in dirs)
         problems.append(
             _incomplete(
@@ -117,6 +111,23 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
     if bundles and not any(r.is_test for b in bundles for r in b.results):
         problems.append(Problem("no tests ran in any shard", ExitCode.NO_TESTS_COLLECTED))
     return BundleSet(tuple(bundles), total, tuple(problems), tuple(_notes(bundles)))
+
+
+def _read(path: Path) -> Bundle | BundleError:
+    try:
+        return read_bundle(path)
+    except BundleError as e:
+        return e
+
+
+def require_directories(dirs: Sequence[Path]) -> None:
+    """A DIR that is not a directory is a mistyped argument (exit 4), not a missing shard."""
+    wrong = [str(d) for d in dirs if not d.is_dir()]
+    if wrong:
+        raise UsageError(
+            f"{', '.join(wrong)}: no such directory; pass the directories that hold the shards' "
+            "bundles (their downloaded artifacts, or a --results directory)"
+        )
 
 
 def _bundle_dirs(directory: Path) -> Iterator[Path]:
@@ -281,18 +292,16 @@ def import_timings(bundles: Sequence[Bundle], store: TimingsStore) -> ImportResu
     return store.import_runs(run for bundle in bundles for run in bundle.runs)
 
 
-def merge_coverage(
-    bundles: Sequence[Bundle],
-    root: Path,
-    data_file: Path,
-    reports: Sequence[tuple[str, str | None]],
-    report_dir: Path,
-    fail_under: float | None,
-) -> tuple[CoverageSummary | None, list[Problem]]:
-    """Combine the shards' coverage into ``data_file``, write its reports, judge the threshold.
+MERGED_COVERAGE = "coverage.db"  # the combined data file, beside the reports
 
-    ``fail_under`` None takes the project's coverage settings ([report] fail_under).
-    """
+
+def merge_coverage(
+    bundles: Sequence[Bundle], root: Path, request: CoverageRequest, out_dir: Path
+) -> tuple[CoverageSummary | None, list[Problem]]:
+    """Combine the shards' coverage into ``out_dir/coverage.db``, write the requested reports
+    there, judge the threshold (a request without ``fail_under`` takes the project's
+    ``[report] fail_under``)."""
+    fail_under = request.fail_under
     pieces = [
         CoveragePiece(f"bundle {b.path}", b.coverage_file, b.rootdir)
         for b in bundles
@@ -308,10 +317,10 @@ def merge_coverage(
                 )
             ]
         return None, []
+    data_file = out_dir / MERGED_COVERAGE
     problems = [_incomplete(line) for line in combine_pieces(pieces, root, data_file)]
     try:
-        request = CoverageRequest(source=None, reports=tuple(reports), fail_under=fail_under)
-        summary = summarize(data_file, root, request, report_dir)
+        summary = summarize(data_file, root, request, out_dir)
     except FastciError as e:
         return None, [*problems, _incomplete(e.message)]
     if summary.threshold_problem is not None:

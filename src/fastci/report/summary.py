@@ -118,7 +118,7 @@ class Summary:
     timing_line: str
     coverage_report: str = ""
     notes: Sequence[str] = ()
-    problems: Sequence[str] = ()  # one line each: they turn the verdict red and close it
+    problems: Sequence[str] = ()  # one line each, just before the verdict: they turn it red
     deselected: int = 0
     reportchars: str = "fE"
 
@@ -130,10 +130,13 @@ class Summary:
         lines.append(self.timing_line)
         lines += list(self.notes)
         lines += short_summary(self.results, self.reportchars)
-        failed = any(r.failed for r in self.results) or bool(self.problems)
-        verdict = rule(verdict_line(self.counts, self.seconds, self.deselected))
-        lines.append(paint(verdict, "red" if failed else "green", color))
         lines += [paint(f"fastci: {problem}", "red", color) for problem in self.problems]
+        failed = any(r.failed for r in self.results) or bool(self.problems)
+        verdict = verdict_line(self.counts, self.seconds, self.deselected)
+        if self.problems:  # never a line that reads like a success, whatever the counts say
+            count = len(self.problems)
+            verdict += f"; not a success: {count} problem{'s' * (count > 1)} above"
+        lines.append(paint(rule(verdict), "red" if failed else "green", color))  # always last
         return "\n".join(lines)
 
 

@@ -11,31 +11,48 @@ no file in it starts with a dot, so CI artifact uploads keep every one:
 - ``coverage.db``    coverage.py data, when coverage was measured.
 - ``logs/``          each worker's pytest output.
 
-A bundle is built in a temporary sibling directory and renamed into place, so a killed run
-never leaves a half-written bundle under the final name. ``read_bundle`` checks a bundle whole
+A bundle is built in a scratch sibling directory and renamed into place (fastci.results.building),
+so a killed run never leaves a half-written bundle under the final name, and two runs writing
+the same bundle at once both succeed. ``read_bundle`` checks a bundle whole
 before anything is merged from it, and names the bundle in its one-line error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
 import re
-import shutil
 import socket
 import time
-import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
-from fastci.files import ensure_dir, replacing
 from fastci.model import TestResult, UnitSpan, WorkerSpan
-from fastci.results.timings import Run, read_report
+from fastci.results import building as build
+from fastci.results import junit
+from fastci.results.building import PARTIAL_SUFFIX
+from fastci.results.records import (
+    ANYTHING,
+    FLAG,
+    LIST,
+    TEXT,
+    TIME,
+    Kind,
+    LineError,
+    RecordError,
+    checked,
+    json_object,
+    list_of,
+    number_in,
+    optional,
+    parse_json,
+    typed,
+    whole,
+)
+from fastci.results.timings import SECONDS, TEST_KINDS, Run, read_report
 
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -45,9 +62,12 @@ JUNIT = "junit.xml"
 COVERAGE = "coverage.db"
 LOGS = "logs"
 T = TypeVar("T")
+# JUnit lives in fastci.results.junit; execute/run.py still imports write_junit from here.
+write_junit = junit.write_junit
+building = build.building  # as write_junit: execute/run.py imports it from here
 # The directory names fastci gives bundles, and the scratch name of one still being written.
 BUNDLE_NAME = re.compile(r"fastci-(?:shard-(?P<index>\d+)-of-(?P<total>\d+)|local)")
-PARTIAL_NAME = re.compile(rf"(?P<final>{BUNDLE_NAME.pattern})\.partial-\d+")
+PARTIAL_NAME = re.compile(rf"(?P<final>{BUNDLE_NAME.pattern}){PARTIAL_SUFFIX}")
 
 
 def bundle_name(shard_slug: str | None) -> str:
@@ -58,25 +78,6 @@ def count_outcomes(results: Iterable[TestResult]) -> dict[str, int]:
     return dict(sorted(Counter(r.outcome for r in results).items()))
 
 
-@contextlib.contextmanager
-def building(final: Path) -> Iterator[Path]:
-    """A scratch directory that becomes ``final`` (replacing any old bundle) on success."""
-    ensure_dir(final.parent)
-    scratch = final.with_name(f"{final.name}.partial-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    try:
-        yield scratch
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    old = final.with_name(f"{final.name}.old-{os.getpid()}")
-    if final.exists():
-        final.rename(old)
-    scratch.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def write_results(path: Path, results: Iterable[TestResult]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for result in results:
@@ -84,16 +85,18 @@ def write_results(path: Path, results: Iterable[TestResult]) -> None:
 
 
 def read_results(path: Path) -> list[TestResult]:
-    fields = {f.name for f in dataclasses.fields(TestResult)}
-    results = []
+    """Every result in a results file, each line checked; LineError names the first bad one."""
     with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            try:
-                row = json.loads(line)
-                results.append(TestResult(**{k: v for k, v in row.items() if k in fields}))
-            except (ValueError, TypeError) as e:
-                raise FastciError(f"{path}:{number}: not a fastci result line ({e})") from None
-    return results
+        return [_result(path, number, line) for number, line in enumerate(f, 1)]
+
+
+def _result(path: Path, number: int, line: str) -> TestResult:
+    try:
+        return typed(TestResult, parse_json(line), RESULT_KINDS)
+    except RecordError as e:
+        raise LineError(
+            f"{path}:{number}: not a fastci result line ({e})", number, str(e)
+        ) from None
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
@@ -104,92 +107,6 @@ def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
         **manifest,
     }
     path.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-
-
-# -- JUnit XML ------------------------------------------------------------------------------
-
-
-def junit_names(nodeid: str) -> tuple[str, str]:
-    """(classname, name) the way pytest's own junitxml writes them."""
-    if "::" not in nodeid:  # a whole file's or directory's error or skip
-        return "", nodeid.removesuffix(".py").replace("/", ".")
-    address, bracket, params = nodeid.partition("[")  # a parameter id may hold "::" too
-    parts = address.split("::")
-    parts[-1] += bracket + params
-    path = parts[0]
-    if path.endswith(".py"):
-        path = path[:-3]
-    module = path.replace("/", ".")
-    return ".".join([module, *parts[1:-1]]), parts[-1] if len(parts) > 1 else parts[0]
-
-
-@dataclasses.dataclass(frozen=True)
-class JunitSuite:
-    """One <testsuite>: a run's (or a shard's) results, named, from the host that ran them."""
-
-    name: str
-    results: Sequence[TestResult]
-    hostname: str = dataclasses.field(default_factory=socket.gethostname)
-
-
-def junit_tree(suites: Iterable[JunitSuite]) -> ET.ElementTree[ET.Element]:
-    root = ET.Element("testsuites", name="fastci")
-    for suite in suites:
-        _junit_suite(root, suite)
-    ET.indent(root)
-    return ET.ElementTree(root)
-
-
-def _junit_suite(root: ET.Element, junit_suite: JunitSuite) -> None:
-    results = junit_suite.results
-    counts = Counter(r.outcome for r in results)
-    failures = counts["failed"]
-    errors = counts["error"] + counts["crashed"]
-    skipped = counts["skipped"] + counts["xfailed"]
-    total_time = sum(r.setup + r.call + r.teardown for r in results)
-    suite = ET.SubElement(
-        root,
-        "testsuite",
-        name=junit_suite.name,
-        tests=str(len(results)),
-        failures=str(failures),
-        errors=str(errors),
-        skipped=str(skipped),
-        time=f"{total_time:.3f}",
-        hostname=junit_suite.hostname,
-    )
-    for result in results:
-        classname, name = junit_names(result.id)
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=classname,
-            name=name,
-            file=result.file,
-            time=f"{result.setup + result.call + result.teardown:.3f}",
-        )
-        text = result.longrepr or ""
-        message = text.strip().splitlines()[-1][:200] if text.strip() else result.outcome
-        if result.outcome == "failed":
-            ET.SubElement(case, "failure", message=message).text = text
-        elif result.outcome in ("error", "crashed"):
-            ET.SubElement(case, "error", message=message).text = text
-        elif result.outcome in ("skipped", "xfailed"):
-            ET.SubElement(case, "skipped", message=message, type="pytest.skip").text = text
-        if result.stdout:
-            ET.SubElement(case, "system-out").text = result.stdout
-        if result.stderr:
-            ET.SubElement(case, "system-err").text = result.stderr
-
-
-def write_junit(path: Path, results: Sequence[TestResult], suite_name: str) -> None:
-    write_junit_suites(path, [JunitSuite(suite_name, results)])
-
-
-def write_junit_suites(path: Path, suites: Iterable[JunitSuite]) -> None:
-    """Write a JUnit XML document with one <testsuite> per suite, replacing ``path`` whole."""
-    with replacing(path) as scratch:
-        junit_tree(suites).write(scratch, encoding="utf-8", xml_declaration=True)
 
 
 # -- reading a bundle back ------------------------------------------------------------------
@@ -251,19 +168,18 @@ def read_bundle(path: Path) -> Bundle:
     runs = _read_part(path, TIMINGS, lambda part: read_report(part, whole=True))
     try:
         bundle = _bundle_from_manifest(path, manifest, results, runs)
-    except (KeyError, TypeError, ValueError) as e:
-        raise BundleError(
-            f"bundle {path}: {MANIFEST} is damaged ({type(e).__name__}: {e})"
-        ) from None
+    except RecordError as e:
+        raise BundleError(f"corrupt bundle {path}: {MANIFEST}: {e}") from None
     counts, found = manifest.get("counts"), count_outcomes(results)
     if counts != found:
         raise BundleError(
-            f"bundle {path}: {RESULTS} holds {sum(found.values())} results {found} but "
+            f"corrupt bundle {path}: {RESULTS} holds {sum(found.values())} results {found} but "
             f"{MANIFEST} counts {counts}: the file was cut short or altered"
         )
     if bundle.has_coverage and not (path / COVERAGE).is_file():
         raise BundleError(
-            f"bundle {path}: {MANIFEST} says coverage was measured but {COVERAGE} is missing"
+            f"corrupt bundle {path}: {MANIFEST} says coverage was measured but {COVERAGE} "
+            "is missing"
         )
     return bundle
 
@@ -276,14 +192,12 @@ def _read_manifest(path: Path) -> dict[str, Any]:
             "artifact upload or download left files out"
         )
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise BundleError(f"bundle {path}: {MANIFEST} is not readable JSON ({e})") from None
-    if not isinstance(manifest, dict):
-        raise BundleError(f"bundle {path}: {MANIFEST} is not a JSON object")
+        manifest = json_object(parse_json(manifest_path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, RecordError) as e:
+        raise BundleError(f"corrupt bundle {path}: {MANIFEST}: {e}") from None
     if manifest.get("format") != BUNDLE_FORMAT:
         raise BundleError(
-            f"bundle {path} has format {manifest.get('format')!r}, not {BUNDLE_FORMAT}: "
+            f"bundle {path} has format {manifest.get('format')!r:.40}, not {BUNDLE_FORMAT}: "
             "merge it with the fastci version that wrote it"
         )
     return manifest
@@ -291,84 +205,126 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 def _read_part(path: Path, name: str, reader: Callable[[Path], list[T]]) -> list[T]:
     if not (path / name).is_file():
-        raise BundleError(f"bundle {path}: {name} is missing")
+        raise BundleError(f"corrupt bundle {path}: {name} is missing")
     try:
         return reader(path / name)
+    except LineError as e:
+        raise BundleError(f"corrupt bundle {path}: {name} line {e.line}: {e.reason}") from None
     except (OSError, UnicodeDecodeError, FastciError) as e:
-        raise BundleError(f"bundle {path}: {name} is unreadable: {e}") from None
+        raise BundleError(f"corrupt bundle {path}: {name} is unreadable: {e}") from None
 
 
 def _bundle_from_manifest(
     path: Path, m: dict[str, Any], results: list[TestResult], runs: list[Run]
 ) -> Bundle:
-    shard = m["shard"]
-    index, total = 1, 1
-    if shard is not None:
-        index, total = _number(shard["index"], int), _number(shard["total"], int)
-        if not 1 <= index <= total:
-            raise ValueError(f"shard {index}/{total} is not K/N with 1 <= K <= N")
+    f = checked(m, MANIFEST_KINDS, MANIFEST_OPTIONAL)
+    shard = f["shard"]
+    index, total = (1, 1) if shard is None else (shard["index"], shard["total"])
     named = BUNDLE_NAME.fullmatch(path.name)
     if named is not None and (named["index"] is not None) != (shard is not None):
-        raise ValueError("its shard does not match the directory name")
+        raise RecordError("its shard does not match the directory name")
     if (
         named is not None
         and named["index"] is not None
-        and ((int(named["index"]), int(named["total"])) != (index, total))
+        and (index, total)
+        != (
+            int(named["index"]),
+            int(named["total"]),
+        )
     ):
-        raise ValueError(f"it says shard {index}/{total}, unlike the directory name")
+        raise RecordError(f"it says shard {index}/{total}, unlike the directory name")
     return Bundle(
         path=path,
         shard_index=index,
         shard_total=total,
         is_shard=shard is not None,
-        run_id=str(m["run_id"]),
-        host=str(m.get("host", "")),
-        rootdir=_text(m["rootdir"]),
-        started=_number(m["started"], float),
-        finished=_number(m["finished"], float),
-        exit_code=_number(m["exit_code"], int),
-        interrupted=bool(m["interrupted"]),
-        stopped_early=None if m["stopped_early"] is None else str(m["stopped_early"]),
-        jobs=_number(m["jobs"], int),
-        predicted=_number(m["predicted"], float),
-        plan_makespan=_number(m["plan_makespan"], float),
-        plan_lower_bound=_number(m["plan_lower_bound"], float),
-        plan_digest=None if m.get("plan_digest") is None else _text(m["plan_digest"]),
-        startup=None if m["startup"] is None else _number(m["startup"], float),
-        planned_units=tuple(_text(u) for u in m["planned_units"]),
-        units=tuple(UnitSpan(**_fields_of(UnitSpan, span)) for span in m["units"]),
-        workers=tuple(WorkerSpan(**_fields_of(WorkerSpan, span)) for span in m["workers"]),
-        has_coverage=m["coverage"] is not None,
+        run_id=f["run_id"],
+        host=f.get("host", ""),
+        rootdir=f["rootdir"],
+        started=float(f["started"]),
+        finished=float(f["finished"]),
+        exit_code=f["exit_code"],
+        interrupted=f["interrupted"],
+        stopped_early=f["stopped_early"],
+        jobs=f["jobs"],
+        predicted=float(f["predicted"]),
+        plan_makespan=float(f["plan_makespan"]),
+        plan_lower_bound=float(f["plan_lower_bound"]),
+        plan_digest=f.get("plan_digest"),
+        startup=None if f["startup"] is None else float(f["startup"]),
+        planned_units=tuple(f["planned_units"]),
+        units=_spans(UnitSpan, f["units"], UNIT_KINDS, "units"),
+        workers=_spans(WorkerSpan, f["workers"], WORKER_KINDS, "workers"),
+        has_coverage=f["coverage"] is not None,
         coverage_fail_under=(
-            None
-            if m.get("coverage_fail_under") is None
-            else _number(m["coverage_fail_under"], float)
+            None if f.get("coverage_fail_under") is None else float(f["coverage_fail_under"])
         ),
         results=tuple(results),
         runs=tuple(runs),
     )
 
 
-def _fields_of(cls: type, row: dict[str, Any]) -> dict[str, Any]:
-    """The dataclass's fields from a JSON object: a required one absent is a KeyError."""
-    values = {}
-    for field in dataclasses.fields(cls):
-        if field.name in row:
-            values[field.name] = row[field.name]
-        elif field.default is dataclasses.MISSING:
-            raise KeyError(field.name)
-    return values
+def _spans(cls: type[T], rows: list[object], kinds: dict[str, Kind], name: str) -> tuple[T, ...]:
+    return tuple(typed(cls, row, kinds, f"{name}[{i}].") for i, row in enumerate(rows))
 
 
-def _number(value: object, kind: type[int] | type[float]) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {value!r}")
-    if kind is int and not isinstance(value, int):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return kind(value)
+def _is_shard(value: object) -> bool:
+    """A manifest's shard: null, or {"index": K, "total": N} with 1 <= K <= N."""
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    index, total = value.get("index"), value.get("total")
+    counts = whole(1, MAX_SHARDS).accepts
+    return counts(index) and counts(total) and index <= total  # type: ignore[operator]
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
-    return value
+# What each field of each record must hold (see fastci.results.records).
+MAX_SHARDS = 100_000
+MANIFEST_KINDS: dict[str, Kind] = {
+    "shard": Kind("null or {index: K, total: N} with 1 <= K <= N", _is_shard),
+    "run_id": TEXT,
+    "host": TEXT,
+    "rootdir": TEXT,
+    "started": TIME,
+    "finished": TIME,
+    "exit_code": whole(0, 255),
+    "interrupted": FLAG,
+    "stopped_early": optional(TEXT),
+    "jobs": whole(1, 1_000_000),
+    "predicted": SECONDS,
+    "plan_makespan": SECONDS,
+    "plan_lower_bound": SECONDS,
+    "plan_digest": optional(TEXT),
+    "startup": optional(SECONDS),
+    "planned_units": list_of(TEXT, "strings"),
+    "units": LIST,
+    "workers": LIST,
+    "coverage": ANYTHING,
+    "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
+}
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under")  # absent in older bundles
+UNIT_KINDS: dict[str, Kind] = {
+    "unit": TEXT,
+    "worker": TEXT,
+    "start": TIME,
+    "stop": TIME,
+    "tests": whole(0, 1_000_000_000),
+    "predicted": SECONDS,
+}
+WORKER_KINDS: dict[str, Kind] = {
+    "worker": TEXT,
+    "pid": whole(0, 2**31 - 1),
+    "start": TIME,
+    "stop": TIME,
+    "crashed": optional(TEXT),
+}
+RESULT_KINDS: dict[str, Kind] = {
+    **TEST_KINDS,
+    "start": TIME,
+    "stop": TIME,
+    "longrepr": optional(TEXT),
+    "stdout": TEXT,
+    "stderr": TEXT,
+    "worker": optional(TEXT),
+}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import sys
 import uuid
@@ -30,9 +29,29 @@ from pathlib import Path
 from typing import IO, Any
 
 from fastci.errors import UsageError
+from fastci.results.records import (
+    FLAG,
+    NAME,
+    TEXT,
+    TIME,
+    Kind,
+    LineError,
+    RecordError,
+    checked,
+    json_object,
+    number_in,
+    one_of,
+    optional,
+    parse_json,
+    typed,
+)
 
 FORMAT_VERSION = 1
 OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed", "crashed")
+# A duration past this is damage, not a slow test (115 days); the store refuses it too.
+MAX_SECONDS = 1e7
+SECONDS = number_in(0, MAX_SECONDS, f"seconds from 0 to {MAX_SECONDS:g}")
+LINE_TYPE = one_of(("run", "test", "file", "end"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +95,28 @@ class Run:
     header: RunHeader
     tests: dict[str, TestRecord] = dataclasses.field(default_factory=dict)
     files: dict[str, FileRecord] = dataclasses.field(default_factory=dict)
+
+
+# What each field of each line must hold (see fastci.results.records).
+HEADER_KINDS: dict[str, Kind] = {
+    "report_id": NAME,
+    "run_id": TEXT,
+    "started": TIME,
+    "complete": FLAG,
+    "shard": optional(TEXT),
+    "startup": optional(SECONDS),
+    "rootdir": optional(TEXT),
+}
+TEST_KINDS: dict[str, Kind] = {
+    "id": NAME,
+    "file": TEXT,
+    "setup": SECONDS,
+    "call": SECONDS,
+    "teardown": SECONDS,
+    "outcome": one_of(OUTCOMES),
+    "group": optional(TEXT),
+}
+FILE_KINDS: dict[str, Kind] = {"file": TEXT, "collect": SECONDS}
 
 
 def new_report_id() -> str:
@@ -158,88 +199,50 @@ def _parse(lines: IO[str], path: Path, cuts: list[str]) -> Iterator[Run]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not an object")
-            kind = row.pop("type")
-            if kind == "run":
-                if row.pop("format", None) != FORMAT_VERSION:
-                    raise UsageError(
-                        f"{path}:{number}: report format is not {FORMAT_VERSION}; "
-                        "it was written by another fastci version"
-                    )
-                if run is not None:
-                    cuts.append(f"the run before line {number} has no end line")
-                    yield _unfinished(run)
-                run = Run(header=_checked_header(RunHeader(**_known_fields(RunHeader, row))))
-            elif run is None:
-                raise UsageError(f"{path}:{number}: expected a 'run' line before {kind!r}")
-            elif kind == "test":
-                record = TestRecord(**_known_fields(TestRecord, row))
-                if record.outcome not in OUTCOMES:
-                    raise ValueError(f"unknown outcome {record.outcome!r}")
-                if not all(_is_seconds(v) for v in (record.setup, record.call, record.teardown)):
-                    raise ValueError(f"durations must be seconds from 0 to {MAX_SECONDS:g}")
-                run.tests[record.id] = record
-            elif kind == "end":
-                complete = run.header.complete and row.get("complete") is True
-                yield dataclasses.replace(
-                    run, header=dataclasses.replace(run.header, complete=complete)
-                )
-                run = None
-            elif kind == "file":
-                file_record = FileRecord(**_known_fields(FileRecord, row))
-                if not _is_seconds(file_record.collect):
-                    raise ValueError(f"collect must be seconds from 0 to {MAX_SECONDS:g}")
-                run.files[file_record.file] = file_record
-        except (ValueError, TypeError, KeyError) as e:
+            finished, run = _apply(json_object(parse_json(line)), run)
+        except RecordError as e:
             if line.endswith("\n"):
-                raise UsageError(
-                    f"{path}:{number}: not a fastci timings report line ({e})"
+                raise LineError(
+                    f"{path}:{number}: not a fastci timings report line ({e})", number, str(e)
                 ) from None
             cuts.append(f"its last line, {number}, is incomplete")
             break  # the last line was cut short by a killed writer: keep what came before
+        if finished is not None:
+            if run is not None:
+                cuts.append(f"the run before line {number} has no end line")
+            yield finished
     if run is not None:
         if not cuts:
             cuts.append("its last run has no end line")
         yield _unfinished(run)
 
 
+def _apply(row: dict[str, Any], run: Run | None) -> tuple[Run | None, Run | None]:
+    """Fold one line into the current run: (a run it finished, the run now open)."""
+    kind = checked(row, {"type": LINE_TYPE})["type"]
+    if kind == "run":
+        if row.get("format") != FORMAT_VERSION:
+            raise RecordError(
+                f"report format is not {FORMAT_VERSION}; it was written by another fastci version"
+            )
+        header = typed(RunHeader, row, HEADER_KINDS)
+        return (None if run is None else _unfinished(run)), Run(header=header)
+    if run is None:
+        raise RecordError(f"expected a 'run' line before {kind!r}")
+    if kind == "test":
+        record = typed(TestRecord, row, TEST_KINDS)
+        run.tests[record.id] = record
+    elif kind == "file":
+        file_record = typed(FileRecord, row, FILE_KINDS)
+        run.files[file_record.file] = file_record
+    else:  # the end line
+        complete = run.header.complete and row.get("complete") is True
+        return dataclasses.replace(
+            run, header=dataclasses.replace(run.header, complete=complete)
+        ), None
+    return None, run
+
+
 def _unfinished(run: Run) -> Run:
     """A run with no end line was cut short: what it recorded counts, its file lists do not."""
     return dataclasses.replace(run, header=dataclasses.replace(run.header, complete=False))
-
-
-def _checked_header(header: RunHeader) -> RunHeader:
-    if not (isinstance(header.report_id, str) and header.report_id):
-        raise ValueError("report_id must be a non-empty string")
-    if not isinstance(header.run_id, str):
-        raise ValueError("run_id must be a string")
-    if not _is_seconds(header.started, most=math.inf):
-        raise ValueError("started must be a number")
-    if not isinstance(header.complete, bool):
-        raise ValueError("complete must be true or false")
-    if header.shard is not None and not isinstance(header.shard, str):
-        raise ValueError("shard must be a string")
-    if header.startup is not None and not _is_seconds(header.startup):
-        raise ValueError("startup must be a number")
-    return header
-
-
-def _known_fields(cls: type, row: dict[str, Any]) -> dict[str, Any]:
-    """Drop keys a newer writer added, so older readers still read the rest."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in row.items() if k in names}
-
-
-# A duration past this is damage, not a slow test (115 days); the store refuses it too.
-MAX_SECONDS = 1e7
-
-
-def _is_seconds(value: object, most: float = MAX_SECONDS) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= most
-    )
