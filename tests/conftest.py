@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import Project
-from tests.shop import ShardedRun, run_shard, write_project
+from tests.helpers.git import no_ci  # noqa: F401 - a fixture for every test module
+from tests.helpers.projects import Project
+from tests.helpers.shop import ShardedRun, run_shard, write_project
 
 # Variables from the developer's shell or CI that would change how fastci or pytest behave.
 LEAKY_VARIABLES = (

@@ -9,10 +9,10 @@ import pytest
 
 from fastci.changes.diff import find_changes
 from fastci.errors import ExitCode
-from tests.gitrepos import (
+from tests.helpers.cli import fastci
+from tests.helpers.git import (
     checkout_commit_shallow,
     commit,
-    fastci,
     git,
     github_event,
     new_project,

@@ -10,9 +10,9 @@ from fastci.changes.diff import ChangeSet
 from fastci.changes.gate import DEFAULT_INCLUDE, GateRules, decide
 from fastci.config import load_config
 from fastci.errors import ExitCode
-from tests.gitrepos import (
+from tests.helpers.cli import fastci
+from tests.helpers.git import (
     commit,
-    fastci,
     git,
     new_project,
     no_ci,  # noqa: F401 - a fixture, used by name below

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastci.results.timings import ReportWriter, RunHeader, TestRecord
-from tests.ci.test_pipeline import git, make_repo
-from tests.projects import Project
+from tests.ci.test_pipeline import make_repo
+from tests.helpers.git import git
+from tests.helpers.projects import Project
 
 
 def findings(output: str) -> list[tuple[str, str]]:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from fastci.ci.github_steps import ACTIONS
-from tests.ci.workflows import (
+from tests.helpers.git import commit, git
+from tests.helpers.workflows import (
     OPTION_SETS,
     Generated,
     check,
@@ -19,7 +20,6 @@ from tests.ci.workflows import (
     tool,
     tool_env,
 )
-from tests.gitrepos import commit, git, no_ci  # noqa: F401 - no_ci is a fixture
 
 pytestmark = pytest.mark.usefixtures("no_ci")
 

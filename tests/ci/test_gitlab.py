@@ -9,7 +9,7 @@ import pytest
 
 from fastci.changes.gate import DEFAULT_INCLUDE, GateRules
 from fastci.ci.gitlab import gitlab_globs
-from tests.ci.workflows import (
+from tests.helpers.workflows import (
     OPTION_SETS,
     Generated,
     generate,
@@ -17,7 +17,6 @@ from tests.ci.workflows import (
     make_project,
     schema_complaints,
 )
-from tests.gitrepos import no_ci  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("no_ci")
 

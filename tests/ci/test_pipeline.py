@@ -15,17 +15,9 @@ import pytest
 
 from fastci.ci.pipeline import installed_lint
 from fastci.results.bundle import read_results
-from tests.ci.workflows import generate, make_project
-from tests.gitrepos import no_ci  # noqa: F401 - a fixture
-from tests.projects import Project
-
-
-def git(root: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args], cwd=root, check=True, capture_output=True,
-        env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"},
-    )  # fmt: skip
+from tests.helpers.git import git
+from tests.helpers.projects import Project
+from tests.helpers.workflows import generate, make_project
 
 
 def make_repo(project: Project, failing: bool = False) -> None:

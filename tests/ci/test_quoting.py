@@ -23,8 +23,8 @@ from fastci.ci.workflow import with_extra
 from fastci.cli import main
 from fastci.config import load_config
 from fastci.errors import ExitCode
-from tests.ci.workflows import check, make_project, tool, workflow_path
-from tests.gitrepos import CI_VARIABLES, no_ci  # noqa: F401 - no_ci is a fixture
+from tests.helpers.git import CI_VARIABLES
+from tests.helpers.workflows import check, make_project, tool, workflow_path
 
 pytestmark = pytest.mark.usefixtures("no_ci")
 

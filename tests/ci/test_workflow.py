@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fastci.errors import ExitCode
-from tests.ci.workflows import make_project
-from tests.gitrepos import fastci, no_ci  # noqa: F401 - no_ci is a fixture
+from tests.helpers.cli import fastci
+from tests.helpers.workflows import make_project
 
 pytestmark = pytest.mark.usefixtures("no_ci")
 

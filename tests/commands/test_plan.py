@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fastci.results.timings import FileRecord, ReportWriter, RunHeader, TestRecord
-from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
+from tests.helpers.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 
 def shard_contents(plan: dict[str, object], all_tests: set[str]) -> list[list[str]]:

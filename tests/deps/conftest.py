@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from fastci.cli import main
 from fastci.errors import ExitCode
-from tests.deps.projects import Result, RunFastci, make_project
+from tests.helpers.cli import Result, fastci_code
+from tests.helpers.cli import fastci as run_fastci
+from tests.helpers.deps import RunFastci, make_project
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,9 +31,7 @@ def fastci(capsys: pytest.CaptureFixture[str]) -> RunFastci:
     """Run fastci in this process: fastci("deps", "key", "--root", ...) -> Result."""
 
     def run(*args: str | Path) -> Result:
-        code = main([str(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_fastci(capsys, *args)
 
     return run
 
@@ -44,7 +43,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Tests that change it work on a copy (see ``project``).
     """
     root = make_project(tmp_path_factory.mktemp("built") / "app")
-    assert main(["deps", "build", "--root", str(root), "--python", sys.executable]) == ExitCode.OK
+    assert fastci_code("deps", "build", "--root", root, "--python", sys.executable) == ExitCode.OK
     return root
 
 

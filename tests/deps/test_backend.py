@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fastci.errors import ExitCode
-from tests.deps.projects import imports, make_project, make_venv, uv
+from tests.helpers.deps import imports, make_project, make_venv, uv
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 MISSING = "fastci: error: fastci deps needs uv (or pip): pip install 'fastci[deps]'"

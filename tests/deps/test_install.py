@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fastci.errors import ExitCode
-from tests.deps.projects import (
+from tests.helpers.deps import (
     RunFastci,
     imports,
     make_project,

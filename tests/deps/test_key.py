@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fastci.errors import ExitCode
-from tests.deps.projects import RunFastci, write
+from tests.helpers.deps import RunFastci, write
 
 PYTHON = sys.executable
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from fastci.errors import ExitCode
-from tests.deps.projects import (
+from tests.helpers.cli import Result
+from tests.helpers.deps import (
     UNREACHABLE_INDEX,
-    Result,
     RunFastci,
     imports,
     make_broken_sdist,

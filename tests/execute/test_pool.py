@@ -16,7 +16,7 @@ from fastci.execute.ledger import Silent
 from fastci.execute.pool import Pool, PoolOptions
 from fastci.plan.planner import Unit
 from tests.execute.test_run import manifest, run_local
-from tests.projects import Project
+from tests.helpers.projects import Project
 
 
 class ShortestFirst:

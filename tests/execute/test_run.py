@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from fastci.results.bundle import read_results
-from tests.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
+from tests.helpers.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 
 def bundle_results(bundle: Path) -> dict[str, str]:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from fastci.errors import ExitCode
-from tests.shop import ShardedRun
-from tests.test_merge import copy_results, merge
+from tests.commands.test_merge import copy_results, merge
+from tests.helpers.shop import ShardedRun
 
 
 def _set_line_field(bundle: Path, name: str, number: int, field: str, value: Any) -> None:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from fastci.cli import main
 from fastci.errors import ExitCode
-from tests.shop import ShardedRun
+from tests.helpers.shop import ShardedRun
 
 FUZZ_EXAMPLES = int(os.environ.get("FASTCI_FUZZ_EXAMPLES", "60"))
 FILES = ("manifest.json", "results.jsonl", "timings.jsonl")

@@ -6,7 +6,7 @@ import pytest
 
 from fastci.plan.inventory import collect_items, discover_files
 from fastci.plugin.launch import PytestError
-from tests.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
+from tests.helpers.projects import SAMPLE_TEST_COUNT, Project, write_sample_suite
 
 
 def test_discovery_honours_testpaths_python_files_and_norecursedirs(project: Project) -> None:

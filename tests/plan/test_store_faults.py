@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.projects import Project, write_report
-from tests.shop import ShardedRun
+from tests.helpers.projects import Project, write_report
+from tests.helpers.shop import ShardedRun
 
 STORE = ".fastci/timings.db"
 

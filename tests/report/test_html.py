@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fastci.results.bundle import read_bundle
-from tests.shop import ShardedRun, fastci
+from tests.helpers.cli import fastci_code
+from tests.helpers.shop import ShardedRun
 
 CHROMIUM = "/usr/bin/chromium"
 # Chromium as Debian ships it, headless, with every background fetch of its own turned off.
@@ -59,7 +60,9 @@ def test_the_timeline_has_a_row_per_worker_and_a_bar_per_unit_with_the_network_o
     assert isinstance(browser, Browser)
     page_path = tmp_path / "report.html"
     assert (
-        fastci("report", "--html", page_path, broken_shards.results, "--root", broken_shards.root)
+        fastci_code(
+            "report", "--html", page_path, broken_shards.results, "--root", broken_shards.root
+        )
         == 0
     )
     context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastci.results.building import building, remove_leftovers
 from fastci.results.bundle import read_bundle
-from tests.shop import write_project
+from tests.helpers.shop import write_project
 
 RIVALS = 6
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from collections.abc import Mapping
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from fastci.changes.git import git_env
-from fastci.cli import main
 
 # Variables through which a CI provider would steer fastci changes; tests set them explicitly.
 CI_VARIABLES = (
@@ -123,22 +121,3 @@ def github_event(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_EVENT_NAME", name)
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
-
-
-@dataclasses.dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def lines(self) -> list[str]:
-        return self.out.splitlines()
-
-
-def fastci(capsys: pytest.CaptureFixture[str], *args: str | Path) -> Result:
-    """Run the fastci CLI in this process and capture what it printed."""
-    capsys.readouterr()
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)

@@ -16,7 +16,8 @@ import pytest
 from fastci.errors import ExitCode
 from fastci.merge.bundles import Problem, exit_code
 from fastci.results.bundle import RESULTS, read_bundle
-from tests.shop import ShardedRun, fastci
+from tests.helpers.cli import fastci_code
+from tests.helpers.shop import ShardedRun
 
 FAILING = "tests/test_broken.py::test_refund_is_never_negative"
 
@@ -28,7 +29,7 @@ def merge(
     dirs = [a for a in extra if isinstance(a, Path)] or [run.results]
     flags = [a for a in extra if not isinstance(a, Path)]
     capsys.readouterr()
-    code = fastci(
+    code = fastci_code(
         "merge",
         *dirs,
         "--root",
@@ -409,17 +410,17 @@ def test_report_renders_without_touching_the_store(
     store = three_shards.root / ".fastci" / "timings.db"
     before = _store_rows(store) if store.exists() else None
 
-    code = fastci("report", "--html", page, three_shards.results, "--root", three_shards.root)
+    code = fastci_code("report", "--html", page, three_shards.results, "--root", three_shards.root)
 
     assert code == ExitCode.OK
     assert "Where the time went" in page.read_text()
     assert (_store_rows(store) if store.exists() else None) == before
 
     below_a_file = page / "report.html"  # page is a file: nothing can be made below it
-    code = fastci("report", "--html", below_a_file, three_shards.results)
+    code = fastci_code("report", "--html", below_a_file, three_shards.results)
     assert code == ExitCode.USAGE_ERROR
     assert f"cannot write {below_a_file}" in capsys.readouterr().err
-    code = fastci("merge", three_shards.results, "-o", below_a_file, "--no-store")
+    code = fastci_code("merge", three_shards.results, "-o", below_a_file, "--no-store")
     assert code == ExitCode.USAGE_ERROR
     assert f"cannot use --output {below_a_file}" in capsys.readouterr().err
 

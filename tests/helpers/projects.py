@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastci.results.timings import ReportWriter, RunHeader, TestRecord
+from tests.helpers.cli import fastci_process
 
 
 class Project:
@@ -29,15 +29,7 @@ class Project:
     def fastci(
         self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "fastci", *args],
-            cwd=self.root,
-            env={**os.environ, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return fastci_process(self.root, *args, env=env, timeout=timeout)
 
     def fastci_json(self, *args: str) -> dict[str, Any]:
         proc = self.fastci(*args, "--json")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastci import __version__
 from fastci.errors import ExitCode
-from tests.projects import Project
+from tests.helpers.projects import Project
 
 # Loaded by the fastci child process at start-up: a command that raises what no code expects.
 BREAK_INVENTORY = """

@@ -13,7 +13,8 @@ import yaml
 
 from fastci.cli import main
 from fastci.errors import ExitCode
-from tests.gitrepos import CI_VARIABLES, fastci, new_project
+from tests.helpers.cli import fastci
+from tests.helpers.git import CI_VARIABLES, new_project
 
 BIN = Path(sys.executable).parent  # actionlint, shellcheck and check-jsonschema: dev wheels
 

@@ -6,7 +6,7 @@ import dataclasses
 import textwrap
 from pathlib import Path
 
-from fastci.cli import main
+from tests.helpers.cli import fastci_code
 
 PACKAGE = {
     "shop/__init__.py": "",
@@ -162,14 +162,12 @@ def write_project(root: Path, broken: bool = False) -> Path:
     return root
 
 
-def fastci(*args: str | Path) -> int:
-    return main([str(a) for a in args])
-
-
 def run_shard(root: Path, results: Path, shard: str | None, *extra: str) -> int:
     """``fastci run`` of one shard (or the whole suite when shard is None) with coverage."""
     shard_args = ["--shard", shard] if shard else []
-    return fastci("run", "--root", root, "--results", results, *shard_args, "--cov=shop", *extra)
+    return fastci_code(
+        "run", "--root", root, "--results", results, *shard_args, "--cov=shop", *extra
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,16 +13,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fastci.deps.backend import find_uv
+from tests.helpers.cli import Result
 
 # Port 9 (discard) on loopback: nothing listens, so every connection is refused at once.
 UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code = code
-        self.out = out
-        self.err = err
 
 
 class RunFastci(Protocol):
