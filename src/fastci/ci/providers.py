@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from fastci.settings import MAX_SHARDS
+
 
 @dataclasses.dataclass(frozen=True)
 class ShardSpec:
@@ -25,9 +27,6 @@ class ShardSpec:
     @property
     def slug(self) -> str:
         return f"shard-{self.index}-of-{self.total}"
-
-
-MAX_SHARDS = 1000  # more CI jobs than any provider runs in parallel
 
 
 def parse_shard(text: str) -> ShardSpec:
