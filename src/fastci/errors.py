@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 import platform
@@ -52,6 +53,14 @@ class UsageError(FastciError):
     """Bad flags, a bad setting or a bad input file."""
 
     exit_code = ExitCode.USAGE_ERROR
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One reason a result is not a success, as one line, with the exit code it calls for."""
+
+    message: str
+    exit_code: ExitCode
 
 
 # -- the crash log: what a bug in fastci leaves behind for its report, not a traceback

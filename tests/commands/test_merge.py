@@ -13,8 +13,8 @@ from pathlib import Path
 import coverage
 import pytest
 
-from fastci.errors import ExitCode
-from fastci.merge.bundles import Problem, exit_code
+from fastci.errors import ExitCode, Problem
+from fastci.merge.bundles import exit_code
 from fastci.results.bundle import RESULTS, read_bundle
 from tests.helpers.cli import fastci_code
 from tests.helpers.shop import ShardedRun

@@ -16,7 +16,7 @@ from fastci.deps.backend import Target, run_tool
 from fastci.deps.inputs import Sources
 from fastci.deps.manifest import Wheel, read_manifest
 from fastci.deps.resolve import pip_arguments, requirement_files
-from fastci.deps.verify import Problem, check, refuse_unlisted
+from fastci.deps.verify import BadWheel, check, refuse_unlisted
 from fastci.deps.wheelhouse import link_or_copy, with_hashes
 from fastci.errors import ExitCode, FastciError
 
@@ -118,7 +118,7 @@ REASONS = {
 }
 
 
-def wheelhouse_error(problems: list[Problem], directory: Path) -> FastciError:
+def wheelhouse_error(problems: list[BadWheel], directory: Path) -> FastciError:
     parts = []
     for reason, text in REASONS.items():
         pins = [p.wheel.pin for p in problems if p.reason == reason]

@@ -17,7 +17,7 @@ HASH_WORKERS = 4
 
 
 @dataclasses.dataclass(frozen=True)
-class Problem:
+class BadWheel:
     """A wheel the manifest lists that cannot be installed as it is."""
 
     wheel: Wheel
@@ -34,19 +34,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_files(files: Sequence[tuple[Path, Wheel]], trusted: Hashes) -> list[Problem]:
+def check_files(files: Sequence[tuple[Path, Wheel]], trusted: Hashes) -> list[BadWheel]:
     """Every wheel whose file is missing, differs from its manifest entry (size, then
     sha256), or whose manifest hash the repository's hashes for the pin do not include."""
 
-    def problem(path: Path, wheel: Wheel) -> Problem | None:
+    def problem(path: Path, wheel: Wheel) -> BadWheel | None:
         try:
             size = path.stat().st_size
         except OSError:
-            return Problem(wheel, "missing")
+            return BadWheel(wheel, "missing")
         if not is_trusted(wheel, trusted):
-            return Problem(wheel, "untrusted")
+            return BadWheel(wheel, "untrusted")
         if size != wheel.size or sha256_of(path) != wheel.sha256:
-            return Problem(wheel, "corrupt")
+            return BadWheel(wheel, "corrupt")
         return None
 
     with ThreadPoolExecutor(HASH_WORKERS) as pool:  # hashlib releases the GIL on large reads
@@ -60,7 +60,7 @@ def is_trusted(wheel: Wheel, trusted: Hashes) -> bool:
     return accepted is None or wheel.sha256 in accepted
 
 
-def check(directory: Path, wheels: Iterable[Wheel], trusted: Hashes) -> list[Problem]:
+def check(directory: Path, wheels: Iterable[Wheel], trusted: Hashes) -> list[BadWheel]:
     """check_files for wheels of one wheelhouse."""
     return check_files([(directory / w.file, w) for w in wheels], trusted)
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from fastci.errors import ExitCode, FastciError, UsageError
+from fastci.errors import ExitCode, FastciError, Problem, UsageError
 from fastci.merge.coverage import (
     CoveragePiece,
     CoverageRequest,
@@ -44,14 +44,6 @@ EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
 )
 SEARCH_DEPTH = 4  # how deep under each DIR bundles are looked for (artifact-name/results/…)
 NAMED_TESTS = 3  # failing tests named on a shard's line
-
-
-@dataclasses.dataclass(frozen=True)
-class Problem:
-    """One reason the merge is not a success, as one line, with the exit code it calls for."""
-
-    message: str
-    exit_code: ExitCode
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 from fastci.errors import FastciError, UsageError
+from fastci.files import replacing
 from fastci.plugin.launch import COVERAGE_VARIABLE
 
 if TYPE_CHECKING:  # coverage.py is imported where it is used: `fastci --help` needs none of it
@@ -198,30 +199,25 @@ def combine_pieces(pieces: Sequence[CoveragePiece], root: Path, out_file: Path) 
     import coverage
     from coverage.exceptions import CoverageException
 
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    scratch = out_file.with_name(f"{out_file.name}.{os.getpid()}.tmp")
-    scratch.unlink(missing_ok=True)
-    combined = coverage.CoverageData(basename=str(scratch))
-    left_out = []
-    try:
-        for piece in pieces:
-            data = coverage.CoverageData(basename=str(piece.data_file))
-            try:
-                data.read()
-                combined.update(data, map_path=path_mapper(piece.rootdir, root))
-            except (CoverageException, OSError) as e:
-                left_out.append(
-                    f"{piece.label}: its coverage data {piece.data_file} cannot be combined "
-                    f"({_one_line(e)})"
-                )
-            finally:
-                data.close()
-        combined.write()
-        combined.close()
-        os.replace(scratch, out_file)
-    finally:
-        combined.close()
-        scratch.unlink(missing_ok=True)
+    left_out: list[str] = []
+    with replacing(out_file) as scratch:
+        combined = coverage.CoverageData(basename=str(scratch))
+        try:
+            for piece in pieces:
+                data = coverage.CoverageData(basename=str(piece.data_file))
+                try:
+                    data.read()
+                    combined.update(data, map_path=path_mapper(piece.rootdir, root))
+                except (CoverageException, OSError) as e:
+                    left_out.append(
+                        f"{piece.label}: its coverage data {piece.data_file} cannot be combined "
+                        f"({_one_line(e)})"
+                    )
+                finally:
+                    data.close()
+            combined.write()
+        finally:
+            combined.close()
     return left_out
 
 

@@ -6,8 +6,8 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from fastci.errors import ExitCode
-from fastci.merge.bundles import BundleSet, Problem, exit_code
+from fastci.errors import ExitCode, Problem
+from fastci.merge.bundles import BundleSet, exit_code
 from fastci.merge.coverage import CoverageSummary
 from fastci.model import TestResult
 from fastci.results.bundle import Bundle, count_outcomes
