@@ -200,9 +200,11 @@ class Pool:
         if self.deadline.reach(now):
             self.stopping = True
             left = self.scheduler.drain()
-            self.result.stopped_early = self.deadline.message(len(left))
+            if left:  # else every unit had begun: the run may still end in time
+                self.result.stopped_early = self.deadline.message(len(left))
             self.ledger.not_run(left, Deadline.NOT_STARTED)
         if self.deadline.halt(now) and self.workers:
+            self.result.stopped_early = self.result.stopped_early or self.deadline.message(0)
             for worker in self.workers.values():
                 worker.process.signal_group(signal.SIGINT)
             return now + Deadline.KILL_AFTER
