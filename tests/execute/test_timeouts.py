@@ -10,12 +10,8 @@ from pathlib import Path
 from fastci.results.bundle import read_results
 from tests.helpers.projects import Project
 
-# pytest-timeout, if installed where these tests run, would race fastci's watchdog over the
-# marker; these projects test fastci's own (tests/plugin/test_watchdog.py covers the pair).
-NO_PYTEST_TIMEOUT = """
-[tool.pytest.ini_options]
-addopts = "-p no:timeout"
-"""
+# Plugins do not autoload in these tests (tests/conftest.py), so pytest-timeout, even if
+# installed, stays out of them; tests/plugin/test_watchdog.py runs fastci beside it.
 
 HUNG = """
 import threading
@@ -42,8 +38,7 @@ def test_after():
 """
 
 
-def write_hung_suite(project: Project, settings: str = "") -> None:
-    project.write("pyproject.toml", NO_PYTEST_TIMEOUT + settings)
+def write_hung_suite(project: Project) -> None:
     project.write("tests/test_hung.py", HUNG)
     project.write("tests/test_other.py", "def test_one(): pass\ndef test_two(): pass\n")
 
@@ -89,7 +84,7 @@ def run_marked(
 ) -> dict[str, tuple[str, str]]:
     """Run ``tests`` (after ``import time, pytest``) with the timeout setting; each test's
     outcome and the first line of its report."""
-    project.write("pyproject.toml", f"{NO_PYTEST_TIMEOUT}\n[tool.fastci]\ntimeout = {setting}\n")
+    project.write("pyproject.toml", f"[tool.fastci]\ntimeout = {setting}\n")
     project.write("tests/test_marked.py", "import time\n\nimport pytest\n" + tests)
     proc = project.fastci("run", "-j", "1", "--results", str(tmp_path), *args)
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -135,7 +130,6 @@ def test_a_marker_alone_limits_its_test_and_the_flag_overrides_the_setting(
 
 
 def test_a_marker_fastci_cannot_read_fails_its_test_in_one_line(project: Project) -> None:
-    project.write("pyproject.toml", NO_PYTEST_TIMEOUT)
     project.write(
         "tests/test_bad.py",
         """

@@ -34,7 +34,8 @@ def install(config: pytest.Config) -> None:
     if not stacks:
         return
     backstop = 0.0
-    if config.pluginmanager.has_plugin("timeout"):
+    # Its entry point's name, or its module's when loaded with -p pytest_timeout.
+    if any(config.pluginmanager.has_plugin(n) for n in ("timeout", "pytest_timeout")):
         backstop = BACKSTOP_SECONDS
     else:
         config.addinivalue_line(
