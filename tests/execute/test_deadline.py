@@ -73,3 +73,14 @@ def test_the_deadline_setting_reads_from_pyproject(project: Project, tmp_path: P
     proc = project.fastci("run", "-j", "1", "--results", str(tmp_path))
     assert proc.returncode == 7, proc.stdout + proc.stderr
     assert "the run's deadline of 1 s was reached; 1 unit did not start" in proc.stdout
+
+
+def test_a_deadline_passing_after_every_unit_began_lets_the_run_end_as_usual(
+    project: Project,
+) -> None:
+    # A worker takes its next unit before running its last test: both began before 1 s.
+    for name in "ab":
+        project.write(f"tests/test_{name}.py", "import time\n\ndef test_it():\n    time.sleep(2)\n")
+    proc = project.fastci("run", "-j", "1", "--deadline", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "deadline" not in proc.stdout + proc.stderr
