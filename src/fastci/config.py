@@ -34,6 +34,8 @@ class Config:
     estimate_window: int = 5
     shard_startup: float | None = None
     split_files: bool = True
+    timeout: float = 0.0  # seconds a test may run; 0: no limit
+    deadline: float = 0.0  # seconds the whole run may take before it stops; 0: none
     pytest_args: tuple[str, ...] = ()
     changes_default_branch: str | None = None
     gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.changes.gate)

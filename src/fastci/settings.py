@@ -177,6 +177,22 @@ SETTINGS: tuple[Setting, ...] = (
         "SECONDS",
     ),
     Setting(
+        "timeout",
+        "--timeout",
+        seconds,
+        "fail a test that runs longer than this, dumping every thread's stack (0: no limit; "
+        "a test's timeout marker overrides it)",
+        "SECONDS",
+    ),
+    Setting(
+        "deadline",
+        "--deadline",
+        seconds,
+        "start no unit after this many seconds of the run, stop running ones soon after, "
+        "and still write the results (0: none)",
+        "SECONDS",
+    ),
+    Setting(
         "split_files",
         "--split-files",
         boolean,

@@ -7,6 +7,8 @@
 - A unit that was being imported when its worker died is retried once on a fresh worker
   (it may have been another test's fault); a second death fails its files.
 - Restarts are capped, as pytest-xdist's ``--max-worker-restart`` is by default.
+- A worker its watchdog ended because a test ran past its timeout is a crash too, but the
+  test is failed as timed out, with every thread's stack (``fastci.execute.timeouts``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
+from fastci.execute.timeouts import TimedOut, timed_out
 from fastci.model import TestResult, node_file
 from fastci.plan.planner import Unit
 
@@ -54,6 +57,7 @@ class DeadWorker:
     since: float  # when its last result (or, without one, the worker) started
     died: float
     log_tail: str
+    timeout: TimedOut | None = None  # its watchdog ended it: the running test timed out
 
 
 @dataclasses.dataclass
@@ -77,9 +81,10 @@ class CrashPolicy:
         """
         running = running_test(dead.assigned)
         if running is not None:
-            return _crashed(
+            crashed = _crashed(
                 dead, running, "while running this test; a new worker ran the rest of its unit"
             )
+            return crashed if dead.timeout is None else timed_out(crashed, dead.timeout)
         if not dead.assigned and dead.told_to_stop:
             return _crashed(
                 dead, f"fastci::{dead.slot}", "after its last test (in session teardown)"

@@ -32,13 +32,15 @@ from fastci.errors import ExitCode
 from fastci.execute import messages
 from fastci.execute.channel import LineReader
 from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun
+from fastci.execute.deadline import Deadline
 from fastci.execute.ledger import Ledger, Listener, PoolResult
 from fastci.execute.leftovers import Sweeper, culprit
 from fastci.execute.process import Launch, WorkerProcess, describe_exit
 from fastci.execute.scheduler import LongestFirst, Scheduler
+from fastci.execute.timeouts import TimedOut, take_timeout
 from fastci.model import TestResult, WorkerSpan
 from fastci.plan.planner import Unit
-from fastci.plugin.launch import PytestError
+from fastci.plugin.launch import TIMEOUT_VARIABLE, PytestError
 
 LOG_TAIL_LINES = 30
 SHUTDOWN_GRACE_SECONDS = 20.0  # after Ctrl-C or SIGTERM, before the workers are killed
@@ -54,6 +56,8 @@ class PoolOptions:
     log_dir: Path
     run_id: str
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    timeout: float = 0.0  # seconds a test may run (its marker overrides it); 0: no limit
+    deadline: float = 0.0  # seconds from the start after which no unit starts; 0: none
 
 
 @dataclasses.dataclass
@@ -92,6 +96,7 @@ class Pool:
                 **options.extra_env,
                 "PYTEST_XDIST_WORKER_COUNT": str(options.jobs),
                 "PYTEST_XDIST_TESTRUNUID": options.run_id,
+                TIMEOUT_VARIABLE: repr(options.timeout),
             },
             log_dir=options.log_dir,
         )
@@ -106,10 +111,12 @@ class Pool:
         self.maxfail = 0
         self.dispatching = False
         self.stopping = False
+        self.deadline: Deadline | None = None
 
     def start(self, count: int | None = None) -> None:
         """Start ``count`` workers (default: all of them) before the units are known."""
         self.started = time.time()
+        self.deadline = Deadline.after(self.options.deadline, self.started)
         self.options.log_dir.mkdir(parents=True, exist_ok=True)
         self._grow(self.options.jobs if count is None else min(count, self.options.jobs))
 
@@ -168,6 +175,7 @@ class Pool:
                     self._ended(worker, returncode)
             self.sweeper.tend()
             self.ledger.listener.tick()
+            deadline = self._watch_deadline(deadline)
             if deadline is not None and time.time() > deadline:
                 self._kill_all()
         except KeyboardInterrupt:
@@ -183,6 +191,24 @@ class Pool:
             self.result.interrupted = True
             self._stop_all(signal.SIGINT)
         return time.time() + SHUTDOWN_GRACE_SECONDS
+
+    def _watch_deadline(self, kill_at: float | None) -> float | None:
+        """Past the run's deadline: start no more units; past its grace, stop the running."""
+        if self.deadline is None:
+            return kill_at
+        now = time.time()
+        if self.deadline.reach(now):
+            self.stopping = True
+            left = self.scheduler.drain()
+            if left:  # else every unit had begun: the run may still end in time
+                self.result.stopped_early = self.deadline.message(len(left))
+            self.ledger.not_run(left, Deadline.NOT_STARTED)
+        if self.deadline.halt(now) and self.workers:
+            self.result.stopped_early = self.result.stopped_early or self.deadline.message(0)
+            for worker in self.workers.values():
+                worker.process.signal_group(signal.SIGINT)
+            return now + Deadline.KILL_AFTER
+        return kill_at
 
     def _finish_sweeping(self) -> None:
         try:
@@ -297,17 +323,22 @@ class Pool:
     def _ended(self, worker: _Worker, returncode: int) -> None:
         self._forget(worker)
         now = time.time()
-        crashed = worker.broken or (None if worker.said_bye else describe_exit(returncode))
+        timeout = take_timeout(worker.process.stacks_path)  # a test ran past its timeout
+        ended = timeout.cause if timeout else describe_exit(returncode)
+        crashed = worker.broken or (None if worker.said_bye else ended)
         process = worker.process
         self.result.workers.append(
             WorkerSpan(worker.slot, process.pid, process.started, now, crashed)
         )
         self._sweep(worker)
+        if self.deadline is not None and self.deadline.halted:  # stopped by the deadline
+            self.ledger.not_run([r.unit for r in worker.assigned], Deadline.STOPPED)
+            return
         if crashed is None or self.result.interrupted:
             return  # a clean end, or one the coordinator asked for
         if not worker.ready and self.result.startup is None:
             self._startup_failed(worker, returncode)
-        self._salvage(worker, crashed, now)
+        self._salvage(worker, crashed, now, timeout)
 
     def _sweep(self, worker: _Worker) -> None:
         """End what the worker's tests left running, and say which test left it."""
@@ -337,12 +368,12 @@ class Pool:
             details=worker.process.log_path.read_text(errors="replace"),
         )
 
-    def _salvage(self, worker: _Worker, crashed: str, now: float) -> None:
+    def _salvage(self, worker: _Worker, crashed: str, now: float, timeout: TimedOut | None) -> None:
         """Fail the test that killed the worker, and hand the rest of its units to a new one."""
         dead = DeadWorker(
             worker.slot, crashed, worker.assigned, worker.told_to_stop,
             since=worker.last_result_at or worker.process.started, died=now,
-            log_tail=worker.process.tail(LOG_TAIL_LINES),
+            log_tail=worker.process.tail(LOG_TAIL_LINES), timeout=timeout,
         )  # fmt: skip
         blamed = self.crashes.blame(dead)
         if blamed is not None:
@@ -355,7 +386,7 @@ class Pool:
             self._record(worker, result)
         if not self.scheduler.pending() or self.stopping:
             return
-        if self.crashes.may_restart():
+        if timeout is not None or self.crashes.may_restart():  # a timeout costs one test
             self._spawn(worker.slot)
         elif not self.workers:
             self._report_left_over(self.crashes.gave_up())

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastci.execute.channel import write_all
-from fastci.plugin.launch import neutralizing_args, plugin_args, pytest_env
+from fastci.execute.timeouts import stacks_path
+from fastci.plugin.launch import STACKS_VARIABLE, neutralizing_args, plugin_args, pytest_env
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +45,10 @@ class WorkerProcess:
     started: float
 
     @property
+    def stacks_path(self) -> Path:
+        return stacks_path(self.log_path)
+
+    @property
     def pid(self) -> int:
         return self.proc.pid
 
@@ -62,9 +67,10 @@ class WorkerProcess:
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 command, cwd=launch.workdir,
-                env=pytest_env(
-                    {**launch.env, "FASTCI_WORKER_ID": slot, "PYTEST_XDIST_WORKER": slot}
-                ),
+                env=pytest_env({
+                    **launch.env, "FASTCI_WORKER_ID": slot, "PYTEST_XDIST_WORKER": slot,
+                    STACKS_VARIABLE: str(stacks_path(log_path)),
+                }),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 pass_fds=(to_read, from_write),
                 start_new_session=True,  # Ctrl-C reaches the coordinator, which stops workers once

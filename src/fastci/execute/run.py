@@ -145,6 +145,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 log_dir=scratch / LOGS,
                 run_id=run_id,
                 extra_env={} if no_cov else worker_env(scratch / "cov"),
+                timeout=config.timeout,
+                deadline=config.deadline,
             )
         )
         with interrupt_on_sigterm():

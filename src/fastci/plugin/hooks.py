@@ -122,7 +122,10 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         )
     if config.getoption("fastci_worker"):
+        from fastci.plugin import watchdog
         from fastci.plugin.worker import WorkerLoop
+
+        watchdog.install(config)
 
         fd_in, fd_out = (int(fd) for fd in config.getoption("fastci_worker").split(","))
         config.pluginmanager.register(WorkerLoop(config, fd_in, fd_out, markers), "fastci-worker")

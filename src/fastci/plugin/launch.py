@@ -15,6 +15,12 @@ from fastci.errors import FastciError
 ACTIVE_VARIABLE = "FASTCI_ACTIVE"
 # Where a worker writes its coverage data files, when the user's options ask for coverage.
 COVERAGE_VARIABLE = "FASTCI_COVERAGE_DATA"
+# A worker's default per-test time limit in seconds (a test's timeout marker overrides it).
+TIMEOUT_VARIABLE = "FASTCI_TIMEOUT"
+# The file a worker's watchdog dumps every thread's stack into when a test runs too long: a
+# fixed-width header holding the running test's limit, then faulthandler's output.
+STACKS_VARIABLE = "FASTCI_STACKS_FILE"
+STACKS_HEADER_BYTES = 32
 
 
 class PytestError(FastciError):

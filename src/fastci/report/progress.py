@@ -69,9 +69,12 @@ class Progress:
     def status(self) -> str:
         elapsed = time.time() - self.started
         failed = f", {self.failed} failed" if self.failed else ""
+        eta = self.eta()
+        # Past the plan's prediction (a test slower than ever, or hung), say so, not "00:00 left".
+        left = f"about {clock(eta)} left" if eta >= 1 else "longer than the plan predicted"
         return (
             f"fastci: {self.tests} tests done{failed}, units {self.units_done}/{self.total_units}, "
-            f"{clock(elapsed)} elapsed, about {clock(self.eta())} left"
+            f"{clock(elapsed)} elapsed, {left}"
         )
 
     def tick(self) -> None:
