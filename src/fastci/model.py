@@ -52,6 +52,18 @@ class TestResult:
         return "::" in self.id
 
 
+NOT_RUN = "<not run>"  # the test part of a file's entry when its unit never ran
+
+
+def not_run_id(file: str) -> str:
+    """The id of the entry that stands for a file whose unit never ran."""
+    return f"{file}::{NOT_RUN}"
+
+
+def is_not_run(result: TestResult) -> bool:
+    return result.id == not_run_id(result.file)
+
+
 def node_file(nodeid: str) -> str:
     """The file part of a node id: what pytest collected the test from."""
     return nodeid.split("::", 1)[0]

@@ -63,7 +63,9 @@ def test_a_unit_still_running_after_the_grace_is_stopped_and_the_bundle_written(
     assert "the run's deadline of 2 s was reached; 1 unit did not start" in proc.stdout
     assert "did not run: the run's deadline passed while it ran" in proc.stdout
     merged = project.fastci("merge", str(tmp_path))
-    assert merged.returncode != 0  # the verdict knows the run is incomplete
+    # Incomplete (7), not failed (1): no test failed, two files never ran.
+    assert merged.returncode == 7, merged.stdout + merged.stderr
+    assert "local run: 2 test file(s) never ran (unit " in merged.stdout + merged.stderr
 
 
 def test_the_deadline_setting_reads_from_pyproject(project: Project, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from fastci.execute.crashes import UnitRun
 from fastci.execute.messages import Collected
-from fastci.model import TestResult, UnitSpan, WorkerSpan, node_file
+from fastci.model import TestResult, UnitSpan, WorkerSpan, node_file, not_run_id
 from fastci.plan.planner import Unit
 
 
@@ -112,7 +112,7 @@ class Ledger:
             self.result.not_run.append(unit.id)
             for file in unit.files:
                 result = TestResult(
-                    id=f"{file}::<not run>",
+                    id=not_run_id(file),
                     file=file,
                     outcome="error",
                     start=now,

@@ -23,7 +23,7 @@ from fastci.merge.coverage import (
     combine_pieces,
     summarize,
 )
-from fastci.model import TestResult
+from fastci.model import TestResult, is_not_run
 from fastci.plan.folding import ImportResult
 from fastci.plan.store import TimingsStore
 from fastci.results.bundle import (
@@ -212,12 +212,16 @@ def _missing(
 def shard_problems(bundle: Bundle) -> Iterator[Problem]:
     """What went wrong inside one shard: an interruption, failed tests, units with no results."""
     not_run = _units_without_results(bundle)
+    never_ran = [r for r in bundle.results if is_not_run(r)]
+    if never_ran and not bundle.interrupted:
+        why = (never_ran[0].longrepr or "").removeprefix("fastci: ")
+        yield _incomplete(f"{bundle.label}: {len(never_ran)} test file(s) never ran ({why})")
     if bundle.interrupted:
         yield _incomplete(
             f"{bundle.label} was interrupted: {len(not_run)} of its "
             f"{len(bundle.planned_units)} planned units have no results"
         )
-    failed = [r for r in bundle.results if r.failed]
+    failed = [r for r in bundle.results if r.failed and not is_not_run(r)]
     if failed:
         counts = Counter(r.outcome for r in failed)
         what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
