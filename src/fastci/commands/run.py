@@ -21,7 +21,15 @@ DEFAULT_RESULTS = ".fastci/results"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
-    add_setting_arguments(parser, "jobs", *PLANNING_SETTINGS)
+    add_setting_arguments(parser, "jobs", "queue", *PLANNING_SETTINGS)
+    parser.add_argument(
+        "--run-id", metavar="ID", help="queue mode: the run's id, the same on every runner"
+    )
+    parser.add_argument(
+        "--queue-job",
+        metavar="NAME",
+        help="queue mode: this CI job's name; a re-run with the same name replays its units",
+    )
     parser.add_argument(  # so `fastci run -n 4` does what a pytest-xdist user means
         "-n", "--numprocesses", dest="jobs", type=argparse_type(jobs_count), metavar="N",
         help="the same as --jobs, under pytest-xdist's name",
@@ -44,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.execute.run import RunRequest, run_tests, workers_for
+    from fastci.queue.options import queue_settings
     from fastci.report.progress import use_color
     from fastci.report.summary import Summary
 
@@ -56,8 +65,12 @@ def run(args: argparse.Namespace) -> int:
             shard = shard_from_env(os.environ)
         except ValueError as e:
             raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
+    queue = queue_settings(config.queue, args.run_id, args.queue_job, os.environ)
+    if queue is not None and shard is not None and shard.total > 1:
+        raise UsageError("--queue replaces --shard: every runner takes from one queue")
+    shard = None if queue is not None else shard
     results = args.results
-    if results is None and shard is not None:
+    if results is None and (shard is not None or queue is not None):
         results = config.root / DEFAULT_RESULTS
     if results is not None:
         writable_directory(results, f"cannot use --results {results}")
@@ -66,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
         pytest_args=tuple(args.passthrough),
         shard=shard,
         results_dir=None if results is None else results.resolve(),
+        queue=queue,
     )
     outcome = run_tests(request)
-    where = f"shard {shard}" if shard else "run"
+    where = f"shard {shard}" if shard else f"queue job {queue.job}" if queue else "run"
     took = outcome.finished - outcome.started
     workers = workers_for(config.jobs, outcome.units)
     timing = (
