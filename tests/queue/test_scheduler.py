@@ -158,6 +158,8 @@ def test_a_retried_job_replays_the_units_it_ran(
     again = finish([retry])
     assert retry.returncode == 0, again
     assert "12 passed" in again[0]  # every unit it ran, run again
-    other = finish([start_runner(project.root, url, "retried", "b")])
-    assert "no tests ran" in other[0] or "0 units" in other[0], other  # job b ran nothing
+    late = start_runner(project.root, url, "retried", "b")
+    other = finish([late])
+    assert late.returncode == 0, other  # nothing was left for it, which is no failure
+    assert "0 units" in other[0], other
     assert recorded_ids(url, "retried") == Counter(ids)
