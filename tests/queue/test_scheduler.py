@@ -163,3 +163,24 @@ def test_a_retried_job_replays_the_units_it_ran(
     assert late.returncode == 0, other  # nothing was left for it, which is no failure
     assert "0 units" in other[0], other
     assert recorded_ids(url, "retried") == Counter(ids)
+
+
+def test_x_on_one_runner_stops_every_runner_taking_units(
+    project: Project,
+    redis_server: RedisServer,
+) -> None:
+    project.write("pyproject.toml", "[project]\nname = 'queued'\n")
+    padding = "# the largest file, so the plan puts it first\n" * 200
+    project.write("tests/test_bad.py", f"{padding}def test_bad():\n    assert False\n")
+    for n in range(12):
+        project.write(f"tests/test_f{n}.py", "import time\n\ndef test_a():\n    time.sleep(0.5)\n")
+    url = redis_server.url()
+    runners = [start_runner(project.root, url, "stop", job, "-x") for job in "abc"]
+    outputs = finish(runners)
+    assert sorted(r.returncode for r in runners)[-1] == 1, outputs
+    record = RunQueue(url, "stop", job="check", owner="check").read()
+    assert record.stopped == "a runner stopped the run after 1 failure(s)"
+    assert len(record.done) < len(record.units)  # the others took no unit after it
+    merged = merge(project, url, "stop")
+    assert merged.returncode == 1, merged.stdout
+    assert "a runner stopped the run after 1 failure(s);" in merged.stdout

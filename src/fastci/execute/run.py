@@ -175,9 +175,10 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             listener: Listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
-            listener = QueueListener(listener, queue) if queue else listener
+            maxfail = inventory.settings.maxfail
+            listener = QueueListener(listener, queue, maxfail) if queue else listener
             try:
-                result = pool.run(units, listener, maxfail=inventory.settings.maxfail)
+                result = pool.run(units, listener, maxfail=maxfail)
                 if queue:
                     queue.settle(result)
                     units = queue.ran(result)

@@ -55,6 +55,9 @@ class RunQueue:
         self.keys = record.keys(run_id)
         self._scripts: dict[str, Any] = {}
 
+    def key(self, name: str) -> str:
+        return self.keys[record.KEY_NAMES.index(name)]
+
     def _call(self, what: str, action: Callable[[], T]) -> T:
         import redis
 
@@ -80,7 +83,7 @@ class RunQueue:
         return bool(self._script("publish the plan", record.PUBLISH, plan, *ids))
 
     def plan(self) -> list[Unit]:
-        text = self._call("read the plan", lambda: self.client.get(self.keys[0]))
+        text = self._call("read the plan", lambda: self.client.get(self.key("plan")))
         return [] if text is None else record.load_units(text.decode())
 
     def replay(self) -> int:
@@ -90,6 +93,10 @@ class RunQueue:
     def claim(self, lease_ms: int, max_requeues: int) -> str | None:
         unit = self._script("take a unit", record.CLAIM, self.owner, lease_ms, max_requeues)
         return None if unit is None else unit.decode()
+
+    def failed(self, maxfail: int) -> None:
+        """A test failed here: counted for the whole run, which stops at ``maxfail``."""
+        self._script("count a failure", record.FAIL, maxfail, "a runner stopped the run")
 
     def renew(self, units: Sequence[str], lease_ms: int) -> list[str]:
         """Renew the leases on ``units``; returns those this runner no longer holds."""
@@ -111,15 +118,16 @@ class RunQueue:
     def read(self) -> RunRecord:
         def fetch() -> list[Any]:
             pipe = self.client.pipeline(transaction=True)
-            pipe.get(self.keys[0])
-            pipe.hgetall(self.keys[5])
-            pipe.hgetall(self.keys[6])
-            pipe.hgetall(self.keys[7])
-            pipe.llen(self.keys[1])
-            pipe.zcard(self.keys[2])
+            pipe.get(self.key("plan"))
+            pipe.hgetall(self.key("done"))
+            pipe.hgetall(self.key("results"))
+            pipe.hgetall(self.key("failed"))
+            pipe.llen(self.key("queue"))
+            pipe.zcard(self.key("leases"))
+            pipe.get(self.key("stop"))
             return list(pipe.execute())
 
-        plan, done, results, failed, queued, leased = self._call("read the run", fetch)
+        plan, done, results, failed, queued, leased, stop = self._call("read the run", fetch)
         return RunRecord(
             units=[] if plan is None else record.load_units(plan.decode()),
             done={k.decode(): v.decode() for k, v in done.items()},
@@ -127,4 +135,5 @@ class RunQueue:
             failed={k.decode(): v.decode() for k, v in failed.items()},
             queued=int(queued),
             leased=int(leased),
+            stopped=None if stop is None else stop.decode(),
         )

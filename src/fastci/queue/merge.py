@@ -49,7 +49,9 @@ def merge_queue(url: str, run_id: str, output: Path) -> int:
         return ExitCode.RESULTS_INCOMPLETE
     results, problems = queue_results(record)
     missing = record.unaccounted
-    if missing:
+    if record.stopped is not None:
+        print(f"fastci: {record.stopped}; {len(missing)} unit(s) did not run")
+    elif missing:
         shown = ", ".join(missing[:SHOWN_UNITS]) + (", ..." if len(missing) > SHOWN_UNITS else "")
         problems.append(
             f"{len(missing)} of {len(record.units)} units have no results ({shown}): "

@@ -9,7 +9,9 @@ change. Each script receives every key of the run, so each can refresh their exp
 - ``requeues``: unit id -> times its lease expired; past the limit it is ``failed``;
 - ``done``: unit id -> the job that finished it, ``results``: unit id -> its results (JSON);
 - ``jobs``: job name -> JSON list of the units it finished, for a retried job to replay;
-- ``waiting``: runner -> until when it waits with nothing to run (its units are settling).
+- ``waiting``: runner -> until when it waits with nothing to run (its units are settling);
+- ``failures``: failed tests of every runner; ``stop``: why no unit is handed out any more
+  (``-x``, ``--maxfail``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from fastci.plan.planner import Unit
 
 KEY_NAMES = (
     "plan", "queue", "leases", "owner", "requeues", "done", "results", "failed", "jobs", "waiting",
+    "failures", "stop",
 )  # fmt: skip
 
 _PRELUDE = """
 local function key(name)
   local names = {'plan', 'queue', 'leases', 'owner', 'requeues', 'done', 'results', 'failed',
-    'jobs', 'waiting'}
+    'jobs', 'waiting', 'failures', 'stop'}
   for i, n in ipairs(names) do
     if n == name then return KEYS[i] end
   end
@@ -69,6 +72,7 @@ for _, u in ipairs(redis.call('ZRANGEBYSCORE', key('leases'), '-inf', now)) do
   end
 end
 keep(ARGV[1])
+if redis.call('EXISTS', key('stop')) == 1 then return false end
 local u = redis.call('LPOP', key('queue'))
 if not u then return false end
 redis.call('ZREM', key('waiting'), ARGV[2])
@@ -89,11 +93,26 @@ local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', key('waiting'), '-inf', now)
 redis.call('ZADD', key('waiting'), now + tonumber(ARGV[3]), ARGV[2])
 keep(ARGV[1])
+if redis.call('EXISTS', key('stop')) == 1 then return 1 end
 if redis.call('LLEN', key('queue')) > 0 then return 0 end
 for _, owner in ipairs(redis.call('HVALS', key('owner'))) do
   if owner ~= ARGV[2] and not redis.call('ZSCORE', key('waiting'), owner) then return 0 end
 end
 return 1
+"""
+)
+
+# ARGV: ttl, most failures (0: no limit), reason. Counts a failed test of any runner; the one
+# that reaches the limit stops the run. Returns the count.
+FAIL = (
+    _PRELUDE
+    + """
+local n = redis.call('INCR', key('failures'))
+if tonumber(ARGV[2]) > 0 and n >= tonumber(ARGV[2]) then
+  redis.call('SET', key('stop'), ARGV[3] .. ' after ' .. n .. ' failure(s)', 'NX')
+end
+keep(ARGV[1])
+return n
 """
 )
 
@@ -189,6 +208,7 @@ class RunRecord(NamedTuple):
     failed: dict[str, str]  # unit id -> why fastci gave up on it
     queued: int
     leased: int
+    stopped: str | None = None  # why the run stopped handing out units (-x, --maxfail)
 
     @property
     def unaccounted(self) -> list[str]:

@@ -45,6 +45,7 @@ class QueueScheduler:
     def __init__(self, queue: RunQueue, settings: QueueSettings) -> None:
         self.queue = queue
         self.settings = settings
+        self.maxfail = 0  # -x, --maxfail: every runner stops taking units after that many
         self.lease_ms = int(settings.lease * 1000)
         self.units: dict[str, Unit] = {}
         self.local = LongestFirst()  # what a crashed worker left: still leased to us
@@ -103,6 +104,8 @@ class QueueScheduler:
 
     def observe(self, result: TestResult) -> None:
         """Keep a result for the unit it belongs to, among those its worker was given."""
+        if result.failed and self.maxfail:
+            self.queue.failed(self.maxfail)
         for uid in self.running.get(result.worker or "", []):
             if _holds(self.units[uid], result):
                 self.buffers.setdefault(uid, []).append(result)
@@ -168,9 +171,10 @@ def open_queue(settings: QueueSettings) -> QueueScheduler:
 class QueueListener:
     """The run's listener, telling the scheduler what it must know as results arrive."""
 
-    def __init__(self, inner: Listener, scheduler: QueueScheduler) -> None:
+    def __init__(self, inner: Listener, scheduler: QueueScheduler, maxfail: int) -> None:
         self.inner = inner
         self.scheduler = scheduler
+        scheduler.maxfail = maxfail
 
     def test_done(self, result: TestResult) -> None:
         self.scheduler.observe(result)
