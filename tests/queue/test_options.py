@@ -8,6 +8,7 @@ from fastci.errors import UsageError
 from fastci.queue.options import queue_settings
 from tests.helpers.cli import fastci
 from tests.helpers.projects import Project
+from tests.helpers.redis import RedisServer
 
 
 def test_no_queue_anywhere_is_no_queue_mode() -> None:
@@ -50,3 +51,14 @@ def test_queue_and_shards_together_are_refused(
     result = fastci(capsys, "run", "--run-id", "r", "--shard", "2/4")
     assert result.code == 4
     assert "--queue replaces --shard" in result.err
+
+
+def test_a_parallel_jobs_variables_do_not_make_a_queue_runner_a_shard(
+    project: Project, redis_server: RedisServer
+) -> None:
+    project.write("pyproject.toml", "[project]\nname = 'p'\n")
+    project.write("tests/test_a.py", "def test_a():\n    pass\n")
+    env = {"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "4", "FASTCI_QUEUE_URL": redis_server.url()}
+    proc = project.fastci("run", "-j", "1", "--run-id", "gitlab-1", "--queue-job", "t-2", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "queue job t-2: " in proc.stdout

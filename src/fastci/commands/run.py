@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from fastci.ci.providers import parse_shard, shard_from_env
+from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
@@ -59,16 +59,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
         return _collect_only(config, args.passthrough)
-    shard = args.shard
-    if shard is None:
-        try:
-            shard = shard_from_env(os.environ)
-        except ValueError as e:
-            raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
     queue = queue_settings(config.queue, args.run_id, args.queue_job, os.environ)
-    if queue is not None and shard is not None and shard.total > 1:
-        raise UsageError("--queue replaces --shard: every runner takes from one queue")
-    shard = None if queue is not None else shard
+    shard = _shard(args.shard, queue is not None)
     results = args.results
     if results is None and (shard is not None or queue is not None):
         results = config.root / DEFAULT_RESULTS
@@ -108,6 +100,20 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code
+
+
+def _shard(given: ShardSpec | None, queued: bool) -> ShardSpec | None:
+    """This job's shard: --shard, else the CI's parallel-job variables; none for a queue."""
+    if queued:  # a parallel job's variables say which runner it is, not which shard
+        if given is not None and given.total > 1:
+            raise UsageError("--queue replaces --shard: every runner takes from one queue")
+        return None
+    if given is not None:
+        return given
+    try:
+        return shard_from_env(os.environ)
+    except ValueError as e:
+        raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
 
 
 def _collect_only(config: Config, pytest_args: list[str]) -> int:
