@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
+from fastci.ci import workflow as shared
 from fastci.ci.github_steps import checkout, restore_timings, setup, step, uses, wheelhouse
 from fastci.ci.quoting import branch_filter, expression_string, q
-from fastci.ci.workflow import (
-    QUEUE_CHECK,
-    RESULTS,
-    WorkflowOptions,
-    comment,
-    header,
-    python_slug,
-    queue_merge,
-    queue_run,
-    seal,
-)
+from fastci.ci.workflow import RESULTS, WorkflowOptions, comment, header, python_slug, seal
 
 WORKFLOW_PATH = ".github/workflows/ci.yml"
 RUNNER = "ubuntu-latest"
@@ -232,20 +223,21 @@ QUEUE_URL = ("FASTCI_QUEUE_URL", "${{ secrets.FASTCI_QUEUE_URL }}")
 
 
 def _queue_run() -> list[str]:
-    command = queue_run("github-$GITHUB_RUN_ID-$PYTHON", "$PYTHON-$SHARD", RESULTS)
+    command = shared.queue_run("github-$GITHUB_RUN_ID-$PYTHON", "$PYTHON-$SHARD", RESULTS)
     return step(
         "Run tests from the shared queue on every core",
-        run=f"{QUEUE_CHECK}\n{command}",
+        run=f"{shared.QUEUE_CHECK}\n{command}",
         env=(QUEUE_URL, ("PYTHON", "${{ matrix.python }}"), ("SHARD", "${{ matrix.shard }}")),
         why="Every job of this Python takes units from one queue; a re-run job replays its own.",
     )
 
 
 def _queue_merge(python: str) -> list[str]:
+    command = shared.queue_merge(f"github-$GITHUB_RUN_ID-{python}", python)
     return step(
         f"Merge the queue run's results (Python {python})",
         if_="${{ !cancelled() }}",
-        run=f"{QUEUE_CHECK}\n{queue_merge(f'github-$GITHUB_RUN_ID-{python}', python)}",
+        run=f"{shared.QUEUE_CHECK}\n{command}",
         env=(QUEUE_URL,),
         why="The verdict from Redis: exit 1 tests failed, 7 a unit has no results.",
     )
