@@ -11,6 +11,7 @@ from pathlib import Path
 from fastci.queue.client import RunQueue
 from tests.helpers.projects import Project
 from tests.helpers.redis import (
+    LEASE,
     RedisServer,
     finish,
     kill_session,
@@ -60,10 +61,10 @@ def bundle_ids(root: Path) -> Counter[str]:
 
 
 def stall_one_of_three(
-    project: Project, url: str, run_id: str
+    project: Project, url: str, run_id: str, lease: str = LEASE
 ) -> tuple[subprocess.Popen[str], list[subprocess.Popen[str]], str]:
     """Three runners until one is stalled in the slow test: it, the others, its worker's pid."""
-    runners = [start_runner(project.root, url, run_id, job) for job in "abc"]
+    runners = [start_runner(project.root, url, run_id, job, lease=lease) for job in "abc"]
     coordinator, worker = wait_for(project.root / "first-attempt").split()
     stalled = next(r for r in runners if str(r.pid) == coordinator)
     return stalled, [r for r in runners if r is not stalled], worker
@@ -122,6 +123,22 @@ def test_a_runner_paused_past_its_lease_records_nothing_twice(
     assert recorded_ids(url, "paused") == Counter(ids)
     assert bundle_ids(project.root) == Counter(ids)
     assert merge(project, url, "paused").returncode == 0
+
+
+def test_an_interrupted_runner_gives_its_unit_back_at_once(
+    project: Project,
+    redis_server: RedisServer,
+) -> None:
+    ids = write_suite(project, slow_seconds=600)
+    url = redis_server.url()
+    # A lease far longer than the wait below: only giving the unit back lets the others end.
+    stopped, others, _ = stall_one_of_three(project, url, "interrupted", lease="600")
+    stopped.send_signal(signal.SIGTERM)  # a cancelled CI job
+    outputs = finish([stopped], timeout=60) + finish(others, timeout=60)
+    assert stopped.returncode == 2, outputs
+    assert [r.returncode for r in others] == [0, 0], outputs
+    assert recorded_ids(url, "interrupted") == Counter(ids)
+    assert bundle_ids(project.root) == Counter(ids)  # its bundle leaves out the unit it gave back
 
 
 def test_redis_stopping_mid_run_fails_the_runner_with_exit_7_and_one_line(

@@ -98,6 +98,10 @@ class RunQueue:
         """A test failed here: counted for the whole run, which stops at ``maxfail``."""
         self._script("count a failure", record.FAIL, maxfail, "a runner stopped the run")
 
+    def release(self, unit: str) -> None:
+        """Give a unit this runner did not finish back to the queue (``record.RELEASE``)."""
+        self._script("give back a unit", record.RELEASE, self.owner, unit)
+
     def renew(self, units: Sequence[str], lease_ms: int) -> list[str]:
         """Renew the leases on ``units``; returns those this runner no longer holds."""
         if not units:

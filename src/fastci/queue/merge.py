@@ -65,7 +65,7 @@ def merge_queue(url: str, run_id: str, output: Path) -> int:
     for problem in problems:
         print(f"fastci: {problem}")
     counts = ", ".join(f"{n} {outcome}" for outcome, n in count_outcomes(results).items())
-    code = _verdict(results, problems)
+    code = _verdict(results, problems, record.stopped is not None)
     print(
         f"fastci: {where}: {len(record.units)} units, {counts or 'no tests'}; "
         f"wrote {output / 'junit.xml'}; exit {int(code)}"
@@ -73,10 +73,10 @@ def merge_queue(url: str, run_id: str, output: Path) -> int:
     return code
 
 
-def _verdict(results: list[TestResult], problems: list[str]) -> ExitCode:
+def _verdict(results: list[TestResult], problems: list[str], stopped: bool) -> ExitCode:
     if problems:
         return ExitCode.RESULTS_INCOMPLETE
-    if any(r.failed for r in results):
+    if stopped or any(r.failed for r in results):  # only failures stop a run
         return ExitCode.TESTS_FAILED
     if not any(r.is_test for r in results):
         return ExitCode.NO_TESTS_COLLECTED

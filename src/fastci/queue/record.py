@@ -116,6 +116,19 @@ return n
 """
 )
 
+# ARGV: ttl, owner, unit id. Gives up a lease at once, as if it had expired: the next claim
+# puts the unit back in the queue and counts it.
+RELEASE = (
+    _PRELUDE
+    + """
+if redis.call('HGET', key('owner'), ARGV[3]) == ARGV[2] then
+  redis.call('ZADD', key('leases'), 0, ARGV[3])
+end
+keep(ARGV[1])
+return 1
+"""
+)
+
 # ARGV: ttl, owner, lease ms, unit ids. Renews the leases still held; returns those lost.
 RENEW = (
     _PRELUDE

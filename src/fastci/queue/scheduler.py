@@ -144,9 +144,18 @@ class QueueScheduler:
         )
 
     def settle(self, result: PoolResult) -> None:
-        """At the end: record what is still held, and drop what another runner recorded."""
+        """At the end: units still held did not finish. After a stop (-x) what they ran is
+        recorded, failure included; otherwise (Ctrl-C, a unit that kept killing workers)
+        they go back to the queue, counted as a requeue, and their results here are dropped.
+        Then drop what another runner recorded."""
         for uid in sorted(self.leased):
-            self._complete(uid)
+            if result.stopped_early is not None:
+                self._complete(uid)
+            else:
+                self.leased.discard(uid)
+                self.queue.release(uid)
+                self.rejected.update(id(r) for r in self.buffers.pop(uid, []))
+                self.rejected_units.add(uid)
         if self.rejected:
             result.results = [r for r in result.results if id(r) not in self.rejected]
             result.units = [s for s in result.units if s.unit not in self.rejected_units]
