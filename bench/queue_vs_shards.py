@@ -69,13 +69,17 @@ def together(commands: list[list[str]], cwd: Path) -> list[float]:
         subprocess.Popen(c, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for c in commands
     ]
-    times = []
+    ended: dict[int, float] = {}
+    while len(ended) < len(procs):
+        for n, proc in enumerate(procs):
+            if n not in ended and proc.poll() is not None:
+                ended[n] = time.perf_counter() - started
+        time.sleep(0.05)
     for proc in procs:
         _, err = proc.communicate()
-        times.append(time.perf_counter() - started)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"a runner failed ({proc.returncode}): {err[-2000:]}")
-    return times
+    return [ended[n] for n in range(len(procs))]
 
 
 def work_done(results: Path) -> float:
@@ -129,7 +133,8 @@ def main() -> None:
             queue = together(
                 [
                     suite.fastci("--queue", server.url(), "--run-id", f"bench-{repeat}",
-                                 "--queue-job", f"r{k}", "--results", str(results), *run)
+                                 "--queue-job", f"r{k}", "--shards", str(RUNNERS),
+                                 "--results", str(results), *run)
                     for k in range(1, RUNNERS + 1)
                 ],
                 suite.root,

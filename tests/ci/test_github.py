@@ -314,7 +314,7 @@ def test_queue_mode_runs_every_job_from_one_queue_per_python_and_merges_from_red
     run_step = next(s for s in test["steps"] if "fastci run" in s.get("run", ""))
     assert run_step["run"].splitlines()[1] == (
         'fastci run --queue "$FASTCI_QUEUE_URL" --run-id "github-$GITHUB_RUN_ID-$PYTHON" '
-        '--queue-job "$PYTHON-$SHARD" --results results'
+        '--queue-job "$PYTHON-$SHARD" --shards 4 --results results'
     )
     assert run_step["env"]["FASTCI_QUEUE_URL"] == "${{ secrets.FASTCI_QUEUE_URL }}"
     assert run_step["run"].startswith(': "${FASTCI_QUEUE_URL:?')  # no secret: fail, loudly

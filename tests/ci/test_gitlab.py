@@ -210,7 +210,7 @@ def test_queue_mode_makes_parallel_jobs_runners_of_one_queue_and_merges_from_red
     script = document["test-py3.12"]["script"]
     assert script[-1] == (
         'fastci run --queue "$FASTCI_QUEUE_URL" --run-id "gitlab-$CI_PIPELINE_ID-3.12" '
-        '--queue-job "3.12-$CI_NODE_INDEX" --results results/py3.12'
+        '--queue-job "3.12-$CI_NODE_INDEX" --shards 4 --results results/py3.12'
     )
     assert script[-2].startswith(': "${FASTCI_QUEUE_URL:?')
     merge = document["merge"]["script"]

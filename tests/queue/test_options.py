@@ -62,3 +62,13 @@ def test_a_parallel_jobs_variables_do_not_make_a_queue_runner_a_shard(
     proc = project.fastci("run", "-j", "1", "--run-id", "gitlab-1", "--queue-job", "t-2", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "queue job t-2: " in proc.stdout
+
+
+def test_shards_without_a_queue_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("pyproject.toml", "[project]\nname = 'p'\n")
+    monkeypatch.chdir(project.root)
+    result = fastci(capsys, "run", "--shards", "4")
+    assert result.code == 4
+    assert "takes --shards with --queue only" in result.err

@@ -194,7 +194,7 @@ def _test_job(options: WorkflowOptions) -> list[str]:
         *wheelhouse(options, save_if="matrix.shard == 1 && env.FASTCI_TRUSTED == 'true'"),
         *restore_timings(options),
         *(
-            _queue_run()
+            _queue_run(n)
             if options.queue
             else step(
                 "Run the shard's tests on every core",
@@ -222,8 +222,9 @@ def _test_job(options: WorkflowOptions) -> list[str]:
 QUEUE_URL = ("FASTCI_QUEUE_URL", "${{ secrets.FASTCI_QUEUE_URL }}")
 
 
-def _queue_run() -> list[str]:
-    command = shared.queue_run("github-$GITHUB_RUN_ID-$PYTHON", "$PYTHON-$SHARD", RESULTS)
+def _queue_run(runners: int) -> list[str]:
+    job = "$PYTHON-$SHARD"
+    command = shared.queue_run("github-$GITHUB_RUN_ID-$PYTHON", job, RESULTS, runners)
     return step(
         "Run tests from the shared queue on every core",
         run=f"{shared.QUEUE_CHECK}\n{command}",

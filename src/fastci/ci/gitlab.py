@@ -313,7 +313,7 @@ def _test_job(options: WorkflowOptions, python: str) -> list[str]:
                 DEPS_BUILD,
                 DEPS_INSTALL,
                 *(
-                    _queue_run(python, results)
+                    _queue_run(python, results, options.shards)
                     if options.queue
                     else [
                         "# parallel sets CI_NODE_INDEX and CI_NODE_TOTAL: fastci run reads its "
@@ -331,12 +331,12 @@ def _test_job(options: WorkflowOptions, python: str) -> list[str]:
     ]
 
 
-def _queue_run(python: str, results: str) -> list[str]:
+def _queue_run(python: str, results: str, runners: int) -> list[str]:
     """A parallel job of a queue run: FASTCI_QUEUE_URL is a masked CI/CD variable."""
     return [
         "# parallel makes N runners of one queue; a retried job keeps its CI_NODE_INDEX.",
         QUEUE_CHECK,
-        queue_run(f"gitlab-$CI_PIPELINE_ID-{python}", f"{python}-$CI_NODE_INDEX", results),
+        queue_run(f"gitlab-$CI_PIPELINE_ID-{python}", f"{python}-$CI_NODE_INDEX", results, runners),
     ]
 
 

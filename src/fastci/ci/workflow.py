@@ -49,11 +49,12 @@ QUEUE_CHECK = (
 )
 
 
-def queue_run(run_id: str, job: str, results: str) -> str:
-    """One runner of a queue run; ``run_id`` is one per Python, ``job`` stays when re-run."""
+def queue_run(run_id: str, job: str, results: str, runners: int) -> str:
+    """One of ``runners`` of a queue run; ``run_id`` is one per Python, ``job`` stays when
+    the job is re-run."""
     return (
         f'fastci run --queue "$FASTCI_QUEUE_URL" --run-id "{run_id}" --queue-job "{job}" '
-        f"--results {results}"
+        f"--shards {runners} --results {results}"
     )
 
 

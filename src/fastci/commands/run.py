@@ -21,7 +21,7 @@ DEFAULT_RESULTS = ".fastci/results"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
-    add_setting_arguments(parser, "jobs", "queue", *PLANNING_SETTINGS)
+    add_setting_arguments(parser, "jobs", "queue", "shards", *PLANNING_SETTINGS)
     parser.add_argument(
         "--run-id", metavar="ID", help="queue mode: the run's id, the same on every runner"
     )
@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
         return _collect_only(config, args.passthrough)
     queue = queue_settings(config.queue, args.run_id, args.queue_job, os.environ)
+    if args.shards is not None and queue is None:
+        raise UsageError("fastci run takes --shards with --queue only; one shard is --shard K/N")
     shard = _shard(args.shard, queue is not None)
     results = args.results
     if results is None and (shard is not None or queue is not None):

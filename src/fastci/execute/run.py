@@ -163,12 +163,13 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                         raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
                     writable_directory(junit.parent, f"cannot write --junitxml {junit}")
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
-                plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
+                shards = request.shard.total if request.shard else 1
+                plan = plan_suite(config, inventory, None if queue else shards)
                 units = [
                     plan.units[uid]
                     for uid in plan.shard(request.shard.index if request.shard else 1).units
                 ]
-                units = queue.join(units) if queue else units
+                units = queue.join(plan) if queue else units
             except BaseException:
                 pool.close()
                 raise

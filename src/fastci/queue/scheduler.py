@@ -19,12 +19,12 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.scheduler import LongestFirst
 from fastci.model import TestResult, UnitSpan
-from fastci.plan.planner import Unit
+from fastci.plan.planner import Plan, Unit
 from fastci.queue.client import RunQueue
 
 POLL_SECONDS = 0.5
@@ -58,8 +58,13 @@ class QueueScheduler:
         self.published = False
         self.replayed = 0
 
-    def join(self, planned: Sequence[Unit]) -> list[Unit]:
-        """Publish this runner's plan if it is the first; the run's units, as published."""
+    def join(self, plan: Plan) -> list[Unit]:
+        """Publish this runner's plan if it is the first; the run's units, as published.
+
+        The plan is cut for ``[tool.fastci] shards`` (``--shards``): the runners of the run,
+        so a file too long for one runner's share is split; all its units go in the queue.
+        """
+        planned = sorted(plan.units.values(), key=lambda u: (-u.duration, u.id))
         self.published = self.queue.publish(planned)
         units = self.queue.plan()
         self.units = {u.id: u for u in units}
