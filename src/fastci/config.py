@@ -51,6 +51,7 @@ class Config:
     deps_wheelhouse: str = ".cache/wheels"
     deps_index_url: str | None = None
     deps_installer: str = "auto"
+    queue: str | None = None  # a Redis URL: queue mode (fastci.queue)
 
     @property
     def store_path(self) -> Path:

@@ -277,6 +277,14 @@ SETTINGS: tuple[Setting, ...] = (
         "which tool resolves and installs: uv when available, else pip",
         "{auto,uv,pip}",
     ),
+    Setting(
+        "queue",
+        "--queue",
+        optional_text,
+        "take units from a Redis queue shared by every runner of the run (docs/queue.md; "
+        "default: $FASTCI_QUEUE_URL)",
+        "URL",
+    ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 # The settings every command that plans the suite accepts.

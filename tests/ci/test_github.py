@@ -304,3 +304,28 @@ def test_jobs_that_run_fastci_deps_install_the_deps_extra_pinned_like_fastci(
         "fastci==0.1.0",
         "fastci[deps]==0.1.0",
     )
+
+
+def test_queue_mode_runs_every_job_from_one_queue_per_python_and_merges_from_redis(
+    workflows: Generated,
+) -> None:
+    document = workflows["queue"][1]
+    test = document["jobs"]["test"]
+    run_step = next(s for s in test["steps"] if "fastci run" in s.get("run", ""))
+    assert run_step["run"].splitlines()[1] == (
+        'fastci run --queue "$FASTCI_QUEUE_URL" --run-id "github-$GITHUB_RUN_ID-$PYTHON" '
+        '--queue-job "$PYTHON-$SHARD" --shards 4 --results results'
+    )
+    assert run_step["env"]["FASTCI_QUEUE_URL"] == "${{ secrets.FASTCI_QUEUE_URL }}"
+    assert run_step["run"].startswith(': "${FASTCI_QUEUE_URL:?')  # no secret: fail, loudly
+    assert document["env"]["FASTCI_SPEC"] == "fastci[queue]"
+    merges = [
+        s["run"].splitlines()[1]
+        for s in document["jobs"]["merge"]["steps"]
+        if "fastci merge" in s.get("run", "")
+    ]
+    assert merges == [
+        f'fastci merge --queue "$FASTCI_QUEUE_URL" --run-id "github-$GITHUB_RUN_ID-{p}" '
+        f"-o fastci-merged-py{p}"
+        for p in ("3.11", "3.12")
+    ]

@@ -201,3 +201,20 @@ def test_jobs_that_run_fastci_deps_install_the_deps_extra_pinned_like_fastci(
     variables = pipelines["pinned-and-mypy"][1]["variables"]
     assert variables["FASTCI_SPEC"] == {"value": "fastci==0.1.0", "expand": False}
     assert variables["FASTCI_DEPS_SPEC"] == {"value": "fastci[deps]==0.1.0", "expand": False}
+
+
+def test_queue_mode_makes_parallel_jobs_runners_of_one_queue_and_merges_from_redis(
+    pipelines: Generated,
+) -> None:
+    document = pipelines["queue"][1]
+    script = document["test-py3.12"]["script"]
+    assert script[-1] == (
+        'fastci run --queue "$FASTCI_QUEUE_URL" --run-id "gitlab-$CI_PIPELINE_ID-3.12" '
+        '--queue-job "3.12-$CI_NODE_INDEX" --shards 4 --results results/py3.12'
+    )
+    assert script[-2].startswith(': "${FASTCI_QUEUE_URL:?')
+    merge = document["merge"]["script"]
+    assert (
+        'fastci merge --queue "$FASTCI_QUEUE_URL" --run-id "gitlab-$CI_PIPELINE_ID-3.11" '
+        "-o fastci-merged-py3.11 || status=$?"
+    ) in merge

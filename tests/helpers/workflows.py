@@ -105,6 +105,7 @@ OPTION_SETS: dict[str, tuple[str, ...]] = {
     "pinned-and-mypy": ("--pin-sha", "--lint", "ruff,mypy", "--fastci-spec", "fastci==0.1.0"),
     "one-shard-no-lint": ("--shards", "1", "--lint", "none"),
     "pypy-mypy-only": ("--python", "pypy3.10", "--lint", "mypy", "--default-branch", "trunk"),
+    "queue": ("--queue", "--python", "3.11", "3.12"),
 }  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastci.ci import workflow as shared
 from fastci.ci.github_steps import checkout, restore_timings, setup, step, uses, wheelhouse
 from fastci.ci.quoting import branch_filter, expression_string, q
 from fastci.ci.workflow import RESULTS, WorkflowOptions, comment, header, python_slug, seal
@@ -192,10 +193,14 @@ def _test_job(options: WorkflowOptions) -> list[str]:
         *setup(options, "${{ matrix.python }}", deps=True),
         *wheelhouse(options, save_if="matrix.shard == 1 && env.FASTCI_TRUSTED == 'true'"),
         *restore_timings(options),
-        *step(
-            "Run the shard's tests on every core",
-            run=f'fastci run --shard "$SHARD" --results {RESULTS}',
-            env=(("SHARD", f"${{{{ matrix.shard }}}}/{n}"),),
+        *(
+            _queue_run(n)
+            if options.queue
+            else step(
+                "Run the shard's tests on every core",
+                run=f'fastci run --shard "$SHARD" --results {RESULTS}',
+                env=(("SHARD", f"${{{{ matrix.shard }}}}/{n}"),),
+            )
         ),
         *step(
             "Upload the shard's results",
@@ -212,6 +217,31 @@ def _test_job(options: WorkflowOptions) -> list[str]:
         ),
     ]
     return lines
+
+
+QUEUE_URL = ("FASTCI_QUEUE_URL", "${{ secrets.FASTCI_QUEUE_URL }}")
+
+
+def _queue_run(runners: int) -> list[str]:
+    job = "$PYTHON-$SHARD"
+    command = shared.queue_run("github-$GITHUB_RUN_ID-$PYTHON", job, RESULTS, runners)
+    return step(
+        "Run tests from the shared queue on every core",
+        run=f"{shared.QUEUE_CHECK}\n{command}",
+        env=(QUEUE_URL, ("PYTHON", "${{ matrix.python }}"), ("SHARD", "${{ matrix.shard }}")),
+        why="Every job of this Python takes units from one queue; a re-run job replays its own.",
+    )
+
+
+def _queue_merge(python: str) -> list[str]:
+    command = shared.queue_merge(f"github-$GITHUB_RUN_ID-{python}", python)
+    return step(
+        f"Merge the queue run's results (Python {python})",
+        if_="${{ !cancelled() }}",
+        run=f"{shared.QUEUE_CHECK}\n{command}",
+        env=(QUEUE_URL,),
+        why="The verdict from Redis: exit 1 tests failed, 7 a unit has no results.",
+    )
 
 
 def _merge_job(options: WorkflowOptions) -> list[str]:
@@ -239,13 +269,17 @@ def _merge_job(options: WorkflowOptions) -> list[str]:
             ),
         )
     for python in options.pythons:
-        lines += step(
-            f"Merge the results (Python {python})",
-            if_="${{ !cancelled() }}",
-            run=options.merge_command(python),
-            why="Writes the summary to this run's page, the HTML report, and every shard's "
-            "timings\ninto the store. Exit 1: tests failed, 6: coverage under the threshold, "
-            "7: a shard's\nresults are missing.",
+        lines += (
+            _queue_merge(python)
+            if options.queue
+            else step(
+                f"Merge the results (Python {python})",
+                if_="${{ !cancelled() }}",
+                run=options.merge_command(python),
+                why="Writes the summary to this run's page, the HTML report, and every shard's "
+                "timings\ninto the store. Exit 1: tests failed, 6: coverage under the threshold, "
+                "7: a shard's\nresults are missing.",
+            )
         )
     lines += step(
         "Upload the HTML report",

@@ -17,11 +17,14 @@ from fastci.ci.workflow import (
     DEPS_PRUNE,
     INSTALL_FASTCI,
     INSTALL_FASTCI_DEPS,
+    QUEUE_CHECK,
     RESULTS,
     WorkflowOptions,
     comment,
     header,
     python_slug,
+    queue_merge,
+    queue_run,
     seal,
 )
 from fastci.errors import UsageError
@@ -309,9 +312,15 @@ def _test_job(options: WorkflowOptions, python: str) -> list[str]:
             [
                 DEPS_BUILD,
                 DEPS_INSTALL,
-                "# parallel sets CI_NODE_INDEX and CI_NODE_TOTAL: fastci run reads its shard "
-                "there.",
-                f"fastci run --results {results}",
+                *(
+                    _queue_run(python, results, options.shards)
+                    if options.queue
+                    else [
+                        "# parallel sets CI_NODE_INDEX and CI_NODE_TOTAL: fastci run reads its "
+                        "shard there.",
+                        f"fastci run --results {results}",
+                    ]
+                ),
             ],
         ),
         "  artifacts:",
@@ -322,8 +331,22 @@ def _test_job(options: WorkflowOptions, python: str) -> list[str]:
     ]
 
 
+def _queue_run(python: str, results: str, runners: int) -> list[str]:
+    """A parallel job of a queue run: FASTCI_QUEUE_URL is a masked CI/CD variable."""
+    return [
+        "# parallel makes N runners of one queue; a retried job keeps its CI_NODE_INDEX.",
+        QUEUE_CHECK,
+        queue_run(f"gitlab-$CI_PIPELINE_ID-{python}", f"{python}-$CI_NODE_INDEX", results, runners),
+    ]
+
+
 def _merge_job(options: WorkflowOptions) -> list[str]:
-    commands = [options.merge_command(p) for p in options.pythons]
+    commands = [
+        queue_merge(f"gitlab-$CI_PIPELINE_ID-{p}", p) if options.queue else options.merge_command(p)
+        for p in options.pythons
+    ]
+    if options.queue:
+        commands = [QUEUE_CHECK, *commands]
     if len(commands) > 1:  # merge every Python's results, then fail if any merge failed
         commands = ["status=0", *(f"{c} || status=$?" for c in commands), 'exit "$status"']
     return [

@@ -42,6 +42,28 @@ INSTALL_FASTCI_DEPS = 'python -m pip install "$FASTCI_DEPS_SPEC"'
 DEPS_BUILD = "fastci deps build"
 DEPS_PRUNE = "fastci deps prune"
 DEPS_INSTALL = "fastci deps install --project"
+# Queue mode (docs/queue.md): the runners of a run share a Redis queue, its URL a CI secret.
+QUEUE_EXTRA = "queue"  # fastci[queue]: the Redis client
+QUEUE_CHECK = (
+    ': "${FASTCI_QUEUE_URL:?set the FASTCI_QUEUE_URL secret to a Redis URL, see docs/queue.md}"'
+)
+
+
+def queue_run(run_id: str, job: str, results: str, runners: int) -> str:
+    """One of ``runners`` of a queue run; ``run_id`` is one per Python, ``job`` stays when
+    the job is re-run."""
+    return (
+        f'fastci run --queue "$FASTCI_QUEUE_URL" --run-id "{run_id}" --queue-job "{job}" '
+        f"--shards {runners} --results {results}"
+    )
+
+
+def queue_merge(run_id: str, python: str) -> str:
+    """The verdict of one Python's queue run, from Redis."""
+    return (
+        f'fastci merge --queue "$FASTCI_QUEUE_URL" --run-id "{run_id}" '
+        f"-o fastci-merged-{python_slug(python)}"
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +82,7 @@ class WorkflowOptions:
     exclude: tuple[str, ...] = ()
     pin_sha: bool = False
     command: str = ""  # the command line that wrote the file, for its header
+    queue: bool = False  # the test jobs take units from a shared Redis queue (docs/queue.md)
 
     @property
     def primary_python(self) -> str:
@@ -135,6 +158,7 @@ class WorkflowFlags:
     fail_under: float | None = None
     pin_sha: bool = False
     settings: tuple[tuple[str, str], ...] = ()  # the setting flags given, as (flag, value)
+    queue: bool = False
 
 
 def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions:
@@ -151,6 +175,7 @@ def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions
     if not flags.fastci_spec.strip():
         raise UsageError("--fastci-spec must be one pip requirement, like fastci==0.1.0")
     check_text("--fastci-spec", flags.fastci_spec)
+    spec = flags.fastci_spec.strip()
     fail_under = flags.fail_under
     if fail_under is not None and not 0 <= fail_under <= MAX_PERCENT:
         raise UsageError(f"--fail-under must be a percentage from 0 to 100, got {fail_under:g}")
@@ -160,7 +185,7 @@ def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions
     return WorkflowOptions(
         shards=shards,
         pythons=pythons,
-        fastci_spec=flags.fastci_spec.strip(),
+        fastci_spec=with_extra(spec, QUEUE_EXTRA) if flags.queue else spec,
         lint=lint_commands(choose_linters(flags.lint, config.root), config.root),
         fail_under=fail_under,
         default_branch=check_branch("the default branch", default_branch(config)),
@@ -170,6 +195,7 @@ def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions
         exclude=rules.exclude,
         pin_sha=flags.pin_sha,
         command=_command(flags, shards, pythons),
+        queue=flags.queue,
     )
 
 
@@ -185,6 +211,8 @@ def _command(flags: WorkflowFlags, shards: int, pythons: Sequence[str]) -> str:
         words.append(f"--fail-under {flags.fail_under:g}")
     if flags.pin_sha:
         words.append("--pin-sha")
+    if flags.queue:
+        words.append("--queue")
     words += [f"{flag} {sh(value)}" for flag, value in flags.settings]
     return " ".join(words)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, argparse_type, load_config
+from fastci.errors import UsageError
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES, CoverageRequest
 from fastci.settings import shard_count
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
 NAME = "merge"
 HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timings, report"
 EPILOG = """\
+With --queue URL --run-id ID, the verdict of a queue run comes from its record in Redis
+(docs/queue.md): a unit with no results there is an incomplete run (7).
+
 exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
 interrupted or with units that left no results, a corrupt bundle); 1 tests failed;
 5 no tests ran; 6 coverage under --fail-under; 4 usage error (a DIR that does not exist:
@@ -49,11 +53,11 @@ def coverage_report(text: str) -> tuple[str, str | None]:
     return kind, dest or None
 
 
-def add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
+def add_bundle_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """What both merge and report read: the bundle directories and the expected shard count."""
     parser.add_argument(
         "dirs",
-        nargs="+",
+        nargs="+" if required else "*",
         type=Path,
         metavar="DIR",
         help="bundles, or directories holding them (downloaded artifacts, a --results dir)",
@@ -69,8 +73,11 @@ def add_bundle_arguments(parser: argparse.ArgumentParser) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    add_bundle_arguments(parser)
-    add_setting_arguments(parser, "store", "estimate_window")
+    add_bundle_arguments(parser, required=False)
+    add_setting_arguments(parser, "store", "estimate_window", "queue")
+    parser.add_argument(
+        "--run-id", metavar="ID", help="with --queue: the verdict of that queue run from Redis"
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -116,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         write_merged_junit,
     )
     from fastci.plan.store import StoreUnusable, TimingsStore, warn
+    from fastci.queue.merge import merge_queue
+    from fastci.queue.options import queue_settings
     from fastci.report.html import render_html
     from fastci.report.markdown import render_markdown
     from fastci.report.overview import build_overview
@@ -124,6 +133,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
+    queue = queue_settings(config.queue, args.run_id, None, os.environ)
+    if queue is not None:
+        return merge_queue(queue.url, queue.run_id, output)
+    if not args.dirs:
+        raise UsageError("fastci merge needs the bundles' DIRs, or --queue URL --run-id ID")
     bundle_set = load_bundles(args.dirs, args.expect_shards)  # a wrong DIR stops here
     writable_directory(output, f"cannot use --output {output}")
     bundles = bundle_set.bundles

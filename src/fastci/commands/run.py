@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from fastci.ci.providers import parse_shard, shard_from_env
+from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
@@ -21,7 +21,15 @@ DEFAULT_RESULTS = ".fastci/results"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
-    add_setting_arguments(parser, "jobs", "timeout", "deadline", *PLANNING_SETTINGS)
+    add_setting_arguments(parser, "jobs", "timeout", "deadline", "queue", "shards", *PLANNING_SETTINGS)
+    parser.add_argument(
+        "--run-id", metavar="ID", help="queue mode: the run's id, the same on every runner"
+    )
+    parser.add_argument(
+        "--queue-job",
+        metavar="NAME",
+        help="queue mode: this CI job's name; a re-run with the same name replays its units",
+    )
     parser.add_argument(  # so `fastci run -n 4` does what a pytest-xdist user means
         "-n", "--numprocesses", dest="jobs", type=argparse_type(jobs_count), metavar="N",
         help="the same as --jobs, under pytest-xdist's name",
@@ -44,20 +52,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.execute.run import RunRequest, run_tests, workers_for
+    from fastci.queue.options import queue_settings
     from fastci.report.progress import use_color
     from fastci.report.summary import Summary
 
     config = load_config(args)
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
         return _collect_only(config, args.passthrough)
-    shard = args.shard
-    if shard is None:
-        try:
-            shard = shard_from_env(os.environ)
-        except ValueError as e:
-            raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
+    queue = queue_settings(config.queue, args.run_id, args.queue_job, os.environ)
+    if args.shards is not None and queue is None:
+        raise UsageError("fastci run takes --shards with --queue only; one shard is --shard K/N")
+    shard = _shard(args.shard, queue is not None)
     results = args.results
-    if results is None and shard is not None:
+    if results is None and (shard is not None or queue is not None):
         results = config.root / DEFAULT_RESULTS
     if results is not None:
         writable_directory(results, f"cannot use --results {results}")
@@ -66,9 +73,10 @@ def run(args: argparse.Namespace) -> int:
         pytest_args=tuple(args.passthrough),
         shard=shard,
         results_dir=None if results is None else results.resolve(),
+        queue=queue,
     )
     outcome = run_tests(request)
-    where = f"shard {shard}" if shard else "run"
+    where = f"shard {shard}" if shard else f"queue job {queue.job}" if queue else "run"
     took = outcome.finished - outcome.started
     workers = workers_for(config.jobs, outcome.units)
     timing = (
@@ -94,6 +102,20 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code
+
+
+def _shard(given: ShardSpec | None, queued: bool) -> ShardSpec | None:
+    """This job's shard: --shard, else the CI's parallel-job variables; none for a queue."""
+    if queued:  # a parallel job's variables say which runner it is, not which shard
+        if given is not None and given.total > 1:
+            raise UsageError("--queue replaces --shard: every runner takes from one queue")
+        return None
+    if given is not None:
+        return given
+    try:
+        return shard_from_env(os.environ)
+    except ValueError as e:
+        raise UsageError(f"cannot tell this job's shard: {e}; pass --shard K/N") from None
 
 
 def _collect_only(config: Config, pytest_args: list[str]) -> int:

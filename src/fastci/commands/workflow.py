@@ -71,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                 action="store_true",
                 help="pin each action to a full commit id instead of its major version tag",
             )
+        sub.add_argument(
+            "--queue",
+            action="store_true",
+            help="runners take units from a shared Redis queue whose URL is the "
+            "FASTCI_QUEUE_URL secret, instead of fixed shards (docs/queue.md)",
+        )
         add_setting_arguments(sub, *SETTINGS)
         output = sub.add_mutually_exclusive_group()
         output.add_argument(
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         lint=args.lint,
         fail_under=args.fail_under,
         pin_sha=getattr(args, "pin_sha", False),
+        queue=args.queue,
         settings=_given_settings(args),
     )
     options = options_for_project(config, flags)

@@ -35,6 +35,7 @@ from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
+from fastci.queue.scheduler import QueueListener, QueueSettings, open_queue
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
@@ -59,12 +60,13 @@ class RunRequest:
     pytest_args: tuple[str, ...] = ()
     shard: ShardSpec | None = None
     results_dir: Path | None = None
+    queue: QueueSettings | None = None  # one runner of a queue run (fastci.queue)
 
     @property
     def whole_suite(self) -> bool:
         """This run is the whole suite, not one shard of several: it writes the store and
         judges coverage itself (for shards, fastci merge does)."""
-        return self.shard is None or self.shard.total == 1
+        return self.queue is None and (self.shard is None or self.shard.total == 1)
 
 
 @dataclasses.dataclass
@@ -132,7 +134,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
 
     config = request.config
     started = time.time()
-    run_id = new_run_id()
+    run_id = request.queue.run_id if request.queue else new_run_id()
+    queue = open_queue(request.queue) if request.queue else None
     no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
         scratch = Path(scratch_dir)
@@ -147,7 +150,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 extra_env={} if no_cov else worker_env(scratch / "cov"),
                 timeout=config.timeout,
                 deadline=config.deadline,
-            )
+            ),
+            scheduler=queue,
         )
         with interrupt_on_sigterm():
             # Workers load while the suite is discovered and planned: as many as there are
@@ -161,19 +165,29 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                         raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
                     writable_directory(junit.parent, f"cannot write --junitxml {junit}")
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
-                plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
+                shards = request.shard.total if request.shard else 1
+                plan = plan_suite(config, inventory, None if queue else shards)
+                units = [
+                    plan.units[uid]
+                    for uid in plan.shard(request.shard.index if request.shard else 1).units
+                ]
+                units = queue.join(plan) if queue else units
             except BaseException:
                 pool.close()
                 raise
-            units = [
-                plan.units[uid]
-                for uid in plan.shard(request.shard.index if request.shard else 1).units
-            ]
-            listener = (make_listener or Progress)(
+            listener: Listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
+            maxfail = inventory.settings.maxfail
+            listener = QueueListener(listener, queue, maxfail) if queue else listener
             try:
-                result = pool.run(units, listener, maxfail=inventory.settings.maxfail)
+                result = pool.run(units, listener, maxfail=maxfail)
+                if queue:
+                    queue.settle(result)
+                    units = queue.ran(result)
+            except FastciError:
+                pool.close()  # the queue was lost: no worker outlives the run
+                raise
             finally:
                 listener.close()
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
@@ -262,7 +276,8 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
     if any(r.failed for r in outcome.pool.results):
         return ExitCode.TESTS_FAILED
     ran_a_test = any(r.is_test for r in outcome.pool.results)
-    if not ran_a_test and (outcome.units or outcome.request.shard is None):
+    alone = outcome.request.shard is None and outcome.request.queue is None
+    if not ran_a_test and (outcome.units or alone):
         return ExitCode.NO_TESTS_COLLECTED
     if coverage is not None and outcome.coverage_problem is not None:
         return ExitCode.COVERAGE_UNDER_THRESHOLD
@@ -314,7 +329,8 @@ def _write_bundle(outcome: RunOutcome, scratch: Path, timings: Run, coverage_fil
     request = outcome.request
     if request.results_dir is None:
         raise ValueError("a bundle is written only for a run with a results directory")
-    final = request.results_dir / bundle_name(request.shard.slug if request.shard else None)
+    slug = f"queue-{request.queue.job}" if request.queue else None
+    final = request.results_dir / bundle_name(request.shard.slug if request.shard else slug)
     with building(final) as bundle:
         write_results(bundle / RESULTS, outcome.pool.results)
         write_junit(bundle / JUNIT, outcome.pool.results, _suite_name(request))

@@ -74,3 +74,7 @@ class LongestFirst:
         left = list(self._queue)
         self._queue.clear()
         return left
+
+    def holds(self, unit_id: str) -> bool:
+        """Whether a piece of that unit still waits here."""
+        return any(u.id == unit_id for u in self._queue)
