@@ -21,7 +21,9 @@ DEFAULT_RESULTS = ".fastci/results"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
-    add_setting_arguments(parser, "jobs", "timeout", "deadline", "queue", "shards", *PLANNING_SETTINGS)
+    add_setting_arguments(
+        parser, "jobs", "timeout", "deadline", "queue", "shards", *PLANNING_SETTINGS
+    )
     parser.add_argument(
         "--run-id", metavar="ID", help="queue mode: the run's id, the same on every runner"
     )
