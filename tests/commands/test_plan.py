@@ -169,7 +169,10 @@ def test_a_bad_setting_in_pyproject_names_the_file_and_key(project: Project) -> 
     [
         (b"tool = 1\n", "[tool.fastci] must be a table"),
         (b'[tool.fastci]\nshards = "\xff\xfe"\n', "is not valid TOML"),
-        (b"[tool.fastci]\njobs = false\n", "jobs must be a whole number >= 1, or 'auto'"),
+        (
+            b"[tool.fastci]\njobs = false\n",
+            "jobs must be a whole number >= 1, or 'auto' (0 also means auto)",
+        ),
     ],
 )
 def test_a_malformed_pyproject_is_a_one_line_usage_error(
@@ -236,3 +239,13 @@ def test_exporting_where_no_file_can_be_written_is_a_one_line_error(project: Pro
     assert proc.returncode == 4
     assert proc.stderr.startswith(f"fastci: error: cannot write {target}")
     assert proc.stderr.count("\n") == 1
+
+
+def test_jobs_zero_means_auto_as_its_error_message_says(project: Project) -> None:
+    """-j 0 is accepted as 'auto' (pytest-xdist users type it), and the error says so."""
+    project.write("tests/test_a.py", "def test_a(): pass\n")
+    proc = project.fastci("run", "-j", "0")
+    assert proc.returncode == 0, proc.stderr
+    refused = project.fastci("run", "-j", "-1")
+    assert refused.returncode == 4
+    assert "(0 also means auto)" in refused.stderr
