@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import UsageError
-from fastci.settings import SETTINGS, SETTINGS_BY_KEY, cpu_count
+from fastci.settings import SETTINGS, SETTINGS_BY_KEY, boolean, cpu_count
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +35,8 @@ class Config:
     shard_startup: float | None = None
     split_files: bool = True
     pytest_args: tuple[str, ...] = ()
+    reruns: int = 0
+    allow_flaky: bool = False
     changes_default_branch: str | None = None
     gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.changes.gate)
     gate_extend_include: tuple[str, ...] = ()
@@ -129,6 +131,8 @@ def add_setting_arguments(
             *flags,
             dest=setting.field,
             type=argparse_type(setting.parse),
+            nargs="?" if setting.parse is boolean else None,  # a bare boolean flag is "true"
+            const=True if setting.parse is boolean else None,
             default=argparse.SUPPRESS if nested else None,
             metavar=setting.metavar,
             help=f"{setting.help} [tool.fastci] {setting.key}",

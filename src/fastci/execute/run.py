@@ -145,6 +145,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 log_dir=scratch / LOGS,
                 run_id=run_id,
                 extra_env={} if no_cov else worker_env(scratch / "cov"),
+                reruns=config.reruns,
             )
         )
         with interrupt_on_sigterm():
@@ -258,6 +259,8 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
     if outcome.pool.not_run:
         return ExitCode.RESULTS_INCOMPLETE
     if any(r.failed for r in outcome.pool.results):
+        return ExitCode.TESTS_FAILED
+    if not outcome.request.config.allow_flaky and "flaky" in outcome.counts:
         return ExitCode.TESTS_FAILED
     ran_a_test = any(r.is_test for r in outcome.pool.results)
     if not ran_a_test and (outcome.units or outcome.request.shard is None):

@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from fastci.report.overview import Overview
 
 SLOWEST_SHOWN = 10
-# pytest's order for the verdict line, then fastci's own "crashed".
-VERDICT_ORDER = ("failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed")
+# pytest's order for the verdict line, then fastci's own "crashed" and "flaky".
+VERDICT_ORDER = (
+    "failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed", "flaky",
+)  # fmt: skip
 
 
 def rule(title: str, char: str = "=") -> str:
@@ -39,11 +41,18 @@ def verdict_line(counts: Mapping[str, int], seconds: float, deselected: int = 0)
 
 
 def failure_sections(results: Iterable[TestResult]) -> list[str]:
+    results = list(results)
+    flaky = [r for r in results if r.outcome == "flaky"]
+    return _sections("FAILURES", [r for r in results if r.failed]) + _sections(
+        "FLAKY (failed, then passed when run again)", flaky
+    )
+
+
+def _sections(title: str, failed: list[TestResult]) -> list[str]:
     lines: list[str] = []
-    failed = [r for r in results if r.failed]
     if not failed:
         return lines
-    lines.append(rule("FAILURES"))
+    lines.append(rule(title))
     for result in failed:
         lines.append(rule(f"{result.id} [{result.worker or '?'}]", "_"))
         lines.append((result.longrepr or result.outcome).rstrip())

@@ -47,7 +47,7 @@ from fastci.results.records import (
 )
 
 FORMAT_VERSION = 1
-OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed", "crashed")
+OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed", "crashed", "flaky")
 # A duration past this is damage, not a slow test (115 days); the store refuses it too.
 MAX_SECONDS = 1e7
 SECONDS = number_in(0, MAX_SECONDS, f"seconds from 0 to {MAX_SECONDS:g}")
