@@ -7,23 +7,8 @@ from pathlib import Path
 
 from fastci.model import TestResult
 from fastci.results.bundle import read_results
+from tests.helpers.flaky import FLIP, write_flaky_suite
 from tests.helpers.projects import Project
-
-# Fails on even-numbered runs, passes on odd ones: the count lives in a file beside it.
-EVERY_OTHER_RUN = """
-from pathlib import Path
-
-def test_every_other_run():
-    state = Path(__file__).with_name("runs.txt")
-    n = int(state.read_text()) if state.exists() else 0
-    state.write_text(str(n + 1))
-    assert n % 2 == 1, f"run {n} fails"
-"""
-
-
-def write_suite(project: Project) -> None:
-    project.write("tests/test_flip.py", EVERY_OTHER_RUN)
-    project.write("tests/test_steady.py", "def test_steady():\n    pass\n")
 
 
 def run(project: Project, results: Path, *args: str) -> tuple[int, str, dict[str, TestResult]]:
@@ -36,9 +21,9 @@ def run(project: Project, results: Path, *args: str) -> tuple[int, str, dict[str
 def test_a_test_that_fails_then_passes_on_a_fresh_worker_is_flaky(
     project: Project, tmp_path: Path
 ) -> None:
-    write_suite(project)
+    write_flaky_suite(project)
     code, output, results = run(project, tmp_path / "r", "--reruns", "1")
-    flip = results["tests/test_flip.py::test_every_other_run"]
+    flip = results[FLIP]
     assert flip.outcome == "flaky"
     assert flip.attempts == 2
     assert "run 0 fails" in str(flip.longrepr)
@@ -57,17 +42,17 @@ def test_a_test_that_fails_then_passes_on_a_fresh_worker_is_flaky(
 
 
 def test_allow_flaky_exits_0_when_only_flaky_tests_failed(project: Project, tmp_path: Path) -> None:
-    write_suite(project)
+    write_flaky_suite(project)
     code, output, results = run(project, tmp_path / "r", "--reruns", "1", "--allow-flaky")
     assert code == 0, output
-    assert results["tests/test_flip.py::test_every_other_run"].outcome == "flaky"
+    assert results[FLIP].outcome == "flaky"
 
 
 def test_without_reruns_a_failure_is_a_failure(project: Project, tmp_path: Path) -> None:
-    write_suite(project)
+    write_flaky_suite(project)
     code, _output, results = run(project, tmp_path / "r")
     assert code == 1
-    assert results["tests/test_flip.py::test_every_other_run"].outcome == "failed"
+    assert results[FLIP].outcome == "failed"
 
 
 def test_the_rerun_runs_in_a_new_process(project: Project, tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fastci.changes.git import source_revision
     from fastci.execute.run import RunRequest, run_tests, workers_for
     from fastci.report.progress import use_color
     from fastci.report.summary import Summary
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         pytest_args=tuple(args.passthrough),
         shard=shard,
         results_dir=None if results is None else results.resolve(),
+        revision=source_revision(config.root),
     )
     outcome = run_tests(request)
     where = f"shard {shard}" if shard else "run"

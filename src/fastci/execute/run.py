@@ -59,6 +59,7 @@ class RunRequest:
     pytest_args: tuple[str, ...] = ()
     shard: ShardSpec | None = None
     results_dir: Path | None = None
+    revision: tuple[str, str] | None = None  # (commit, tree) it runs on; None: no git
 
     @property
     def whole_suite(self) -> bool:
@@ -280,6 +281,8 @@ def _timings_run(outcome: RunOutcome) -> Run:
         complete=outcome.inventory.settings.complete and completed,
         shard=None if request.shard is None else str(request.shard),
         startup=pool.startup, rootdir=str(request.config.root),
+        commit=request.revision[0] if request.revision else None,
+        tree=request.revision[1] if request.revision else None,
     ))  # fmt: skip
     for result in pool.results:
         if result.is_test:  # not a whole file's or directory's error or skip
