@@ -37,6 +37,7 @@ class Config:
     pytest_args: tuple[str, ...] = ()
     reruns: int = 0
     allow_flaky: bool = False
+    quarantine: tuple[str, ...] = ()
     changes_default_branch: str | None = None
     gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.changes.gate)
     gate_extend_include: tuple[str, ...] = ()

@@ -213,6 +213,13 @@ SETTINGS: tuple[Setting, ...] = (
         "BOOL",
     ),
     Setting(
+        "quarantine",
+        "--quarantine",
+        text_list,
+        "tests (node ids, files, classes or wildcards) that run and report but fail no run",
+        "TESTS",
+    ),
+    Setting(
         "pytest_args",
         "--pytest-args",
         text_list,

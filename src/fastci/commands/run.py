@@ -21,7 +21,7 @@ DEFAULT_RESULTS = ".fastci/results"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
-    add_setting_arguments(parser, "jobs", "reruns", "allow_flaky", *PLANNING_SETTINGS)
+    add_setting_arguments(parser, "jobs", "reruns", "allow_flaky", "quarantine", *PLANNING_SETTINGS)
     parser.add_argument(  # so `fastci run -n 4` does what a pytest-xdist user means
         "-n", "--numprocesses", dest="jobs", type=argparse_type(jobs_count), metavar="N",
         help="the same as --jobs, under pytest-xdist's name",
@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         notes,
         deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
         reportchars=outcome.inventory.settings.reportchars,
+        quarantined=outcome.quarantined,
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code

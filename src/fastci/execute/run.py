@@ -35,6 +35,7 @@ from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
+from fastci.quarantine import matching
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
@@ -99,6 +100,11 @@ class RunOutcome:
     @property
     def counts(self) -> dict[str, int]:
         return count_outcomes(self.pool.results)
+
+    @property
+    def quarantined(self) -> list[str]:
+        """The quarantined tests this run ran: they report, but fail nothing."""
+        return matching((r.id for r in self.pool.results), self.request.config.quarantine)
 
 
 # The standard cache-directory tag (https://bford.info/cachedir/), so backups skip the cache.
@@ -259,9 +265,13 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
         return ExitCode.INTERRUPTED
     if outcome.pool.not_run:
         return ExitCode.RESULTS_INCOMPLETE
-    if any(r.failed for r in outcome.pool.results):
+    spared = set(outcome.quarantined)
+    if any(r.failed for r in outcome.pool.results if r.id not in spared):
         return ExitCode.TESTS_FAILED
-    if not outcome.request.config.allow_flaky and "flaky" in outcome.counts:
+    allow_flaky = outcome.request.config.allow_flaky
+    if not allow_flaky and any(
+        r.outcome == "flaky" and r.id not in spared for r in outcome.pool.results
+    ):
         return ExitCode.TESTS_FAILED
     ran_a_test = any(r.is_test for r in outcome.pool.results)
     if not ran_a_test and (outcome.units or outcome.request.shard is None):

@@ -64,6 +64,14 @@ def _judge(rows: list[OutcomeRow]) -> Flaky | None:
     )
 
 
+def passes_in_a_row(history: Iterable[OutcomeRow]) -> dict[str, int]:
+    """Per test in ``history`` (oldest first): how many of its newest runs in a row passed."""
+    by_test: dict[str, list[OutcomeRow]] = defaultdict(list)
+    for row in history:
+        by_test[row.test_id].append(row)
+    return {test: _passes_in_a_row(rows) for test, rows in by_test.items()}
+
+
 def _passes_in_a_row(rows: list[OutcomeRow]) -> int:
     count = 0
     for row in reversed(rows):

@@ -18,13 +18,14 @@ The store is a cache, so it never fails a run:
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sqlite3
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -332,15 +333,17 @@ class TimingsStore:
         rows = self._read(_Seconds._make, "SELECT max(started) AS seconds FROM reports")
         return rows[0].seconds if rows else None
 
-    def outcome_history(self) -> list[OutcomeRow]:
-        """Every stored outcome of a test that ever failed or was flaky, oldest first, with
-        the shard, commit and tree of its run (``fastci.plan.flakiness`` judges them)."""
+    def outcome_history(self, also: Collection[str] = ()) -> list[OutcomeRow]:
+        """Every stored outcome of a test that ever failed or was flaky (and of the tests
+        ``also``), oldest first, with the shard, commit and tree of its run."""
         return self._read(
             OutcomeRow._make,
             "SELECT s.test_id, s.outcome, s.started, r.shard, r.commit_sha, r.tree"
             " FROM samples s JOIN reports r ON r.id = s.report_id WHERE s.test_id IN"
             " (SELECT test_id FROM samples WHERE outcome IN ('failed', 'error', 'crashed',"
-            " 'flaky')) ORDER BY s.test_id, s.started",
+            " 'flaky')) OR s.test_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY s.test_id, s.started",
+            (json.dumps(sorted(also)),),
         )
 
     def startup_estimate(self) -> float | None:

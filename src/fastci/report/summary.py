@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from fastci.model import TestResult
@@ -130,6 +130,7 @@ class Summary:
     problems: Sequence[str] = ()  # one line each, just before the verdict: they turn it red
     deselected: int = 0
     reportchars: str = "fE"
+    quarantined: Collection[str] = ()  # tests that ran in quarantine: their failures fail nothing
 
     def render(self, color: bool = False) -> str:
         lines = failure_sections(self.results)
@@ -140,8 +141,13 @@ class Summary:
         lines += list(self.notes)
         lines += short_summary(self.results, self.reportchars)
         lines += [paint(f"fastci: {problem}", "red", color) for problem in self.problems]
-        failed = any(r.failed for r in self.results) or bool(self.problems)
+        spared = set(self.quarantined)
+        failed = any(r.failed and r.id not in spared for r in self.results) or bool(self.problems)
         verdict = verdict_line(self.counts, self.seconds, self.deselected)
+        if spared:
+            bad = [r for r in self.results if r.id in spared and r.outcome != "passed"]
+            lines += [f"quarantined, failing nothing: {r.outcome.upper()} {r.id}" for r in bad]
+            verdict += f"; {len(spared)} quarantined, {len(bad)} of them not passed"
         if self.problems:  # never a line that reads like a success, whatever the counts say
             count = len(self.problems)
             verdict += f"; not a success: {count} problem{'s' * (count > 1)} above"
