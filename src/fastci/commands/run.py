@@ -11,6 +11,7 @@ from fastci.ci.providers import parse_shard, shard_from_env
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
+from fastci.ordering import seed_or_new
 from fastci.settings import PLANNING_SETTINGS, jobs_count
 
 NAME = "run"
@@ -32,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="K/N",
         help="run only shard K of N (default: from the CI provider's parallel-job variables)",
     )
+    parser.add_argument(
+        "--random-order", nargs="?", const="new", type=argparse_type(seed_or_new),
+        metavar="SEED", help="run units and the tests in each in an order shuffled by SEED "
+        "(default: a new seed, printed); the same seed gives the same order anywhere",
+    )  # fmt: skip
     parser.add_argument(
         "--results",
         type=Path,
@@ -68,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         shard=shard,
         results_dir=None if results is None else results.resolve(),
         revision=source_revision(config.root),
+        seed=args.random_order,
     )
+    if args.random_order is not None:
+        print(f"fastci: random order, seed {args.random_order} (--random-order="
+              f"{args.random_order} runs this order again)", file=sys.stderr)  # fmt: skip
     outcome = run_tests(request)
     where = f"shard {shard}" if shard else "run"
     took = outcome.finished - outcome.started

@@ -31,6 +31,7 @@ from fastci.merge.coverage import (
     worker_env,
 )
 from fastci.model import TestResult
+from fastci.ordering import SEED_VARIABLE, UNITS, shuffled
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.store import TimingsStore, warn
@@ -61,6 +62,7 @@ class RunRequest:
     shard: ShardSpec | None = None
     results_dir: Path | None = None
     revision: tuple[str, str] | None = None  # (commit, tree) it runs on; None: no git
+    seed: int | None = None  # --random-order: units and their tests shuffled by this seed
 
     @property
     def whole_suite(self) -> bool:
@@ -151,7 +153,10 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 group_markers=config.group_markers,
                 log_dir=scratch / LOGS,
                 run_id=run_id,
-                extra_env={} if no_cov else worker_env(scratch / "cov"),
+                extra_env={
+                    **({} if no_cov else worker_env(scratch / "cov")),
+                    **({} if request.seed is None else {SEED_VARIABLE: str(request.seed)}),
+                },
                 reruns=config.reruns,
             )
         )
@@ -175,6 +180,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 plan.units[uid]
                 for uid in plan.shard(request.shard.index if request.shard else 1).units
             ]
+            if request.seed is not None:
+                units = shuffled(units, request.seed, UNITS, lambda u: u.id)
             listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
@@ -381,4 +388,5 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         # --cov-fail-under, for fastci merge to judge the combined total by
         "coverage_fail_under": outcome.coverage_fail_under,
         "pytest_args": list(request.pytest_args),
+        "random_seed": request.seed,  # --random-order: replays the order with this seed
     }
