@@ -22,13 +22,10 @@ UNITS = "units"
 
 def parse_seed(value: object) -> int:
     """A seed from --random-order=SEED: a whole number from 0 to 2**32-1."""
-    try:
-        seed = int(str(value).strip())
-    except ValueError:
-        seed = -1
-    if not 0 <= seed <= MAX_SEED:
+    digits = str(value).strip()
+    if not digits.isdigit() or int(digits) > MAX_SEED:
         raise ValueError(f"a whole number from 0 to {MAX_SEED}")
-    return seed
+    return int(digits)
 
 
 def seed_or_new(value: object) -> int:
