@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     pytest = Pytest(config.workdir, print)
     if args.isolated:
-        if pytest.fails([], args.test):
+        if pytest.fails([], args.test, "no other test"):
             print(f"{args.test} fails alone: no other test is needed to make it fail")
             return ExitCode.TESTS_FAILED
         print(f"{args.test} passes alone: if it failed in a run, an earlier test (or the "

@@ -83,7 +83,8 @@ class Pytest:
     def command(self, ids: Sequence[str]) -> list[str]:
         return [sys.executable, "-m", "pytest", *PLAIN_PYTEST, *neutralizing_args(), *ids]
 
-    def fails(self, before: Sequence[str], test: str) -> bool:
+    def fails(self, before: Sequence[str], test: str, which: str = "") -> bool:
+        """Whether ``test`` fails run after ``before``; ``which`` names them in the step line."""
         self.steps += 1
         with tempfile.TemporaryDirectory(prefix="fastci-bisect-") as scratch:
             junit = Path(scratch) / "junit.xml"
@@ -92,8 +93,8 @@ class Pytest:
                 cwd=self.workdir, capture_output=True, check=False,
             )  # fmt: skip
             failed = _failed_in(junit, test)
-        verdict = "fails" if failed else "passes"
-        self.say(f"step {self.steps}: after {len(before)} test(s), {test} {verdict}")
+        ran = f"{which or f'{len(before)} test(s)'}, then {test}"
+        self.say(f"step {self.steps}: {ran}: {'FAILS' if failed else 'passes'}")
         return failed
 
 
@@ -112,13 +113,18 @@ def _failed_in(junit: Path, test: str) -> bool:
 def bisect(replay: Replay, pytest: Pytest) -> str | None:
     """The test that makes ``replay.test`` fail when run before it, or None: the whole order
     does not make it fail, or no single test does."""
-    candidates = list(replay.before)
-    if not pytest.fails(candidates, replay.test):
+    before, test = replay.before, replay.test
+    total = len(before)
+    if not pytest.fails(before, test, f"all {total} tests it ran after"):
         return None
-    while len(candidates) > 1:
-        half = len(candidates) // 2
-        first = candidates[:half]
-        candidates = first if pytest.fails(first, replay.test) else candidates[half:]
-    if not candidates or not pytest.fails(candidates, replay.test):
+    low, high = 0, total  # the polluter is among before[low:high]
+    while high - low > 1:
+        middle = (low + high) // 2
+        which = f"tests #{low + 1}-#{middle} of {total}" if middle - low > 1 else f"test #{middle}"
+        if pytest.fails(before[low:middle], test, which):
+            high = middle
+        else:
+            low = middle
+    if high == low or not pytest.fails(before[low:high], test, f"test #{high} alone"):
         return None
-    return candidates[0]
+    return before[low]
