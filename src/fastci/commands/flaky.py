@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.plan.flakiness import flaky_tests, passes_in_a_row
+    from fastci.plan.quarantine import matching
     from fastci.plan.store import TimingsStore
-    from fastci.quarantine import matching
 
     config = load_config(args)
     with TimingsStore(config.store_path, window=config.estimate_window) as store:
@@ -77,7 +77,7 @@ def _print_flaky(flaky: list[Flaky], jailed: list[str]) -> None:
 
 
 def _quarantine(config: Config, new: list[str]) -> None:
-    from fastci.quarantine import CannotEdit, add_to_pyproject, render
+    from fastci.plan.quarantine import CannotEdit, add_to_pyproject, render
 
     path = config.root / "pyproject.toml"
     if not new:

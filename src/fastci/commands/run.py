@@ -11,7 +11,7 @@ from fastci.ci.providers import parse_shard, shard_from_env
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
-from fastci.ordering import seed_or_new
+from fastci.plugin.ordering import seed_or_new
 from fastci.settings import PLANNING_SETTINGS, jobs_count
 
 NAME = "run"

@@ -31,12 +31,12 @@ from fastci.merge.coverage import (
     worker_env,
 )
 from fastci.model import TestResult
-from fastci.ordering import SEED_VARIABLE, UNITS, shuffled
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
+from fastci.plan.quarantine import matching
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
-from fastci.quarantine import matching
+from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,

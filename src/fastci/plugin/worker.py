@@ -33,8 +33,8 @@ from fastci.execute.messages import (
     TestDone,
 )
 from fastci.model import TestResult
-from fastci.ordering import SEED_VARIABLE, shuffled
 from fastci.plugin.observe import TestObserver, skip_reason
+from fastci.plugin.ordering import SEED_VARIABLE, shuffled
 
 
 class WorkerLoop(TestObserver):

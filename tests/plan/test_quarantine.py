@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fastci.quarantine import CannotEdit, add_to_pyproject, quarantined
+from fastci.plan.quarantine import CannotEdit, add_to_pyproject, quarantined
 
 if sys.version_info >= (3, 11):
     import tomllib
