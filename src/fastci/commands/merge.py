@@ -115,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         merge_coverage,
         write_merged_junit,
     )
+    from fastci.plan.quarantine import matching
     from fastci.plan.store import StoreUnusable, TimingsStore, warn
     from fastci.report.html import render_html
     from fastci.report.markdown import render_markdown
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
-    bundle_set = load_bundles(args.dirs, args.expect_shards)  # a wrong DIR stops here
+    bundle_set = load_bundles(args.dirs, args.expect_shards, config.quarantine)  # a bad DIR stops
     writable_directory(output, f"cannot use --output {output}")
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
@@ -174,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         coverage.terminal if coverage is not None else "",
         notes,
         problems=[p.message for p in overview.problems],
+        quarantined=matching((r.id for r in results), config.quarantine),
     )
     print(summary.render(color=use_color(sys.stdout)))
     return overview.exit_code

@@ -25,6 +25,7 @@ from fastci.merge.coverage import (
 )
 from fastci.model import TestResult
 from fastci.plan.folding import ImportResult
+from fastci.plan.quarantine import quarantined
 from fastci.plan.store import TimingsStore
 from fastci.results.bundle import (
     BUNDLE_NAME,
@@ -74,8 +75,11 @@ def exit_code(problems: Iterable[Problem]) -> int:
     return next((int(code) for code in EXIT_PRECEDENCE if code in present), int(ExitCode.OK))
 
 
-def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> BundleSet:
-    """Read every bundle under ``dirs`` and name every missing, corrupt or failed shard."""
+def load_bundles(
+    dirs: Sequence[Path], expect_shards: int | None = None, quarantine: Sequence[str] = ()
+) -> BundleSet:
+    """Read every bundle under ``dirs`` and name every missing, corrupt or failed shard
+    (failures of tests in ``quarantine`` fail nothing)."""
     problems: list[Problem] = []
     found: list[Path] = []
     partials: dict[str, Path] = {}
@@ -107,7 +111,7 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
         )
     bundles.sort(key=lambda b: (b.shard_index, str(b.path)))
     for bundle in bundles:
-        problems += shard_problems(bundle)
+        problems += shard_problems(bundle, quarantine)
     if bundles and not any(r.is_test for b in bundles for r in b.results):
         problems.append(Problem("no tests ran in any shard", ExitCode.NO_TESTS_COLLECTED))
     return BundleSet(tuple(bundles), total, tuple(problems), tuple(_notes(bundles)))
@@ -217,7 +221,7 @@ def _missing(
             )
 
 
-def shard_problems(bundle: Bundle) -> Iterator[Problem]:
+def shard_problems(bundle: Bundle, quarantine: Sequence[str] = ()) -> Iterator[Problem]:
     """What went wrong inside one shard: an interruption, failed tests, units with no results."""
     not_run = _units_without_results(bundle)
     if bundle.interrupted:
@@ -225,7 +229,7 @@ def shard_problems(bundle: Bundle) -> Iterator[Problem]:
             f"{bundle.label} was interrupted: {len(not_run)} of its "
             f"{len(bundle.planned_units)} planned units have no results"
         )
-    failed = [r for r in bundle.results if r.failed]
+    failed = [r for r in bundle.results if r.failed and not quarantined(r.id, quarantine)]
     if failed:
         counts = Counter(r.outcome for r in failed)
         what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
