@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import UsageError
-from fastci.settings import SETTINGS, SETTINGS_BY_KEY, boolean, cpu_count
+from fastci.settings import SETTINGS, SETTINGS_BY_KEY, cpu_count
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -128,15 +128,21 @@ def add_setting_arguments(
     for key in keys:
         setting = SETTINGS_BY_KEY[key]
         flags = (setting.short, setting.flag) if setting.short else (setting.flag,)
+        default = argparse.SUPPRESS if nested else None
+        help = f"{setting.help} [tool.fastci] {setting.key}"
+        if setting.switch:  # a bare flag: nothing after it is taken for its value
+            parser.add_argument(
+                *flags, dest=setting.field, action="store_const", const=True, default=default,
+                help=help,
+            )  # fmt: skip
+            continue
         parser.add_argument(
             *flags,
             dest=setting.field,
             type=argparse_type(setting.parse),
-            nargs="?" if setting.parse is boolean else None,  # a bare boolean flag is "true"
-            const=True if setting.parse is boolean else None,
-            default=argparse.SUPPRESS if nested else None,
+            default=default,
             metavar=setting.metavar,
-            help=f"{setting.help} [tool.fastci] {setting.key}",
+            help=help,
         )
 
 

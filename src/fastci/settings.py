@@ -143,6 +143,7 @@ class Setting:
     help: str
     metavar: str | None = None
     short: str | None = None
+    switch: bool = False  # a true/false setting whose flag takes no value: given, it is true
 
     @property
     def field(self) -> str:
@@ -210,7 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
         "--allow-flaky",
         boolean,
         "flaky tests (failed, then passed on a rerun) do not fail the run (exit 0)",
-        "BOOL",
+        switch=True,
     ),
     Setting(
         "quarantine",

@@ -11,6 +11,7 @@ import pytest
 
 from fastci.errors import ExitCode
 from tests.commands.test_merge import copy_results, merge
+from tests.helpers.flaky import EVERY_OTHER_RUN, FLIP
 from tests.helpers.projects import Project
 from tests.helpers.shop import ShardedRun
 
@@ -150,3 +151,19 @@ def test_failures_of_quarantined_tests_fail_neither_the_shard_nor_the_merge(
     project.write("pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
     unquarantined = project.fastci("merge", str(results), "-o", str(tmp_path / "o2"), "--no-store")
     assert unquarantined.returncode == ExitCode.TESTS_FAILED
+
+
+def test_a_flaky_test_fails_the_merge_unless_flakes_are_allowed(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_flip.py", EVERY_OTHER_RUN)
+    results = tmp_path / "results"
+    run = project.fastci("run", "--shard", "1/1", "--reruns", "1", "--results", str(results))
+    assert run.returncode == ExitCode.TESTS_FAILED
+    merged = project.fastci("merge", str(results), "-o", str(tmp_path / "out"), "--no-store")
+    assert merged.returncode == ExitCode.TESTS_FAILED
+    assert f"shard 1/1 failed: 1 flaky: {FLIP}" in merged.stdout + merged.stderr
+    allowed = project.fastci(
+        "merge", str(results), "-o", str(tmp_path / "o2"), "--no-store", "--allow-flaky"
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr

@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_bundle_arguments(parser)
-    add_setting_arguments(parser, "store", "estimate_window")
+    add_setting_arguments(parser, "store", "estimate_window", "allow_flaky", "quarantine")
     parser.add_argument(
         "-o",
         "--output",
@@ -110,6 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.merge.bundles import (
+        Judge,
         import_timings,
         load_bundles,
         merge_coverage,
@@ -125,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
-    bundle_set = load_bundles(args.dirs, args.expect_shards, config.quarantine)  # a bad DIR stops
+    judge = Judge(config.quarantine, config.allow_flaky)
+    bundle_set = load_bundles(args.dirs, args.expect_shards, judge)  # a wrong DIR stops here
     writable_directory(output, f"cannot use --output {output}")
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
