@@ -32,6 +32,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deps",
     "pipeline",
     "doctor",
+    "flaky",
+    "bisect",
 )
 
 

@@ -37,6 +37,9 @@ class Config:
     timeout: float = 0.0  # seconds a test may run; 0: no limit
     deadline: float = 0.0  # seconds the whole run may take before it stops; 0: none
     pytest_args: tuple[str, ...] = ()
+    reruns: int = 0
+    allow_flaky: bool = False
+    quarantine: tuple[str, ...] = ()
     changes_default_branch: str | None = None
     gate_include: tuple[str, ...] | None = None  # None: the gate's defaults (fastci.changes.gate)
     gate_extend_include: tuple[str, ...] = ()
@@ -128,13 +131,21 @@ def add_setting_arguments(
     for key in keys:
         setting = SETTINGS_BY_KEY[key]
         flags = (setting.short, setting.flag) if setting.short else (setting.flag,)
+        default = argparse.SUPPRESS if nested else None
+        help = f"{setting.help} [tool.fastci] {setting.key}"
+        if setting.switch:  # a bare flag: nothing after it is taken for its value
+            parser.add_argument(
+                *flags, dest=setting.field, action="store_const", const=True, default=default,
+                help=help,
+            )  # fmt: skip
+            continue
         parser.add_argument(
             *flags,
             dest=setting.field,
             type=argparse_type(setting.parse),
-            default=argparse.SUPPRESS if nested else None,
+            default=default,
             metavar=setting.metavar,
-            help=f"{setting.help} [tool.fastci] {setting.key}",
+            help=help,
         )
 
 

@@ -30,6 +30,7 @@ class TestResult:
     stdout: str = ""
     stderr: str = ""
     worker: str | None = None
+    attempts: int = 1  # runs it took, with --reruns: each rerun in a fresh worker
 
     def timing(self) -> TestRecord:
         return TestRecord(

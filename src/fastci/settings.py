@@ -13,6 +13,7 @@ INSTALLERS = ("auto", "uv", "pip")
 MAX_SHARDS = 1000  # more CI jobs than any provider runs in parallel
 # A test keeps 20 samples, so a longer window only widens the median of shard startups.
 MAX_ESTIMATE_WINDOW = 1000
+MAX_RERUNS = 10
 
 
 def cpu_count() -> int:
@@ -44,6 +45,19 @@ def estimate_window(value: object) -> int:
     count = positive_int(value)
     if count > MAX_ESTIMATE_WINDOW:
         raise ValueError(f"a whole number from 1 to {MAX_ESTIMATE_WINDOW}")
+    return count
+
+
+def rerun_count(value: object) -> int:
+    """Reruns of a failed test: 0 (none) to 10; more hides a broken test behind luck."""
+    if value in (0, "0"):
+        return 0
+    try:
+        count = positive_int(value)
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_RERUNS:
+        raise ValueError(f"a whole number from 0 to {MAX_RERUNS}")
     return count
 
 
@@ -129,6 +143,7 @@ class Setting:
     help: str
     metavar: str | None = None
     short: str | None = None
+    switch: bool = False  # a true/false setting whose flag takes no value: given, it is true
 
     @property
     def field(self) -> str:
@@ -198,6 +213,28 @@ SETTINGS: tuple[Setting, ...] = (
         boolean,
         "cut a test file that alone would hold up the run into pieces (true/false)",
         "BOOL",
+    ),
+    Setting(
+        "reruns",
+        "--reruns",
+        rerun_count,
+        "run a failed test again, up to N times, each in a fresh worker; one that then "
+        "passes is reported flaky",
+        "N",
+    ),
+    Setting(
+        "allow_flaky",
+        "--allow-flaky",
+        boolean,
+        "flaky tests (failed, then passed on a rerun) do not fail the run (exit 0)",
+        switch=True,
+    ),
+    Setting(
+        "quarantine",
+        "--quarantine",
+        text_list,
+        "tests (node ids, files, classes or wildcards) that run and report but fail no run",
+        "TESTS",
     ),
     Setting(
         "pytest_args",

@@ -21,13 +21,14 @@ def test_a_fresh_project_gets_notes_not_problems(project: Project) -> None:
     assert proc.stdout.splitlines()[-1] == "0 problems found"
 
 
-def test_a_test_that_passes_and_fails_by_turns_in_different_shards_is_a_problem(
+def test_a_test_that_passes_and_fails_on_one_tree_in_different_shards_is_a_problem(
     project: Project,
 ) -> None:
     make_repo(project)
     report = project.root / "runs.jsonl"
     for n, (outcome, shard) in enumerate([("passed", "1/2"), ("failed", "2/2")]):
-        writer = ReportWriter(report, RunHeader(f"r{n}", f"run{n}", float(n), True, shard))
+        header = RunHeader(f"r{n}", f"run{n}", float(n), True, shard, commit="c1", tree="t1")
+        writer = ReportWriter(report, header)
         writer.test(TestRecord("tests/test_part0.py::test_vat_0", "tests/test_part0.py",
                                0.0, 0.1, 0.0, outcome))  # fmt: skip
         writer.end(complete=True)
@@ -36,7 +37,7 @@ def test_a_test_that_passes_and_fails_by_turns_in_different_shards_is_a_problem(
     proc = project.fastci("doctor")
     assert proc.returncode == 1
     line = next(x for x in proc.stdout.splitlines() if x.startswith("problem  outcomes"))
-    assert "1 tests both passed and failed" in line
+    assert "1 flaky tests: passed and failed on the same code" in line
     assert "1 of them in different shards" in line
     assert "tests/test_part0.py::test_vat_0" in line
 

@@ -11,6 +11,8 @@ import pytest
 
 from fastci.errors import ExitCode
 from tests.commands.test_merge import copy_results, merge
+from tests.helpers.flaky import EVERY_OTHER_RUN, FLIP
+from tests.helpers.projects import Project
 from tests.helpers.shop import ShardedRun
 
 
@@ -127,3 +129,41 @@ def test_a_tampered_value_is_one_corrupt_bundle_line_and_the_rest_is_still_merge
     assert not [c for c in junit.iter("testcase") if c.get("time", "").startswith("-")]
     assert (merged / "report.html").is_file()
     assert (merged / "summary.md").is_file()
+
+
+def test_failures_of_quarantined_tests_fail_neither_the_shard_nor_the_merge(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_broken.py", "def test_broken():\n    assert False\n")
+    project.write("tests/test_fine.py", "def test_fine():\n    pass\n")
+    project.write(
+        "pyproject.toml",
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n\n'
+        '[tool.fastci]\nquarantine = ["tests/test_broken.py"]\n',
+    )
+    results = tmp_path / "results"
+    run = project.fastci("run", "--shard", "1/1", "--results", str(results))
+    assert run.returncode == 0, run.stdout + run.stderr
+    merged = project.fastci("merge", str(results), "-o", str(tmp_path / "out"), "--no-store")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert "quarantined, failing nothing: FAILED tests/test_broken.py::test_broken" in merged.stdout
+    assert "; 1 quarantined, 1 of them not passed" in merged.stdout
+    project.write("pyproject.toml", '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
+    unquarantined = project.fastci("merge", str(results), "-o", str(tmp_path / "o2"), "--no-store")
+    assert unquarantined.returncode == ExitCode.TESTS_FAILED
+
+
+def test_a_flaky_test_fails_the_merge_unless_flakes_are_allowed(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_flip.py", EVERY_OTHER_RUN)
+    results = tmp_path / "results"
+    run = project.fastci("run", "--shard", "1/1", "--reruns", "1", "--results", str(results))
+    assert run.returncode == ExitCode.TESTS_FAILED
+    merged = project.fastci("merge", str(results), "-o", str(tmp_path / "out"), "--no-store")
+    assert merged.returncode == ExitCode.TESTS_FAILED
+    assert f"shard 1/1 failed: 1 flaky: {FLIP}" in merged.stdout + merged.stderr
+    allowed = project.fastci(
+        "merge", str(results), "-o", str(tmp_path / "o2"), "--no-store", "--allow-flaky"
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -103,3 +104,19 @@ def test_an_upgrade_with_another_window_rederives_from_the_kept_samples(tmp_path
 
 def test_there_is_one_migration_step_per_version_up_to_this_one() -> None:
     assert FIRST_VERSION + len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def test_a_v2_store_upgraded_to_v3_keeps_old_runs_without_a_tree_and_stores_new_trees(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "timings.db"
+    write_old_store(path, 2, WITH_SAMPLE_GROUPS)
+    store = TimingsStore(path)
+    new = make_run("r3", 3.0, {"t.py::a": 1.0})
+    new.header = dataclasses.replace(new.header, commit="c0ffee", tree="7ree")
+    store.import_runs([new])
+    runs = store.runs()
+    assert [(r.header.commit, r.header.tree) for r in runs] == [
+        (None, None), (None, None), ("c0ffee", "7ree"),
+    ]  # fmt: skip
+    store.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fastci.plan.schema import SCHEMA_VERSION
 from fastci.plan.store import StoreUnusable, TimingsStore
 from fastci.results.timings import (
     Run,
@@ -143,7 +144,10 @@ def test_a_store_from_a_newer_fastci_is_left_untouched_and_read_as_empty_with_on
         None,
     )
     assert len(warnings) == 1
-    assert "was written by a newer fastci (schema 99; this one knows up to 2)" in warnings[0]
+    assert (
+        f"was written by a newer fastci (schema 99; this one knows up to {SCHEMA_VERSION})"
+        in warnings[0]
+    )
     with pytest.raises(StoreUnusable, match="newer fastci"):
         store.import_runs([make_run("b", 2.0, {"t.py::y": 1.0})])
     store.close()

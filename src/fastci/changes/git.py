@@ -7,6 +7,7 @@ prompts for credentials, and never runs an external diff driver or an automatic 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -103,6 +104,25 @@ def resolve_commit(repo: Path, rev: str) -> str | None:
     result = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)
     sha = result.stdout.strip()
     return sha if result.returncode == 0 and sha else None
+
+
+def source_revision(path: Path) -> tuple[str, str] | None:
+    """(commit, tree) of the checkout at ``path``, or None outside git or before a commit.
+
+    The tree is ``HEAD^{tree}``; with uncommitted changes to tracked files it gets a digest
+    of them (``TREE+DIGEST``), so two runs share a tree only when they ran the same code.
+    """
+    if toplevel(path) is None:
+        return None
+    found = run_git(path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    if found.returncode != 0:  # no commit yet
+        return None
+    commit = found.stdout.strip()
+    tree = run_git(path, "rev-parse", f"{commit}^{{tree}}").stdout.strip()
+    diff = run_git(path, "diff", "--no-ext-diff", "--binary", "HEAD", check=False).stdout
+    if diff:
+        tree += "+" + hashlib.sha256(diff.encode(errors="surrogateescape")).hexdigest()[:12]
+    return commit, tree
 
 
 def is_shallow(repo: Path) -> bool:

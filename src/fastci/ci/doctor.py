@@ -112,22 +112,25 @@ def check_gate(config: Config) -> Iterator[Finding]:
 
 
 def check_outcomes(config: Config) -> Iterator[Finding]:
-    """Tests that passed in one recent run and failed in another: flaky, or order-dependent."""
+    """Tests that passed and failed on the same code, or passed only when rerun: flaky (or
+    order-dependent, when the flakes were in different shards)."""
+    from fastci.plan.flakiness import flaky_tests
     from fastci.plan.store import TimingsStore
 
     if not config.store_path.exists():
         return
     with TimingsStore(config.store_path, window=config.estimate_window) as store:
-        mixed = {t: {shard for _, shard in runs} for t, runs in store.mixed_outcomes().items()}
-    if not mixed:
-        yield Finding("outcomes", "ok", "no test both passed and failed in the recent runs")
+        flaky = flaky_tests(store.outcome_history())
+    if not flaky:
+        yield Finding("outcomes", "ok", "no test both passed and failed on the same code")
         return
-    across_shards = [t for t, shards in mixed.items() if len(shards) > 1]
-    examples = ", ".join(sorted(mixed)[:MIXED_SHOWN])
+    across_shards = [f for f in flaky if len(f.shards) > 1]
+    examples = ", ".join(f"{f.test_id} ({f.flakes}/{f.runs})" for f in flaky[:MIXED_SHOWN])
     yield Finding(
         "outcomes", "problem",
-        f"{len(mixed)} tests both passed and failed in recent runs ({len(across_shards)} of "
-        f"them in different shards, a sign of hidden order dependence): {examples}",
+        f"{len(flaky)} flaky tests: passed and failed on the same code ({len(across_shards)} "
+        f"of them in different shards, a sign of hidden order dependence): {examples}; "
+        "see `fastci flaky`",
     )  # fmt: skip
 
 

@@ -74,7 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_bundle_arguments(parser, required=False)
-    add_setting_arguments(parser, "store", "estimate_window", "queue")
+    add_setting_arguments(
+        parser, "store", "estimate_window", "queue", "allow_flaky", "quarantine"
+    )
     parser.add_argument(
         "--run-id", metavar="ID", help="with --queue: the verdict of that queue run from Redis"
     )
@@ -117,11 +119,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.merge.bundles import (
+        Judge,
         import_timings,
         load_bundles,
         merge_coverage,
         write_merged_junit,
     )
+    from fastci.plan.quarantine import matching
     from fastci.plan.store import StoreUnusable, TimingsStore, warn
     from fastci.queue.merge import merge_queue
     from fastci.queue.options import queue_settings
@@ -138,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         return merge_queue(queue.url, queue.run_id, output)
     if not args.dirs:
         raise UsageError("fastci merge needs the bundles' DIRs, or --queue URL --run-id ID")
-    bundle_set = load_bundles(args.dirs, args.expect_shards)  # a wrong DIR stops here
+    judge = Judge(config.quarantine, config.allow_flaky)
+    bundle_set = load_bundles(args.dirs, args.expect_shards, judge)  # a wrong DIR stops here
     writable_directory(output, f"cannot use --output {output}")
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
@@ -188,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
         coverage.terminal if coverage is not None else "",
         notes,
         problems=[p.message for p in overview.problems],
+        quarantined=matching((r.id for r in results), config.quarantine),
     )
     print(summary.render(color=use_color(sys.stdout)))
     return overview.exit_code

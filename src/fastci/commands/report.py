@@ -34,13 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.merge.bundles import load_bundles, merge_coverage
+    from fastci.merge.bundles import Judge, load_bundles, merge_coverage
     from fastci.merge.coverage import CoverageRequest
     from fastci.report.html import render_html
     from fastci.report.overview import build_overview
 
     config = load_config(args)
-    bundle_set = load_bundles(args.dirs, args.expect_shards)
+    judge = Judge(config.quarantine, config.allow_flaky)  # the verdict fastci merge gives
+    bundle_set = load_bundles(args.dirs, args.expect_shards, judge)
     with tempfile.TemporaryDirectory(prefix="fastci-report-") as scratch:
         nothing_written = CoverageRequest(source=None, reports=())
         coverage, problems = merge_coverage(

@@ -11,6 +11,7 @@ from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
+from fastci.plugin.ordering import seed_or_new
 from fastci.settings import PLANNING_SETTINGS, jobs_count
 
 NAME = "run"
@@ -22,7 +23,8 @@ DEFAULT_RESULTS = ".fastci/results"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
     add_setting_arguments(
-        parser, "jobs", "timeout", "deadline", "queue", "shards", *PLANNING_SETTINGS
+        parser, "jobs", "timeout", "deadline", "queue", "shards", "reruns", "allow_flaky",
+        "quarantine", *PLANNING_SETTINGS
     )
     parser.add_argument(
         "--run-id", metavar="ID", help="queue mode: the run's id, the same on every runner"
@@ -43,6 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run only shard K of N (default: from the CI provider's parallel-job variables)",
     )
     parser.add_argument(
+        "--random-order", nargs="?", const="new", type=argparse_type(seed_or_new),
+        metavar="SEED", help="run units and the tests in each in an order shuffled by SEED "
+        "(default: a new seed, printed); the same seed gives the same order anywhere",
+    )  # fmt: skip
+    parser.add_argument(
         "--results",
         type=Path,
         metavar="DIR",
@@ -53,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fastci.changes.git import source_revision
     from fastci.execute.run import RunRequest, run_tests, workers_for
     from fastci.queue.options import queue_settings
     from fastci.report.progress import use_color
@@ -76,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
         shard=shard,
         results_dir=None if results is None else results.resolve(),
         queue=queue,
+        revision=source_revision(config.root),
+        seed=args.random_order,
     )
+    if args.random_order is not None:
+        print(f"fastci: random order, seed {args.random_order} (--random-order="
+              f"{args.random_order} runs this order again)", file=sys.stderr)  # fmt: skip
     outcome = run_tests(request)
     where = f"shard {shard}" if shard else f"queue job {queue.job}" if queue else "run"
     took = outcome.finished - outcome.started
@@ -101,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         notes,
         deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
         reportchars=outcome.inventory.settings.reportchars,
+        quarantined=outcome.quarantined,
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code

@@ -87,14 +87,18 @@ class Ledger:
     def record(self, slot: str, assigned: list[UnitRun], result: TestResult) -> None:
         self.result.results.append(result)
         self.listener.test_done(result)
+        self.settle(slot, assigned, result)
+        if result.failed:
+            self.failures += 1
+
+    def settle(self, slot: str, assigned: list[UnitRun], result: TestResult) -> None:
+        """The test no longer runs in its unit (recorded, or held back for a rerun)."""
         for run in assigned:
             if result.id in run.remaining:
                 run.remaining.discard(result.id)
                 if not run.remaining:
                     self._finish_unit(slot, assigned, run, result.stop)
                 break
-        if result.failed:
-            self.failures += 1
 
     def _finish_unit(self, slot: str, assigned: list[UnitRun], run: UnitRun, stop: float) -> None:
         assigned.remove(run)

@@ -229,6 +229,7 @@ _RESULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(("id", "file", "outcome", "stdout", "stderr"), _is_str),
     **dict.fromkeys(("setup", "call", "teardown", "start", "stop"), _is_float),
     **dict.fromkeys(("group", "longrepr", "worker"), _or_none(_is_str)),
+    "attempts": lambda v: type(v) is int and v == 1,  # reruns are counted by the coordinator
 }
 _UNIT_FIELDS: dict[str, Check] = {
     "id": _is_str,

@@ -36,6 +36,7 @@ from fastci.execute.deadline import Deadline
 from fastci.execute.ledger import Ledger, Listener, PoolResult
 from fastci.execute.leftovers import Sweeper, culprit
 from fastci.execute.process import Launch, WorkerProcess, describe_exit
+from fastci.execute.reruns import Reruns
 from fastci.execute.scheduler import LongestFirst, Scheduler
 from fastci.execute.timeouts import TimedOut, take_timeout
 from fastci.model import TestResult, WorkerSpan
@@ -58,6 +59,7 @@ class PoolOptions:
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
     timeout: float = 0.0  # seconds a test may run (its marker overrides it); 0: no limit
     deadline: float = 0.0  # seconds from the start after which no unit starts; 0: none
+    reruns: int = 0  # times a failed test runs again, each time in a fresh worker
 
 
 @dataclasses.dataclass
@@ -70,6 +72,8 @@ class _Worker:
     broken: str | None = None  # why fastci killed it: a line it sent could not be read
     assigned: list[UnitRun] = dataclasses.field(default_factory=list)
     last_result_at: float = 0.0
+    rerun: Unit | None = None  # a fresh worker's one unit: a failed test's rerun
+    rerun_only: bool = False
 
     @property
     def slot(self) -> str:
@@ -102,6 +106,7 @@ class Pool:
         )
         self.scheduler: Scheduler = scheduler or LongestFirst()
         self.crashes = CrashPolicy(options.jobs)
+        self.reruns = Reruns(options.reruns)
         self.sweeper = Sweeper()
         self.ledger = Ledger()
         self.result = self.ledger.result
@@ -158,6 +163,8 @@ class Pool:
         deadline: float | None = None
         while self.workers:
             deadline = self._step(deadline)
+        for held in self.reruns.abandon():  # the run stopped before their reruns
+            self.ledger.record(held.worker or "", [], held)
         self._finish_sweeping()
         self.selector.close()
         if not self.result.interrupted and self.result.stopped_early is None:
@@ -298,7 +305,10 @@ class Pool:
                 )
 
     def _dispatch(self, worker: _Worker) -> None:
-        unit = None if self.stopping else self.scheduler.next_for(worker.slot)
+        if worker.rerun_only:  # a fresh worker runs its one rerun, then ends
+            unit, worker.rerun = worker.rerun, None
+        else:
+            unit = None if self.stopping else self.scheduler.next_for(worker.slot)
         if unit is None:
             worker.told_to_stop = True
             worker.send(messages.Stop())
@@ -308,6 +318,11 @@ class Pool:
 
     def _record(self, worker: _Worker, result: TestResult) -> None:
         worker.last_result_at = result.stop
+        final = self.reruns.take(result)
+        if final is None:  # held back: the test runs again in a fresh worker
+            self.ledger.settle(worker.slot, worker.assigned, result)
+            return
+        result = final
         self.ledger.record(worker.slot, worker.assigned, result)
         failures = self.ledger.failures
         if result.failed and self.maxfail and failures >= self.maxfail:
@@ -334,11 +349,21 @@ class Pool:
         if self.deadline is not None and self.deadline.halted:  # stopped by the deadline
             self.ledger.not_run([r.unit for r in worker.assigned], Deadline.STOPPED)
             return
-        if crashed is None or self.result.interrupted:
-            return  # a clean end, or one the coordinator asked for
-        if not worker.ready and self.result.startup is None:
-            self._startup_failed(worker, returncode)
-        self._salvage(worker, crashed, now, timeout)
+        if crashed is not None and not self.result.interrupted:  # not a clean end, nor asked for
+            if not worker.ready and self.result.startup is None:
+                self._startup_failed(worker, returncode)
+            self._salvage(worker, crashed, now, timeout)
+        self._start_rerun(worker.slot)
+
+    def _start_rerun(self, slot: str) -> None:
+        """A fresh worker in the ended one's slot for the next failed test's rerun, if any."""
+        if self.stopping or self.result.interrupted or slot in self.workers:
+            return
+        unit = self.reruns.next_unit()
+        if unit is not None:
+            self._spawn(slot)
+            self.workers[slot].rerun = unit
+            self.workers[slot].rerun_only = True
 
     def _sweep(self, worker: _Worker) -> None:
         """End what the worker's tests left running, and say which test left it."""

@@ -33,9 +33,11 @@ from fastci.merge.coverage import (
 from fastci.model import TestResult
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
+from fastci.plan.quarantine import matching
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
 from fastci.queue.scheduler import QueueListener, QueueSettings, open_queue
+from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
@@ -61,6 +63,8 @@ class RunRequest:
     shard: ShardSpec | None = None
     results_dir: Path | None = None
     queue: QueueSettings | None = None  # one runner of a queue run (fastci.queue)
+    revision: tuple[str, str] | None = None  # (commit, tree) it runs on; None: no git
+    seed: int | None = None  # --random-order: units and their tests shuffled by this seed
 
     @property
     def whole_suite(self) -> bool:
@@ -100,6 +104,11 @@ class RunOutcome:
     @property
     def counts(self) -> dict[str, int]:
         return count_outcomes(self.pool.results)
+
+    @property
+    def quarantined(self) -> list[str]:
+        """The quarantined tests this run ran: they report, but fail nothing."""
+        return matching((r.id for r in self.pool.results), self.request.config.quarantine)
 
 
 # The standard cache-directory tag (https://bford.info/cachedir/), so backups skip the cache.
@@ -147,9 +156,13 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 group_markers=config.group_markers,
                 log_dir=scratch / LOGS,
                 run_id=run_id,
-                extra_env={} if no_cov else worker_env(scratch / "cov"),
+                extra_env={
+                    **({} if no_cov else worker_env(scratch / "cov")),
+                    **({} if request.seed is None else {SEED_VARIABLE: str(request.seed)}),
+                },
                 timeout=config.timeout,
                 deadline=config.deadline,
+                reruns=config.reruns,
             ),
             scheduler=queue,
         )
@@ -175,6 +188,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             except BaseException:
                 pool.close()
                 raise
+            if request.seed is not None:
+                units = shuffled(units, request.seed, UNITS, lambda u: u.id)
             listener: Listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
@@ -273,7 +288,13 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
         return ExitCode.INTERRUPTED
     if outcome.pool.not_run:
         return ExitCode.RESULTS_INCOMPLETE
-    if any(r.failed for r in outcome.pool.results):
+    spared = set(outcome.quarantined)
+    if any(r.failed for r in outcome.pool.results if r.id not in spared):
+        return ExitCode.TESTS_FAILED
+    allow_flaky = outcome.request.config.allow_flaky
+    if not allow_flaky and any(
+        r.outcome == "flaky" and r.id not in spared for r in outcome.pool.results
+    ):
         return ExitCode.TESTS_FAILED
     ran_a_test = any(r.is_test for r in outcome.pool.results)
     alone = outcome.request.shard is None and outcome.request.queue is None
@@ -294,6 +315,8 @@ def _timings_run(outcome: RunOutcome) -> Run:
         complete=outcome.inventory.settings.complete and completed,
         shard=None if request.shard is None else str(request.shard),
         startup=pool.startup, rootdir=str(request.config.root),
+        commit=request.revision[0] if request.revision else None,
+        tree=request.revision[1] if request.revision else None,
     ))  # fmt: skip
     for result in pool.results:
         if result.is_test:  # not a whole file's or directory's error or skip
@@ -383,4 +406,5 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         # --cov-fail-under, for fastci merge to judge the combined total by
         "coverage_fail_under": outcome.coverage_fail_under,
         "pytest_args": list(request.pytest_args),
+        "random_seed": request.seed,  # --random-order: replays the order with this seed
     }

@@ -25,6 +25,7 @@ from fastci.merge.coverage import (
 )
 from fastci.model import TestResult, is_not_run
 from fastci.plan.folding import ImportResult
+from fastci.plan.quarantine import quarantined
 from fastci.plan.store import TimingsStore
 from fastci.results.bundle import (
     BUNDLE_NAME,
@@ -66,7 +67,9 @@ def exit_code(problems: Iterable[Problem]) -> int:
     return next((int(code) for code in EXIT_PRECEDENCE if code in present), int(ExitCode.OK))
 
 
-def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> BundleSet:
+def load_bundles(
+    dirs: Sequence[Path], expect_shards: int | None = None, judge: Judge | None = None
+) -> BundleSet:
     """Read every bundle under ``dirs`` and name every missing, corrupt or failed shard."""
     problems: list[Problem] = []
     found: list[Path] = []
@@ -99,7 +102,7 @@ def load_bundles(dirs: Sequence[Path], expect_shards: int | None = None) -> Bund
         )
     bundles.sort(key=lambda b: (b.shard_index, str(b.path)))
     for bundle in bundles:
-        problems += shard_problems(bundle)
+        problems += shard_problems(bundle, judge or Judge())
     if bundles and not any(r.is_test for b in bundles for r in b.results):
         problems.append(Problem("no tests ran in any shard", ExitCode.NO_TESTS_COLLECTED))
     return BundleSet(tuple(bundles), total, tuple(problems), tuple(_notes(bundles)))
@@ -209,7 +212,20 @@ def _missing(
             )
 
 
-def shard_problems(bundle: Bundle) -> Iterator[Problem]:
+@dataclasses.dataclass(frozen=True)
+class Judge:
+    """What fails a shard besides failed tests: flaky ones unless allowed; and what never
+    does: tests in the quarantine (``[tool.fastci]`` of the checkout that merges)."""
+
+    quarantine: Sequence[str] = ()
+    allow_flaky: bool = False
+
+    def fails(self, result: TestResult) -> bool:
+        bad = result.failed or (result.outcome == "flaky" and not self.allow_flaky)
+        return bad and not quarantined(result.id, self.quarantine)
+
+
+def shard_problems(bundle: Bundle, judge: Judge) -> Iterator[Problem]:
     """What went wrong inside one shard: an interruption, failed tests, units with no results."""
     not_run = _units_without_results(bundle)
     never_ran = [r for r in bundle.results if is_not_run(r)]
@@ -221,7 +237,7 @@ def shard_problems(bundle: Bundle) -> Iterator[Problem]:
             f"{bundle.label} was interrupted: {len(not_run)} of its "
             f"{len(bundle.planned_units)} planned units have no results"
         )
-    failed = [r for r in bundle.results if r.failed and not is_not_run(r)]
+    failed = [r for r in bundle.results if judge.fails(r) and not is_not_run(r)]
     if failed:
         counts = Counter(r.outcome for r in failed)
         what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))

@@ -65,9 +65,13 @@ class Collect(NamedTuple):
     collect: float
 
 
+_OLD = frozenset(("report_id", "run_id", "started", "complete", "shard", "startup", "rootdir"))
+
+
 def run_digest(run: Run) -> str:
     content = {  # vars, not dataclasses.asdict: a run may hold 10^5 flat records
-        "header": vars(run.header),
+        # Without a commit and tree, as before they were kept: a re-import stays unchanged.
+        "header": {k: v for k, v in vars(run.header).items() if v is not None or k in _OLD},
         "tests": [vars(t) for _, t in sorted(run.tests.items())],
         "files": [vars(f) for _, f in sorted(run.files.items())],
     }
@@ -108,6 +112,8 @@ def _add_run(db: sqlite3.Connection, run: Run, digest: str) -> None:
             complete=int(head.complete),
             startup=head.startup,
             digest=digest,
+            commit_sha=head.commit,
+            tree=head.tree,
         ),
     )
     db.executemany(
@@ -210,6 +216,8 @@ def unfold_runs(db: sqlite3.Connection) -> list[Run]:
             complete=bool(r.complete),
             shard=r.shard,
             startup=r.startup,
+            commit=r.commit_sha,
+            tree=r.tree,
         )
         result[r.id] = Run(header)
     order = "ORDER BY report_id, test_id"

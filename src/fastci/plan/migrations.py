@@ -28,8 +28,17 @@ def _samples_keep_groups(db: sqlite3.Connection) -> None:
     )
 
 
+def _reports_keep_trees(db: sqlite3.Connection) -> None:
+    """2 -> 3: each run keeps the git commit and tree it ran on; older runs never said (NULL)."""
+    db.execute("ALTER TABLE reports ADD COLUMN commit_sha TEXT")
+    db.execute("ALTER TABLE reports ADD COLUMN tree TEXT")
+
+
 # MIGRATIONS[n - FIRST_VERSION] upgrades a store of version n to version n + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_samples_keep_groups,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _samples_keep_groups,
+    _reports_keep_trees,
+)
 
 
 def upgrade(db: sqlite3.Connection, version: int) -> None:

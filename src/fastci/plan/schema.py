@@ -12,7 +12,9 @@ from fastci.results.timings import MAX_SECONDS
 #   1: reports, samples, file_samples, tests, files and meta (the first fastci).
 #   2: samples keep each run's group (samples.group_name), so a test's group is the one of
 #      its newest run instead of the last one ever given.
-SCHEMA_VERSION = 2
+#   3: reports keep the commit and tree they ran on (reports.commit_sha, reports.tree), so a
+#      test that passed and failed on one tree is known flaky (fastci flaky).
+SCHEMA_VERSION = 3
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.
 APPLICATION_ID = 0x66434931
 
@@ -25,7 +27,9 @@ CREATE TABLE reports (
     started REAL NOT NULL,     -- epoch seconds; orders samples from old to new
     complete INTEGER NOT NULL, -- 1: the whole suite was selected (file contents are known)
     startup REAL,              -- seconds from process start to the first test
-    digest TEXT NOT NULL       -- sha256 of the run's content
+    digest TEXT NOT NULL,      -- sha256 of the run's content
+    commit_sha TEXT,           -- git commit it ran on; NULL: no git, or stored before version 3
+    tree TEXT                  -- that commit's tree, plus a digest of uncommitted changes
 );
 -- One duration sample per test per run; pruned to the newest MAX_SAMPLES_PER_TEST per test.
 CREATE TABLE samples (
@@ -78,6 +82,8 @@ class ReportRow(NamedTuple):
     complete: int
     startup: float | None
     digest: str
+    commit_sha: str | None
+    tree: str | None
 
 
 class SampleRow(NamedTuple):

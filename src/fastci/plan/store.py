@@ -18,13 +18,14 @@ The store is a cache, so it never fails a run:
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import sqlite3
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -63,10 +64,13 @@ class _Current(NamedTuple):
     group_name: str | None
 
 
-class _Outcome(NamedTuple):
+class OutcomeRow(NamedTuple):
     test_id: str
     outcome: str
+    started: float
     shard: str | None
+    commit_sha: str | None
+    tree: str | None
 
 
 def warn(message: str) -> None:
@@ -329,20 +333,18 @@ class TimingsStore:
         rows = self._read(_Seconds._make, "SELECT max(started) AS seconds FROM reports")
         return rows[0].seconds if rows else None
 
-    def mixed_outcomes(self) -> dict[str, list[tuple[str, str | None]]]:
-        """Tests that both passed and failed in stored runs: id -> [(outcome, shard)]."""
-        rows = self._read(
-            _Outcome._make,
-            "SELECT s.test_id, s.outcome, r.shard FROM samples s JOIN reports r"
-            " ON r.id = s.report_id WHERE s.test_id IN (SELECT test_id FROM samples"
-            " GROUP BY test_id HAVING sum(outcome = 'passed') > 0"
-            " AND sum(outcome IN ('failed', 'error', 'crashed')) > 0)"
+    def outcome_history(self, also: Collection[str] = ()) -> list[OutcomeRow]:
+        """Every stored outcome of a test that ever failed or was flaky (and of the tests
+        ``also``), oldest first, with the shard, commit and tree of its run."""
+        return self._read(
+            OutcomeRow._make,
+            "SELECT s.test_id, s.outcome, s.started, r.shard, r.commit_sha, r.tree"
+            " FROM samples s JOIN reports r ON r.id = s.report_id WHERE s.test_id IN"
+            " (SELECT test_id FROM samples WHERE outcome IN ('failed', 'error', 'crashed',"
+            " 'flaky')) OR s.test_id IN (SELECT value FROM json_each(?))"
             " ORDER BY s.test_id, s.started",
+            (json.dumps(sorted(also)),),
         )
-        result: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
-        for row in rows:
-            result[row.test_id].append((row.outcome, row.shard))
-        return dict(result)
 
     def startup_estimate(self) -> float | None:
         rows = self._read(

@@ -34,6 +34,7 @@ from fastci.execute.messages import (
 )
 from fastci.model import TestResult
 from fastci.plugin.observe import TestObserver, skip_reason
+from fastci.plugin.ordering import SEED_VARIABLE, shuffled
 
 
 class WorkerLoop(TestObserver):
@@ -106,6 +107,9 @@ class WorkerLoop(TestObserver):
             items = [i for i in items if i.nodeid in chosen]
         excluded = set(unit.exclude)
         items = [i for i in items if i.nodeid not in excluded]
+        seed = os.environ.get(SEED_VARIABLE)
+        if seed is not None:  # --random-order: the same seed, the same order, anywhere
+            items = shuffled(items, int(seed), unit.id, lambda i: i.nodeid)
         session.items.extend(items)
         self.channel.send(Collected(
             unit=unit.id,

@@ -202,7 +202,12 @@ def _coverage(overview: Overview) -> str:
 
 
 def _failures(overview: Overview) -> str:
-    failed = [(shard, r) for shard in overview.shards for r in shard.results if r.failed]
+    failed = [
+        (shard, r)
+        for shard in overview.shards
+        for r in shard.results
+        if r.failed or r.outcome == "flaky"  # a flaky test shows its failing attempt
+    ]
     if not failed:
         return ""
     items = "".join(_failure(shard, result) for shard, result in failed[:MAX_FAILURES])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from fastci.model import TestResult
@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from fastci.report.overview import Overview
 
 SLOWEST_SHOWN = 10
-# pytest's order for the verdict line, then fastci's own "crashed".
-VERDICT_ORDER = ("failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed")
+# pytest's order for the verdict line, then fastci's own "crashed" and "flaky".
+VERDICT_ORDER = (
+    "failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed", "flaky",
+)  # fmt: skip
 
 
 def rule(title: str, char: str = "=") -> str:
@@ -39,11 +41,18 @@ def verdict_line(counts: Mapping[str, int], seconds: float, deselected: int = 0)
 
 
 def failure_sections(results: Iterable[TestResult]) -> list[str]:
+    results = list(results)
+    flaky = [r for r in results if r.outcome == "flaky"]
+    return _sections("FAILURES", [r for r in results if r.failed]) + _sections(
+        "FLAKY (failed, then passed when run again)", flaky
+    )
+
+
+def _sections(title: str, failed: list[TestResult]) -> list[str]:
     lines: list[str] = []
-    failed = [r for r in results if r.failed]
     if not failed:
         return lines
-    lines.append(rule("FAILURES"))
+    lines.append(rule(title))
     for result in failed:
         lines.append(rule(f"{result.id} [{result.worker or '?'}]", "_"))
         lines.append((result.longrepr or result.outcome).rstrip())
@@ -121,6 +130,7 @@ class Summary:
     problems: Sequence[str] = ()  # one line each, just before the verdict: they turn it red
     deselected: int = 0
     reportchars: str = "fE"
+    quarantined: Collection[str] = ()  # tests that ran in quarantine: their failures fail nothing
 
     def render(self, color: bool = False) -> str:
         lines = failure_sections(self.results)
@@ -131,8 +141,13 @@ class Summary:
         lines += list(self.notes)
         lines += short_summary(self.results, self.reportchars)
         lines += [paint(f"fastci: {problem}", "red", color) for problem in self.problems]
-        failed = any(r.failed for r in self.results) or bool(self.problems)
+        spared = set(self.quarantined)
+        failed = any(r.failed and r.id not in spared for r in self.results) or bool(self.problems)
         verdict = verdict_line(self.counts, self.seconds, self.deselected)
+        if spared:
+            bad = [r for r in self.results if r.id in spared and r.outcome != "passed"]
+            lines += [f"quarantined, failing nothing: {r.outcome.upper()} {r.id}" for r in bad]
+            verdict += f"; {len(spared)} quarantined, {len(bad)} of them not passed"
         if self.problems:  # never a line that reads like a success, whatever the counts say
             count = len(self.problems)
             verdict += f"; not a success: {count} problem{'s' * (count > 1)} above"

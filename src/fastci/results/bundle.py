@@ -327,4 +327,5 @@ RESULT_KINDS: dict[str, Kind] = {
     "stdout": TEXT,
     "stderr": TEXT,
     "worker": optional(TEXT),
+    "attempts": whole(1, 1000),
 }

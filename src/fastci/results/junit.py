@@ -80,10 +80,22 @@ def _junit_suite(root: ET.Element, junit_suite: JunitSuite) -> None:
             ET.SubElement(case, "error", message=message).text = text
         elif result.outcome in ("skipped", "xfailed"):
             ET.SubElement(case, "skipped", message=message, type="pytest.skip").text = text
+        if result.attempts > 1:
+            _attempts(case, result, message, text)
         if result.stdout:
             ET.SubElement(case, "system-out").text = result.stdout
         if result.stderr:
             ET.SubElement(case, "system-err").text = result.stderr
+
+
+def _attempts(case: ET.Element, result: TestResult, message: str, text: str) -> None:
+    """A rerun test: how many attempts it took; a flaky one keeps its failing attempt's text
+    (as Maven Surefire's ``flakyFailure``, which Jenkins and others read)."""
+    properties = ET.SubElement(case, "properties")
+    name = "fastci_flaky" if result.outcome == "flaky" else "fastci_attempts"
+    ET.SubElement(properties, "property", name=name, value=str(result.attempts))
+    if result.outcome == "flaky":
+        ET.SubElement(case, "flakyFailure", message=message).text = text
 
 
 def write_junit(path: Path, results: Sequence[TestResult], suite_name: str) -> None:

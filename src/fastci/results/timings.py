@@ -47,7 +47,7 @@ from fastci.results.records import (
 )
 
 FORMAT_VERSION = 1
-OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed", "crashed")
+OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed", "crashed", "flaky")
 # A duration past this is damage, not a slow test (115 days); the store refuses it too.
 MAX_SECONDS = 1e7
 SECONDS = number_in(0, MAX_SECONDS, f"seconds from 0 to {MAX_SECONDS:g}")
@@ -63,6 +63,8 @@ class RunHeader:
     shard: str | None = None
     startup: float | None = None
     rootdir: str | None = None
+    commit: str | None = None  # the git commit the run ran on; None: not in a git checkout
+    tree: str | None = None  # its tree (with a digest of uncommitted changes, if any)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +108,8 @@ HEADER_KINDS: dict[str, Kind] = {
     "shard": optional(TEXT),
     "startup": optional(SECONDS),
     "rootdir": optional(TEXT),
+    "commit": optional(TEXT),
+    "tree": optional(TEXT),
 }
 TEST_KINDS: dict[str, Kind] = {
     "id": NAME,
