@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from fastci.execute.ledger import Silent
-from fastci.execute.pool import Pool, PoolOptions
+from fastci.execute.pool import Pool
+from fastci.execute.process import PoolOptions
 from fastci.plan.planner import Unit
 from tests.execute.test_run import manifest, run_local
 from tests.helpers.projects import Project

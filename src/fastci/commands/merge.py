@@ -74,9 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_bundle_arguments(parser, required=False)
-    add_setting_arguments(
-        parser, "store", "estimate_window", "queue", "allow_flaky", "quarantine"
-    )
+    add_setting_arguments(parser, "store", "estimate_window", "queue", "allow_flaky", "quarantine")
     parser.add_argument(
         "--run-id", metavar="ID", help="with --queue: the verdict of that queue run from Redis"
     )

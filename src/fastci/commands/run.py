@@ -23,8 +23,16 @@ DEFAULT_RESULTS = ".fastci/results"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.usage = "fastci run [OPTIONS] [PYTEST_ARGS ...]"
     add_setting_arguments(
-        parser, "jobs", "timeout", "deadline", "queue", "shards", "reruns", "allow_flaky",
-        "quarantine", *PLANNING_SETTINGS
+        parser,
+        "jobs",
+        "timeout",
+        "deadline",
+        "queue",
+        "shards",
+        "reruns",
+        "allow_flaky",
+        "quarantine",
+        *PLANNING_SETTINGS,
     )
     parser.add_argument(
         "--run-id", metavar="ID", help="queue mode: the run's id, the same on every runner"

@@ -113,3 +113,18 @@ class Sweeper:
             self.tend()
             if self.graves:
                 time.sleep(0.05)
+
+
+def name_strays(
+    found: Iterable[Stray], worker: WorkerProcess, results: Iterable[TestResult]
+) -> list[str]:
+    """A line per stray: which of the worker's tests (by start time) left it running."""
+    ran = [r for r in results if r.worker == worker.slot and r.start >= worker.started]
+    lines = []
+    for stray in found:
+        test = culprit(stray, ran)
+        lines.append(
+            f"{f'test {test}' if test else 'a test'} on worker {worker.slot} left process "
+            f"{stray.pid} ({stray.name}) running; fastci ended it"
+        )
+    return lines

@@ -26,7 +26,6 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from fastci.errors import ExitCode
 from fastci.execute import messages
@@ -34,32 +33,18 @@ from fastci.execute.channel import LineReader
 from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun
 from fastci.execute.deadline import Deadline
 from fastci.execute.ledger import Ledger, Listener, PoolResult
-from fastci.execute.leftovers import Sweeper, culprit
-from fastci.execute.process import Launch, WorkerProcess, describe_exit
+from fastci.execute.leftovers import Sweeper, name_strays
+from fastci.execute.process import PoolOptions, WorkerProcess, describe_exit
 from fastci.execute.reruns import Reruns
 from fastci.execute.scheduler import LongestFirst, Scheduler
 from fastci.execute.timeouts import TimedOut, take_timeout
 from fastci.model import TestResult, WorkerSpan
 from fastci.plan.planner import Unit
-from fastci.plugin.launch import TIMEOUT_VARIABLE, PytestError
+from fastci.plugin.launch import PytestError
 
 LOG_TAIL_LINES = 30
 SHUTDOWN_GRACE_SECONDS = 20.0  # after Ctrl-C or SIGTERM, before the workers are killed
 TICK_SECONDS = 0.2
-
-
-@dataclasses.dataclass(frozen=True)
-class PoolOptions:
-    workdir: Path  # where the workers' pytest runs, as the user's own pytest would
-    pytest_args: Sequence[str]
-    jobs: int
-    group_markers: Sequence[str]
-    log_dir: Path
-    run_id: str
-    extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
-    timeout: float = 0.0  # seconds a test may run (its marker overrides it); 0: no limit
-    deadline: float = 0.0  # seconds from the start after which no unit starts; 0: none
-    reruns: int = 0  # times a failed test runs again, each time in a fresh worker
 
 
 @dataclasses.dataclass
@@ -92,18 +77,7 @@ class Pool:
 
     def __init__(self, options: PoolOptions, scheduler: Scheduler | None = None) -> None:
         self.options = options
-        self.launch = Launch(
-            workdir=options.workdir,
-            pytest_args=options.pytest_args,
-            group_markers=options.group_markers,
-            env={
-                **options.extra_env,
-                "PYTEST_XDIST_WORKER_COUNT": str(options.jobs),
-                "PYTEST_XDIST_TESTRUNUID": options.run_id,
-                TIMEOUT_VARIABLE: repr(options.timeout),
-            },
-            log_dir=options.log_dir,
-        )
+        self.launch = options.launch()
         self.scheduler: Scheduler = scheduler or LongestFirst()
         self.crashes = CrashPolicy(options.jobs)
         self.reruns = Reruns(options.reruns)
@@ -368,19 +342,7 @@ class Pool:
     def _sweep(self, worker: _Worker) -> None:
         """End what the worker's tests left running, and say which test left it."""
         found = self.sweeper.sweep(worker.process)
-        if not found:
-            return
-        ran = [
-            r
-            for r in self.result.results
-            if r.worker == worker.slot and r.start >= worker.process.started
-        ]
-        for stray in found:
-            test = culprit(stray, ran)
-            line = (
-                f"{f'test {test}' if test else 'a test'} on worker {worker.slot} left process "
-                f"{stray.pid} ({stray.name}) running; fastci ended it"
-            )
+        for line in name_strays(found, worker.process, self.result.results):
             self.result.leftovers.append(line)
             print(f"fastci: warning: {line}", file=sys.stderr)
 

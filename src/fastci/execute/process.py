@@ -21,7 +21,13 @@ from pathlib import Path
 
 from fastci.execute.channel import write_all
 from fastci.execute.timeouts import stacks_path
-from fastci.plugin.launch import STACKS_VARIABLE, neutralizing_args, plugin_args, pytest_env
+from fastci.plugin.launch import (
+    STACKS_VARIABLE,
+    TIMEOUT_VARIABLE,
+    neutralizing_args,
+    plugin_args,
+    pytest_env,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +39,37 @@ class Launch:
     group_markers: Sequence[str]
     env: dict[str, str]  # on top of fastci's own; each worker adds its slot's name
     log_dir: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolOptions:
+    """What a run asks of its pool of workers."""
+
+    workdir: Path  # where the workers' pytest runs, as the user's own pytest would
+    pytest_args: Sequence[str]
+    jobs: int
+    group_markers: Sequence[str]
+    log_dir: Path
+    run_id: str
+    extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    timeout: float = 0.0  # seconds a test may run (its marker overrides it); 0: no limit
+    deadline: float = 0.0  # seconds from the start after which no unit starts; 0: none
+    reruns: int = 0  # times a failed test runs again, each time in a fresh worker
+
+    def launch(self) -> Launch:
+        """How each of the pool's workers starts."""
+        return Launch(
+            workdir=self.workdir,
+            pytest_args=self.pytest_args,
+            group_markers=self.group_markers,
+            env={
+                **self.extra_env,
+                "PYTEST_XDIST_WORKER_COUNT": str(self.jobs),
+                "PYTEST_XDIST_TESTRUNUID": self.run_id,
+                TIMEOUT_VARIABLE: repr(self.timeout),
+            },
+            log_dir=self.log_dir,
+        )
 
 
 @dataclasses.dataclass

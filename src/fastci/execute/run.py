@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -18,10 +16,12 @@ from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
 from fastci.config import Config
 from fastci.errors import ExitCode, FastciError, UsageError
+from fastci.execute.lastfailed import update_last_failed
 from fastci.execute.ledger import Listener, PoolResult
-from fastci.execute.pool import Pool, PoolOptions
+from fastci.execute.pool import Pool
+from fastci.execute.process import PoolOptions
 from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
-from fastci.files import writable_directory, write_atomically
+from fastci.files import writable_directory
 from fastci.merge.coverage import (
     CoverageRequest,
     check_report_kinds,
@@ -36,8 +36,8 @@ from fastci.plan.planner import Plan, Unit
 from fastci.plan.quarantine import matching
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
-from fastci.queue.scheduler import QueueListener, QueueSettings, open_queue
 from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
+from fastci.queue.scheduler import QueueListener, QueueSettings, open_queue
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
@@ -109,10 +109,6 @@ class RunOutcome:
     def quarantined(self) -> list[str]:
         """The quarantined tests this run ran: they report, but fail nothing."""
         return matching((r.id for r in self.pool.results), self.request.config.quarantine)
-
-
-# The standard cache-directory tag (https://bford.info/cachedir/), so backups skip the cache.
-CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n"
 
 
 def coverage_request(settings: dict[str, object] | None) -> CoverageRequest | None:
@@ -236,7 +232,7 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
         except OSError as e:
             warn(f"cannot write --junitxml {settings.junitxml}: {e.strerror}")
     if settings.cache_dir:
-        _update_last_failed(Path(settings.cache_dir), outcome.pool.results)
+        update_last_failed(Path(settings.cache_dir), outcome.pool.results)
     if request.whole_suite:
         # A shard of several leaves the store alone: every shard must plan from the same
         # store, or a shard run after another plans differently and tests run twice or never.
@@ -324,28 +320,6 @@ def _timings_run(outcome: RunOutcome) -> Run:
     for file, seconds in sorted(pool.file_collect.items()):
         run.files[file] = FileRecord(file, seconds)
     return run
-
-
-def _update_last_failed(cache_dir: Path, results: list[TestResult]) -> None:
-    """Keep pytest's --lf cache right: workers each wrote their own view; this is the whole."""
-    path = cache_dir / "v" / "cache" / "lastfailed"
-    try:
-        last_failed = json.loads(path.read_text()) if path.exists() else {}
-    except (OSError, ValueError):
-        last_failed = {}
-    if not isinstance(last_failed, dict):
-        last_failed = {}
-    for result in results:
-        if result.failed:
-            last_failed[result.id] = True
-        else:
-            last_failed.pop(result.id, None)
-    with contextlib.suppress(OSError, FastciError):
-        new_cache = not cache_dir.exists()
-        write_atomically(path, json.dumps(last_failed, indent=2, sort_keys=True))
-        if new_cache:  # what pytest puts in a cache directory it creates
-            write_atomically(cache_dir / ".gitignore", "# created by fastci\n*\n")
-            write_atomically(cache_dir / "CACHEDIR.TAG", CACHEDIR_TAG)
 
 
 def _write_bundle(outcome: RunOutcome, scratch: Path, timings: Run, coverage_file: Path) -> Path:
