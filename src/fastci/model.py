@@ -30,6 +30,9 @@ class TestResult:
     stdout: str = ""
     stderr: str = ""
     worker: str | None = None
+    # A teardown that raised: pytest reports it as an error of its own, beside the outcome
+    # of the test's setup and call (a test can be "passed" and have a teardown error).
+    teardown_error: str | None = None
 
     def timing(self) -> TestRecord:
         return TestRecord(
@@ -44,7 +47,12 @@ class TestResult:
 
     @property
     def failed(self) -> bool:
-        return self.outcome in ("failed", "error", "crashed")
+        return self.outcome in ("failed", "error", "crashed") or self.teardown_error is not None
+
+    @property
+    def verdicts(self) -> tuple[str, ...]:
+        """What pytest counts for this test: its outcome, and "error" for a failed teardown."""
+        return (self.outcome, "error") if self.teardown_error is not None else (self.outcome,)
 
     @property
     def is_test(self) -> bool:

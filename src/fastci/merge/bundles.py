@@ -217,6 +217,9 @@ def _missing(
             )
 
 
+FAILING = ("failed", "error", "crashed")
+
+
 def shard_problems(bundle: Bundle) -> Iterator[Problem]:
     """What went wrong inside one shard: an interruption, failed tests, units with no results."""
     not_run = _units_without_results(bundle)
@@ -227,7 +230,7 @@ def shard_problems(bundle: Bundle) -> Iterator[Problem]:
         )
     failed = [r for r in bundle.results if r.failed]
     if failed:
-        counts = Counter(r.outcome for r in failed)
+        counts = Counter(v for r in failed for v in r.verdicts if v in FAILING)
         what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         named = ", ".join(r.id for r in failed[:NAMED_TESTS])
         more = f" and {len(failed) - NAMED_TESTS} more" if len(failed) > NAMED_TESTS else ""

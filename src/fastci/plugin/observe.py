@@ -65,14 +65,17 @@ class PhaseRecorder:
             result = self._open[report.nodeid]
         if report.when in ("setup", "call", "teardown"):
             setattr(result, report.when, getattr(result, report.when) + report.duration)
+        if report.when == "teardown" and report.failed:  # counted apart, as pytest does
+            result.teardown_error = report.longreprtext
+            _keep_output(result, report)
+            return
         outcome = _phase_outcome(report)
         if _PRECEDENCE.index(outcome) > _PRECEDENCE.index(result.outcome):
             result.outcome = outcome
         if report.failed:
             text = report.longreprtext
             result.longrepr = text if result.longrepr is None else f"{result.longrepr}\n{text}"
-            result.stdout = report.capstdout[-MAX_OUTPUT_CHARS:]
-            result.stderr = report.capstderr[-MAX_OUTPUT_CHARS:]
+            _keep_output(result, report)
         elif report.skipped and result.longrepr is None:
             result.longrepr = skip_reason(report)
 
@@ -81,6 +84,11 @@ class PhaseRecorder:
         if result is not None:
             result.stop = time.time()
         return result
+
+
+def _keep_output(result: TestResult, report: pytest.TestReport) -> None:
+    result.stdout = report.capstdout[-MAX_OUTPUT_CHARS:]
+    result.stderr = report.capstderr[-MAX_OUTPUT_CHARS:]
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:

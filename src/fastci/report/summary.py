@@ -38,19 +38,33 @@ def verdict_line(counts: Mapping[str, int], seconds: float, deselected: int = 0)
     return f"{text} in {seconds:.2f}s"
 
 
+def _error_title(result: TestResult) -> str:
+    """pytest's heading for an error section: where the error happened."""
+    if not result.is_test:
+        return f"ERROR collecting {result.id}"
+    return f"ERROR at setup of {result.id}"
+
+
 def failure_sections(results: Iterable[TestResult]) -> list[str]:
+    """pytest's ERRORS (setup, teardown, collection) then FAILURES sections."""
+    results = list(results)
+    errors = [(_error_title(r), r.longrepr, r) for r in results if r.outcome == "error"] + [
+        (f"ERROR at teardown of {r.id}", r.teardown_error, r)
+        for r in results
+        if r.teardown_error is not None
+    ]
+    failures = [(r.id, r.longrepr, r) for r in results if r.outcome in ("failed", "crashed")]
     lines: list[str] = []
-    failed = [r for r in results if r.failed]
-    if not failed:
-        return lines
-    lines.append(rule("FAILURES"))
-    for result in failed:
-        lines.append(rule(f"{result.id} [{result.worker or '?'}]", "_"))
-        lines.append((result.longrepr or result.outcome).rstrip())
-        for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
-            if text:
-                lines.append(rule(f"captured {name}", "-"))
-                lines.append(text.rstrip())
+    for heading, sections in (("ERRORS", errors), ("FAILURES", failures)):
+        if sections:
+            lines.append(rule(heading))
+        for title, text, result in sections:
+            lines.append(rule(f"{title} [{result.worker or '?'}]", "_"))
+            lines.append((text or result.outcome).rstrip())
+            for name, output in (("stdout", result.stdout), ("stderr", result.stderr)):
+                if output:
+                    lines.append(rule(f"captured {name}", "-"))
+                    lines.append(output.rstrip())
     return lines
 
 
@@ -102,7 +116,7 @@ def short_summary(results: Iterable[TestResult], reportchars: str = "fE") -> lis
             listed.add(outcome)
             word = _SUMMARY_WORD.get(outcome, outcome.upper())
             for r in results:
-                if r.outcome == outcome:
+                if outcome in r.verdicts:
                     reason = f" - {r.longrepr}" if outcome in _WITH_REASON and r.longrepr else ""
                     lines.append(f"{word} {r.id}{reason}")
     return [rule("short test summary info"), *lines] if lines else []

@@ -75,7 +75,8 @@ def bundle_name(shard_slug: str | None) -> str:
 
 
 def count_outcomes(results: Iterable[TestResult]) -> dict[str, int]:
-    return dict(sorted(Counter(r.outcome for r in results).items()))
+    """pytest's counts: an outcome per test, and an error per failed teardown."""
+    return dict(sorted(Counter(v for r in results for v in r.verdicts).items()))
 
 
 def write_results(path: Path, results: Iterable[TestResult]) -> None:
@@ -327,4 +328,5 @@ RESULT_KINDS: dict[str, Kind] = {
     "stdout": TEXT,
     "stderr": TEXT,
     "worker": optional(TEXT),
+    "teardown_error": optional(TEXT),
 }
