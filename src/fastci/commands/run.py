@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"fastci: {outcome.pool.stopped_early}; the remaining units did not run")
     if outcome.pool.interrupted:
         notes.append("fastci: interrupted; what finished is recorded")
+    if outcome.pool.collection_stop:
+        notes.append(f"!!! {outcome.pool.collection_stop} !!!")  # pytest's line
     if outcome.bundle is not None:
         notes.append(f"fastci: results bundle written to {outcome.bundle}")
     summary = Summary(

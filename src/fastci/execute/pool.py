@@ -31,6 +31,7 @@ from pathlib import Path
 from fastci.errors import ExitCode
 from fastci.execute import messages
 from fastci.execute.channel import LineReader
+from fastci.execute.collection import collection_errors, interruption
 from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun
 from fastci.execute.ledger import Ledger, Listener, PoolResult
 from fastci.execute.leftovers import Sweeper, culprit
@@ -104,6 +105,9 @@ class Pool:
         self.workers: dict[str, _Worker] = {}
         self.started = 0.0
         self.maxfail = 0
+        self.stop_on_collection_error = (
+            False  # pytest's way, unless --continue-on-collection-errors
+        )
         self.dispatching = False
         self.stopping = False
 
@@ -256,6 +260,9 @@ class Pool:
             self._record(worker, message.result)
         elif isinstance(message, messages.Collected):
             self.ledger.collected(worker.slot, worker.assigned, message)
+            if self.stop_on_collection_error and any(e.outcome == "error" for e in message.errors):
+                self.result.collection_stop = interruption(collection_errors(self.result.results))
+                self._stop_early(self.result.collection_stop)
         elif isinstance(message, messages.Next):
             self._dispatch(worker)
         elif isinstance(message, messages.Ready):

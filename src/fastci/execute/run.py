@@ -18,6 +18,7 @@ from fastci import __version__
 from fastci.ci.providers import ShardSpec, run_id_from_env
 from fastci.config import Config
 from fastci.errors import ExitCode, FastciError, UsageError
+from fastci.execute.collection import early_errors, interruption, stops_on_collection_errors
 from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.pool import Pool, PoolOptions
 from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
@@ -159,6 +160,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                         raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
                     writable_directory(junit.parent, f"cannot write --junitxml {junit}")
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
+                inventory, early = early_errors(inventory, started)
                 plan = plan_suite(config, inventory, request.shard.total if request.shard else 1)
             except BaseException:
                 pool.close()
@@ -167,6 +169,10 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 plan.units[uid]
                 for uid in plan.shard(request.shard.index if request.shard else 1).units
             ]
+            stop = stops_on_collection_errors(inventory)
+            if early and stop:  # as pytest: nothing runs after a collection error
+                units = []
+            pool.stop_on_collection_error = stop
             listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
@@ -175,7 +181,9 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             finally:
                 listener.close()
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
-            result.results += _skipped_directories(inventory, started)
+            result.results += early + _skipped_directories(inventory, started)
+        if early and stop:
+            result.collection_stop = interruption(len(early))
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
         with deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
@@ -253,7 +261,7 @@ def _suite_name(request: RunRequest) -> str:
 
 
 def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
-    if outcome.pool.interrupted:
+    if outcome.pool.interrupted or outcome.pool.collection_stop:
         return ExitCode.INTERRUPTED
     if outcome.pool.not_run:
         return ExitCode.RESULTS_INCOMPLETE
@@ -271,7 +279,7 @@ def _timings_run(outcome: RunOutcome) -> Run:
     """This run's timings, as the store imports them and the bundle keeps them."""
     request = outcome.request
     pool = outcome.pool
-    completed = not pool.interrupted and pool.stopped_early is None
+    completed = not pool.interrupted and pool.stopped_early is None and not pool.collection_stop
     run = Run(RunHeader(
         report_id=new_report_id(), run_id=outcome.run_id, started=outcome.started,
         complete=outcome.inventory.settings.complete and completed,

@@ -38,6 +38,7 @@ from fastci.results.junit import JunitSuite, write_junit_suites
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.RESULTS_INCOMPLETE,
+    ExitCode.INTERRUPTED,  # by a collection error, as pytest is: not a cancelled job (7)
     ExitCode.TESTS_FAILED,
     ExitCode.NO_TESTS_COLLECTED,
     ExitCode.COVERAGE_UNDER_THRESHOLD,
@@ -227,6 +228,12 @@ def shard_problems(bundle: Bundle) -> Iterator[Problem]:
         yield _incomplete(
             f"{bundle.label} was interrupted: {len(not_run)} of its "
             f"{len(bundle.planned_units)} planned units have no results"
+        )
+    if bundle.exit_code == ExitCode.INTERRUPTED and not bundle.interrupted:
+        yield Problem(
+            f"{bundle.label} stopped at a collection error, as pytest does "
+            "(--continue-on-collection-errors runs the rest)",
+            ExitCode.INTERRUPTED,
         )
     failed = [r for r in bundle.results if r.failed]
     if failed:
