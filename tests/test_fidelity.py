@@ -14,7 +14,6 @@ from tests.helpers.fidelity_projects import CASES
 WAYS = ("fastci", "shards")
 # (case, what, way) -> why fastci differs, on purpose or not yet; each is a strict xfail, so
 # one that starts agreeing is noticed.
-NOT_YET = "fastci does not count subtests yet"
 MID_RUN = (
     "allowed (docs/running.md): an import error met mid-run stops the run, but the tests that "
     "ran before it are reported; whether any did is a race, so the xfail is not strict"
@@ -22,7 +21,6 @@ MID_RUN = (
 ALLOWED = {("warning_at_import", what, way) for what in ("counts", "junit") for way in WAYS}
 NO_JUNIT = "fastci writes no JUnit on an internal error"
 KNOWN: dict[tuple[str, str, str], str] = {
-    **{("subtests", what, way): NOT_YET for what in ("counts", "junit") for way in WAYS},
     ("raising_collection_hook", "exit", "shards"): "a shard that cannot collect leaves no bundle",
     ("raising_collection_hook", "junit", "fastci"): NO_JUNIT,
     ("raising_collection_hook", "junit", "shards"): NO_JUNIT,

@@ -215,5 +215,6 @@ CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "duplicate_basenames": (DUPLICATE_BASENAMES, ()),
     "duplicate_basenames_importlib": (DUPLICATE_BASENAMES_IMPORTLIB, ()),
     "subtests": (SUBTESTS, ()),
+    "subtests_verbose": (SUBTESTS, ("-v",)),
     "doctest_unittest_skip_ids": (MIXED_KINDS, ()),
 }

@@ -229,6 +229,8 @@ _RESULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(("id", "file", "outcome", "stdout", "stderr"), _is_str),
     **dict.fromkeys(("setup", "call", "teardown", "start", "stop"), _is_float),
     **dict.fromkeys(("group", "longrepr", "worker", "teardown_error"), _or_none(_is_str)),
+    "subtest_failures": _is_strs,
+    "subtest_passes": _is_strs,
 }
 _UNIT_FIELDS: dict[str, Check] = {
     "id": _is_str,

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 SLOWEST_SHOWN = 10
 # pytest's order for the verdict line, then fastci's own "crashed".
-VERDICT_ORDER = ("failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed")
+VERDICT_ORDER = (
+    "failed", "passed", "skipped", "xfailed", "xpassed", "error", "subtests passed", "crashed"
+)  # fmt: skip
 
 
 def rule(title: str, char: str = "=") -> str:
@@ -53,7 +55,9 @@ def failure_sections(results: Iterable[TestResult]) -> list[str]:
         for r in results
         if r.teardown_error is not None
     ]
-    failures = [(r.id, r.longrepr, r) for r in results if r.outcome in ("failed", "crashed")]
+    failures = [(f"{r.id} {label}", text, r) for r in results for label, text in r.subtests()] + [
+        (r.id, r.longrepr, r) for r in results if r.outcome in ("failed", "crashed")
+    ]
     lines: list[str] = []
     for heading, sections in (("ERRORS", errors), ("FAILURES", failures)):
         if sections:
@@ -116,7 +120,9 @@ def short_summary(results: Iterable[TestResult], reportchars: str = "fE") -> lis
             listed.add(outcome)
             word = _SUMMARY_WORD.get(outcome, outcome.upper())
             for r in results:
-                if outcome in r.verdicts:
+                if outcome == "failed":  # each failed subtest first, as pytest lists them
+                    lines += [f"SUBFAILED{label} {r.id}" for label, _ in r.subtests()]
+                if outcome == r.outcome or (outcome == "error" and r.teardown_error is not None):
                     reason = f" - {r.longrepr}" if outcome in _WITH_REASON and r.longrepr else ""
                     lines.append(f"{word} {r.id}{reason}")
     return [rule("short test summary info"), *lines] if lines else []

@@ -329,4 +329,6 @@ RESULT_KINDS: dict[str, Kind] = {
     "stderr": TEXT,
     "worker": optional(TEXT),
     "teardown_error": optional(TEXT),
+    "subtest_failures": list_of(TEXT, "strings"),
+    "subtest_passes": list_of(TEXT, "strings"),
 }

@@ -70,6 +70,8 @@ def _junit_suite(root: ET.Element, junit_suite: JunitSuite) -> None:
             _collection_element(collected[result.id], result)
             continue
         case = _testcase(suite, result)
+        for _, text in result.subtests():  # before the test's own outcome, as pytest writes
+            ET.SubElement(case, "failure", message=_last_line(text, "failed")).text = text
         _outcome_element(case, result)
         if result.teardown_error is not None:
             if result.outcome == "failed":  # pytest's second <testcase>, to follow the schema
