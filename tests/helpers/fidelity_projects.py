@@ -121,6 +121,17 @@ RAISING_COLLECTION_HOOK = {
     "tests/test_b.py": "def test_b():\n    pass\n",
 }
 
+# Raises only once there are items: fastci's discovery (no items) passes, a worker meets it.
+HOOK_RAISING_ON_ITEMS = {
+    "tests/conftest.py": """
+        def pytest_collection_modifyitems(items):
+            if items:
+                raise ValueError("hook broke")
+        """,
+    "tests/test_a.py": "def test_a():\n    pass\n",
+    "tests/test_b.py": "def test_b():\n    pass\n",
+}
+
 DUPLICATE_BASENAMES = {
     "tests/a/test_dup.py": "def test_in_a():\n    pass\n",
     "tests/b/test_dup.py": "def test_in_b():\n    pass\n",
@@ -212,6 +223,7 @@ CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "warning_at_import": (WARNING_AT_IMPORT, ()),
     "warning_at_import_continue": (WARNING_AT_IMPORT, ("--continue-on-collection-errors",)),
     "raising_collection_hook": (RAISING_COLLECTION_HOOK, ()),
+    "hook_raising_on_items": (HOOK_RAISING_ON_ITEMS, ()),
     "duplicate_basenames": (DUPLICATE_BASENAMES, ()),
     "duplicate_basenames_importlib": (DUPLICATE_BASENAMES_IMPORTLIB, ()),
     "subtests": (SUBTESTS, ()),

@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fastci.execute.collection import stop_notes
     from fastci.execute.run import RunRequest, run_tests, workers_for
     from fastci.report.progress import use_color
     from fastci.report.summary import Summary
@@ -75,13 +76,11 @@ def run(args: argparse.Namespace) -> int:
         f"{where}: predicted {outcome.predicted:.2f}s, took {took:.2f}s on {workers} "
         f"worker{'s' if workers != 1 else ''}, {len(outcome.units)} units"
     )
-    notes = []
+    notes = stop_notes(outcome.pool)
     if outcome.pool.stopped_early:
         notes.append(f"fastci: {outcome.pool.stopped_early}; the remaining units did not run")
     if outcome.pool.interrupted:
         notes.append("fastci: interrupted; what finished is recorded")
-    if outcome.pool.collection_stop:
-        notes.append(f"!!! {outcome.pool.collection_stop} !!!")  # pytest's line
     if outcome.bundle is not None:
         notes.append(f"fastci: results bundle written to {outcome.bundle}")
     summary = Summary(

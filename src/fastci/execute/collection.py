@@ -1,5 +1,6 @@
-"""pytest's rule for collection errors: a run that meets one stops with "Interrupted: N errors
-during collection" and exit code 2, unless --continue-on-collection-errors is given."""
+"""How pytest stops a run while collecting: a collection error stops it with "Interrupted: N
+errors during collection" and exit code 2 (unless --continue-on-collection-errors); an
+exception in a hook is an INTERNALERROR, exit code 3."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
+from fastci.execute.ledger import PoolResult
 from fastci.model import TestResult
 from fastci.plan.collection_errors import early_collection_errors
 from fastci.plan.inventory import Inventory
@@ -24,6 +26,22 @@ def stops_on_collection_errors(inventory: Inventory) -> bool:
 def collection_errors(results: Iterable[TestResult]) -> int:
     """How many files failed to import (a whole file's error, not a test's)."""
     return sum(1 for r in results if not r.is_test and r.outcome == "error")
+
+
+def internal_error(log: str) -> str | None:
+    """pytest's INTERNALERROR lines in a worker's output, if it reported one."""
+    lines = [line for line in log.splitlines() if line.startswith("INTERNALERROR>")]
+    return "\n".join(lines) if lines else None
+
+
+def stop_notes(pool: PoolResult) -> list[str]:
+    """What pytest would print about how collection stopped the run, for the summary."""
+    notes = []
+    if pool.internal_error:
+        notes.append(pool.internal_error)
+    if pool.collection_stop:
+        notes.append(f"!!! {pool.collection_stop} !!!")
+    return notes
 
 
 def early_errors(inventory: Inventory, when: float) -> tuple[Inventory, list[TestResult]]:

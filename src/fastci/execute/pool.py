@@ -31,7 +31,7 @@ from pathlib import Path
 from fastci.errors import ExitCode
 from fastci.execute import messages
 from fastci.execute.channel import LineReader
-from fastci.execute.collection import collection_errors, interruption
+from fastci.execute.collection import collection_errors, internal_error, interruption
 from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun
 from fastci.execute.ledger import Ledger, Listener, PoolResult
 from fastci.execute.leftovers import Sweeper, culprit
@@ -314,7 +314,18 @@ class Pool:
             return  # a clean end, or one the coordinator asked for
         if not worker.ready and self.result.startup is None:
             self._startup_failed(worker, returncode)
+        if returncode == ExitCode.INTERNAL_ERROR and self._internal_error(worker):
+            return
         self._salvage(worker, crashed, now)
+
+    def _internal_error(self, worker: _Worker) -> bool:
+        """pytest's INTERNALERROR (a hook raised): the run stops as pytest's does, exit 3."""
+        text = internal_error(worker.process.log_path.read_text(errors="replace"))
+        if text is None:
+            return False
+        self.result.internal_error = self.result.internal_error or text
+        self._stop_early(f"worker {worker.slot} ended with pytest's INTERNALERROR")
+        return True
 
     def _sweep(self, worker: _Worker) -> None:
         """End what the worker's tests left running, and say which test left it."""

@@ -261,6 +261,8 @@ def _suite_name(request: RunRequest) -> str:
 
 
 def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
+    if outcome.pool.internal_error:
+        return ExitCode.INTERNAL_ERROR
     if outcome.pool.interrupted or outcome.pool.collection_stop:
         return ExitCode.INTERRUPTED
     if outcome.pool.not_run:
@@ -280,6 +282,7 @@ def _timings_run(outcome: RunOutcome) -> Run:
     request = outcome.request
     pool = outcome.pool
     completed = not pool.interrupted and pool.stopped_early is None and not pool.collection_stop
+    completed = completed and not pool.internal_error
     run = Run(RunHeader(
         report_id=new_report_id(), run_id=outcome.run_id, started=outcome.started,
         complete=outcome.inventory.settings.complete and completed,

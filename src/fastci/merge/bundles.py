@@ -37,6 +37,7 @@ from fastci.results.bundle import (
 from fastci.results.junit import JunitSuite, write_junit_suites
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
+    ExitCode.INTERNAL_ERROR,  # a shard's pytest reported an INTERNALERROR: fix that first
     ExitCode.RESULTS_INCOMPLETE,
     ExitCode.INTERRUPTED,  # by a collection error, as pytest is: not a cancelled job (7)
     ExitCode.TESTS_FAILED,
@@ -228,6 +229,11 @@ def shard_problems(bundle: Bundle) -> Iterator[Problem]:
         yield _incomplete(
             f"{bundle.label} was interrupted: {len(not_run)} of its "
             f"{len(bundle.planned_units)} planned units have no results"
+        )
+    if bundle.exit_code == ExitCode.INTERNAL_ERROR:
+        yield Problem(
+            f"{bundle.label} stopped at pytest's INTERNALERROR (exit 3); its log says why",
+            ExitCode.INTERNAL_ERROR,
         )
     if bundle.exit_code == ExitCode.INTERRUPTED and not bundle.interrupted:
         yield Problem(
