@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import py_compile
+import subprocess
+import sys
 from pathlib import Path
 
-from fastci.plan.collection_errors import early_collection_errors, module_name
+import pytest
+
+from fastci.plan.collection_errors import _compiled_before, early_collection_errors, module_name
 from fastci.plan.inventory import TestFile
 from tests.helpers.projects import Project
 
@@ -49,3 +55,31 @@ def test_a_syntax_error_is_found_with_pythons_own_message(tmp_path: Path) -> Non
     [(nodeid, text)] = early_collection_errors(tmp_path, _files("tests/test_broken.py"), "prepend")
     assert nodeid == "tests/test_broken.py"
     assert text.splitlines()[-1].startswith("E   SyntaxError:")
+
+
+def test_a_file_whose_bytecode_cache_matches_is_trusted_as_python_would_trust_it(
+    tmp_path: Path,
+) -> None:
+    path = Project(tmp_path).write("tests/test_cached.py", "x = 1\n")
+    py_compile.compile(str(path), doraise=True)
+    stat = path.stat()
+    path.write_text("x = (\n")  # same size, and the same time below: Python imports the cache
+    os.utime(path, (stat.st_atime, stat.st_mtime))
+    assert early_collection_errors(tmp_path, _files("tests/test_cached.py"), "prepend") == []
+    os.utime(path, (stat.st_atime, stat.st_mtime + 5))  # now the cache is stale
+    assert len(early_collection_errors(tmp_path, _files("tests/test_cached.py"), "prepend")) == 1
+
+
+def test_the_cache_pytest_writes_for_a_rewritten_test_module_counts(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    project.write("pyproject.toml", "[tool.pytest.ini_options]\n")
+    path = project.write("tests/test_ok.py", "def test_ok():\n    assert True\n")
+    writes_bytecode = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path, env=writes_bytecode, check=True,
+    )  # fmt: skip
+    assert [p.name for p in (path.parent / "__pycache__").iterdir()] == [
+        f"test_ok.{sys.implementation.cache_tag}-pytest-{pytest.__version__}.pyc"
+    ]
+    assert _compiled_before(path, path.read_bytes(), path.stat().st_mtime)

@@ -3,6 +3,8 @@ that pytest's prepend/append import modes would import under one module name."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,6 +13,7 @@ from fastci.plan.inventory import TestFile
 
 # Import modes that put a file's directory on sys.path and import it by its own name.
 SYS_PATH_MODES = ("prepend", "append")
+PYC_HEADER = 16  # magic, flags, then the source's time and size, or its hash
 
 
 def module_name(path: Path) -> str:
@@ -37,9 +40,38 @@ def _mismatch(first: Path, later: Path) -> str:
     )
 
 
+def _compiled_before(path: Path, source: bytes, mtime: float) -> bool:
+    """Whether a bytecode cache written from this very source exists (Python's own, or the
+    hash-checked one pytest writes for a test module it rewrote): then it compiled, so no
+    need to compile it again."""
+    by_time = (int(mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (len(source) & 0xFFFFFFFF).to_bytes(
+        4, "little"
+    )
+    by_hash = importlib.util.source_hash(source)
+    tag = sys.implementation.cache_tag
+    for cache in (path.parent / "__pycache__").glob(f"{path.stem}.{tag}*.pyc"):
+        header = _header(cache)
+        if len(header) < PYC_HEADER or header[:4] != importlib.util.MAGIC_NUMBER:
+            continue
+        flags, key = int.from_bytes(header[4:8], "little"), header[8:16]
+        if key == (by_hash if flags & 1 else by_time):
+            return True
+    return False
+
+
+def _header(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(PYC_HEADER)
+    except OSError:
+        return b""
+
+
 def _syntax_error(path: Path) -> str | None:
     try:
         source = path.read_bytes()
+        if _compiled_before(path, source, path.stat().st_mtime):
+            return None
     except OSError:
         return None  # the worker reports what it cannot read, as pytest would
     try:
