@@ -31,6 +31,14 @@ class TestResult:
     stderr: str = ""
     worker: str | None = None
     attempts: int = 1  # runs it took, with --reruns: each rerun in a fresh worker
+    # A teardown that raised: pytest reports it as an error of its own, beside the outcome
+    # of the test's setup and call (a test can be "passed" and have a teardown error).
+    teardown_error: str | None = None
+    # Failed subtests (pytest's subtests fixture, unittest's subTest), each "LABEL\nTEXT":
+    # pytest counts each as a failure of its own, beside the test's outcome.
+    subtest_failures: list[str] = dataclasses.field(default_factory=list)
+    # Labels of passed subtests, kept only when pytest counts them (subtest verbosity, -v).
+    subtest_passes: list[str] = dataclasses.field(default_factory=list)
 
     def timing(self) -> TestRecord:
         return TestRecord(
@@ -45,7 +53,25 @@ class TestResult:
 
     @property
     def failed(self) -> bool:
-        return self.outcome in ("failed", "error", "crashed")
+        return (
+            self.outcome in ("failed", "error", "crashed")
+            or self.teardown_error is not None
+            or bool(self.subtest_failures)
+        )
+
+    @property
+    def verdicts(self) -> tuple[str, ...]:
+        """What pytest counts for this test: its outcome, "failed" for each failed subtest,
+        and "error" for a failed teardown."""
+        errors = ("error",) if self.teardown_error is not None else ()
+        passes = ["subtests passed"] * len(self.subtest_passes)
+        return (self.outcome, *["failed"] * len(self.subtest_failures), *passes, *errors)
+
+    def subtests(self) -> list[tuple[str, str]]:
+        """Each failed subtest as (its label, its failure text)."""
+        return [
+            (label, text) for label, _, text in (s.partition("\n") for s in self.subtest_failures)
+        ]
 
     @property
     def is_test(self) -> bool:

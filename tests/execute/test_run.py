@@ -85,12 +85,12 @@ def test_a_shard_never_imports_a_file_outside_it(project: Project, tmp_path: Pat
         assert imported == shard_files
 
 
-def test_a_module_that_fails_to_import_fails_only_its_own_tests(
+def test_with_continue_on_collection_errors_an_import_error_fails_only_its_own_file(
     project: Project, tmp_path: Path
 ) -> None:
     project.write("tests/test_good.py", "def test_a(): pass\ndef test_b(): pass\n")
     project.write("tests/test_broken.py", "raise RuntimeError('broken at import')\n")
-    proc, outcomes = run_local(project, tmp_path / "results")
+    proc, outcomes = run_local(project, tmp_path / "results", "--continue-on-collection-errors")
     assert proc.returncode == 1
     assert outcomes == {
         "tests/test_good.py::test_a": "passed",
@@ -98,6 +98,16 @@ def test_a_module_that_fails_to_import_fails_only_its_own_tests(
         "tests/test_broken.py": "error",
     }
     assert "broken at import" in proc.stdout
+
+
+def test_an_import_error_met_mid_run_stops_the_run_with_pytests_line_and_exit_code(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("tests/test_broken.py", "raise RuntimeError('broken at import')\n")
+    proc, outcomes = run_local(project, tmp_path / "results")
+    assert proc.returncode == 2
+    assert outcomes["tests/test_broken.py"] == "error"
+    assert "Interrupted: 1 error during collection" in proc.stdout
 
 
 # (the file that skips, its text, the node id pytest reports skipped, the reason)

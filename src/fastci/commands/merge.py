@@ -26,9 +26,11 @@ With --queue URL --run-id ID, the verdict of a queue run comes from its record i
 (docs/queue.md): a unit with no results there is an incomplete run (7).
 
 exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
-interrupted or with units that left no results, a corrupt bundle); 1 tests failed;
-5 no tests ran; 6 coverage under --fail-under; 4 usage error (a DIR that does not exist:
-then nothing is written). When several apply, the first in the order 7, 1, 5, 6 wins: an
+interrupted or with units that left no results, a corrupt bundle); 3 a shard's pytest
+reported an INTERNALERROR; 2 a shard stopped at a collection error, as pytest does; 1 tests
+failed; 5 no tests ran; 6 coverage under --fail-under; 4 usage error (a DIR that does not
+exist: then nothing is written).
+When several apply, the first in the order 3, 7, 2, 1, 5, 6 wins: an
 incomplete merge cannot vouch for the rest. Each reason is one line, and the verdict line
 comes last.
 """

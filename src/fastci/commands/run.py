@@ -69,7 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.changes.git import source_revision
-    from fastci.execute.run import RunRequest, run_tests, workers_for
+    from fastci.execute.collection import stop_notes
+    from fastci.execute.outcome import RunRequest
+    from fastci.execute.run import run_tests, workers_for
     from fastci.queue.options import queue_settings
     from fastci.report.progress import use_color
     from fastci.report.summary import Summary
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         f"{where}: predicted {outcome.predicted:.2f}s, took {took:.2f}s on {workers} "
         f"worker{'s' if workers != 1 else ''}, {len(outcome.units)} units"
     )
-    notes = []
+    notes = stop_notes(outcome.pool)
     if outcome.pool.stopped_early:
         notes.append(f"fastci: {outcome.pool.stopped_early}; the remaining units did not run")
     if outcome.pool.interrupted:

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 
+from fastci.errors import ExitCode
 from fastci.execute.timeouts import TimedOut, timed_out
 from fastci.model import TestResult, node_file
 from fastci.plan.planner import Unit
+from fastci.plugin.launch import PytestError
 
 RESTARTS_PER_JOB = 4  # as pytest-xdist's --max-worker-restart defaults to
 IMPORT_ATTEMPTS = 2
@@ -127,3 +130,12 @@ def _crashed(dead: DeadWorker, test_id: str, during: str) -> TestResult:
         stop=dead.died, worker=dead.slot,
         longrepr=f"worker {dead.slot} {dead.cause} {during}.\n{dead.log_tail}",
     )  # fmt: skip
+
+
+def startup_error(returncode: int, log_path: Path) -> PytestError:
+    """No worker ever started: pytest itself refused (bad arguments, a broken conftest)."""
+    return PytestError(
+        f"a pytest worker could not start (exit code {returncode}); its output is above",
+        exit_code=returncode if returncode > 0 else ExitCode.INTERNAL_ERROR,
+        details=log_path.read_text(errors="replace"),
+    )

@@ -28,6 +28,8 @@ class PoolResult:
     startup: float | None = None  # seconds from the pool's start until a worker was ready
     interrupted: bool = False
     stopped_early: str | None = None  # why the run stopped before all units ran (-x, --maxfail)
+    collection_stop: str | None = None  # pytest's "Interrupted: N errors during collection"
+    internal_error: str | None = None  # pytest's INTERNALERROR lines, from a worker that ended
     not_run: list[str] = dataclasses.field(default_factory=list)  # units lost without a reason
     # Deselected by -k, -m or --deselect; a set: every piece of a split file deselects alike.
     deselected: set[str] = dataclasses.field(default_factory=set)

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from fastci.errors import ExitCode
 from fastci.execute import messages
 from fastci.execute.channel import LineReader
-from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun
+from fastci.execute.collection import collection_errors, internal_error, interruption
+from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun, startup_error
 from fastci.execute.deadline import Deadline
 from fastci.execute.ledger import Ledger, Listener, PoolResult
 from fastci.execute.leftovers import Sweeper, name_strays
@@ -40,7 +41,6 @@ from fastci.execute.scheduler import LongestFirst, Scheduler
 from fastci.execute.timeouts import TimedOut, take_timeout
 from fastci.model import TestResult, WorkerSpan
 from fastci.plan.planner import Unit
-from fastci.plugin.launch import PytestError
 
 LOG_TAIL_LINES = 30
 SHUTDOWN_GRACE_SECONDS = 20.0  # after Ctrl-C or SIGTERM, before the workers are killed
@@ -88,6 +88,9 @@ class Pool:
         self.workers: dict[str, _Worker] = {}
         self.started = 0.0
         self.maxfail = 0
+        self.stop_on_collection_error = (
+            False  # pytest's way, unless --continue-on-collection-errors
+        )
         self.dispatching = False
         self.stopping = False
         self.deadline: Deadline | None = None
@@ -263,6 +266,9 @@ class Pool:
             self._record(worker, message.result)
         elif isinstance(message, messages.Collected):
             self.ledger.collected(worker.slot, worker.assigned, message)
+            if self.stop_on_collection_error and any(e.outcome == "error" for e in message.errors):
+                self.result.collection_stop = interruption(collection_errors(self.result.results))
+                self._stop_early(self.result.collection_stop)
         elif isinstance(message, messages.Next):
             self._dispatch(worker)
         elif isinstance(message, messages.Ready):
@@ -326,6 +332,8 @@ class Pool:
         if crashed is not None and not self.result.interrupted:  # not a clean end, nor asked for
             if not worker.ready and self.result.startup is None:
                 self._startup_failed(worker, returncode)
+            if returncode == ExitCode.INTERNAL_ERROR and self._internal_error(worker):
+                return
             self._salvage(worker, crashed, now, timeout)
         self._start_rerun(worker.slot)
 
@@ -339,6 +347,15 @@ class Pool:
             self.workers[slot].rerun = unit
             self.workers[slot].rerun_only = True
 
+    def _internal_error(self, worker: _Worker) -> bool:
+        """pytest's INTERNALERROR (a hook raised): the run stops as pytest's does, exit 3."""
+        text = internal_error(worker.process.log_path.read_text(errors="replace"))
+        if text is None:
+            return False
+        self.result.internal_error = self.result.internal_error or text
+        self._stop_early(f"worker {worker.slot} ended with pytest's INTERNALERROR")
+        return True
+
     def _sweep(self, worker: _Worker) -> None:
         """End what the worker's tests left running, and say which test left it."""
         found = self.sweeper.sweep(worker.process)
@@ -349,11 +366,7 @@ class Pool:
     def _startup_failed(self, worker: _Worker, returncode: int) -> None:
         """No worker ever started: pytest itself refused (bad arguments, a broken conftest)."""
         self.close()
-        raise PytestError(
-            f"a pytest worker could not start (exit code {returncode}); its output is above",
-            exit_code=returncode if returncode > 0 else ExitCode.INTERNAL_ERROR,
-            details=worker.process.log_path.read_text(errors="replace"),
-        )
+        raise startup_error(returncode, worker.process.log_path)
 
     def _salvage(self, worker: _Worker, crashed: str, now: float, timeout: TimedOut | None) -> None:
         """Fail the test that killed the worker, and hand the rest of its units to a new one."""

@@ -13,13 +13,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fastci import __version__
-from fastci.ci.providers import ShardSpec, run_id_from_env
+from fastci.ci.providers import run_id_from_env
 from fastci.config import Config
 from fastci.errors import ExitCode, FastciError, UsageError
+from fastci.execute.collection import early_errors, interruption, stops_on_collection_errors
 from fastci.execute.lastfailed import update_last_failed
-from fastci.execute.ledger import Listener, PoolResult
+from fastci.execute.ledger import Listener
+from fastci.execute.outcome import RunOutcome, RunRequest
 from fastci.execute.pool import Pool
 from fastci.execute.process import PoolOptions
+from fastci.execute.scheduler import Scheduler
 from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
 from fastci.files import writable_directory
 from fastci.merge.coverage import (
@@ -33,11 +36,10 @@ from fastci.merge.coverage import (
 from fastci.model import TestResult
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
-from fastci.plan.quarantine import matching
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
 from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
-from fastci.queue.scheduler import QueueListener, QueueSettings, open_queue
+from fastci.queue.scheduler import QueueListener, open_queue
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
@@ -47,68 +49,12 @@ from fastci.results.bundle import (
     TIMINGS,
     building,
     bundle_name,
-    count_outcomes,
     write_junit,
     write_manifest,
     write_results,
 )
 from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
 from fastci.settings import cpu_count
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRequest:
-    config: Config
-    pytest_args: tuple[str, ...] = ()
-    shard: ShardSpec | None = None
-    results_dir: Path | None = None
-    queue: QueueSettings | None = None  # one runner of a queue run (fastci.queue)
-    revision: tuple[str, str] | None = None  # (commit, tree) it runs on; None: no git
-    seed: int | None = None  # --random-order: units and their tests shuffled by this seed
-
-    @property
-    def whole_suite(self) -> bool:
-        """This run is the whole suite, not one shard of several: it writes the store and
-        judges coverage itself (for shards, fastci merge does)."""
-        return self.queue is None and (self.shard is None or self.shard.total == 1)
-
-
-@dataclasses.dataclass
-class RunOutcome:
-    request: RunRequest
-    inventory: Inventory
-    plan: Plan
-    units: list[Unit]
-    pool: PoolResult
-    run_id: str
-    started: float
-    finished: float = 0.0
-    exit_code: int = ExitCode.OK
-    coverage_total: float | None = None
-    coverage_report: str = ""
-    coverage_problem: str | None = None  # the coverage threshold is missed, and how
-    coverage_fail_under: float | None = None  # --cov-fail-under, if given
-    bundle: Path | None = None
-
-    @property
-    def predicted(self) -> float:
-        """Expected wall time: the shard's work shared by its workers, never under its
-        largest unit."""
-        index = self.request.shard.index if self.request.shard else 1
-        shard = self.plan.shard(index)
-        startup = self.plan.shard_startup
-        largest = max((self.plan.units[u].duration for u in shard.units), default=0.0)
-        jobs = max(1, min(self.request.config.jobs, len(shard.units)))
-        return startup + max(largest, (shard.predicted - startup) / jobs)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_outcomes(self.pool.results)
-
-    @property
-    def quarantined(self) -> list[str]:
-        """The quarantined tests this run ran: they report, but fail nothing."""
-        return matching((r.id for r in self.pool.results), self.request.config.quarantine)
 
 
 def coverage_request(settings: dict[str, object] | None) -> CoverageRequest | None:
@@ -144,48 +90,26 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
     no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
         scratch = Path(scratch_dir)
-        pool = Pool(
-            PoolOptions(
-                workdir=config.workdir,
-                pytest_args=(*config.pytest_args, *request.pytest_args),
-                jobs=config.jobs,
-                group_markers=config.group_markers,
-                log_dir=scratch / LOGS,
-                run_id=run_id,
-                extra_env={
-                    **({} if no_cov else worker_env(scratch / "cov")),
-                    **({} if request.seed is None else {SEED_VARIABLE: str(request.seed)}),
-                },
-                timeout=config.timeout,
-                deadline=config.deadline,
-                reruns=config.reruns,
-            ),
-            scheduler=queue,
-        )
+        pool = _new_pool(request, scratch, run_id, queue, no_cov)
         with interrupt_on_sigterm():
             # Workers load while the suite is discovered and planned: as many as there are
             # cores; the rest of --jobs once the plan shows there are units for them.
             pool.start(cpu_count())
             try:
                 inventory = inventory_for(config, request.pytest_args)
-                if inventory.settings.junitxml:
-                    junit = config.workdir / inventory.settings.junitxml
-                    if junit.is_dir():
-                        raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
-                    writable_directory(junit.parent, f"cannot write --junitxml {junit}")
+                _check_junitxml(config, inventory.settings.junitxml)
                 coverage = None if no_cov else coverage_request(inventory.settings.coverage)
+                inventory, early = early_errors(inventory, started)
                 shards = request.shard.total if request.shard else 1
                 plan = plan_suite(config, inventory, None if queue else shards)
-                units = [
-                    plan.units[uid]
-                    for uid in plan.shard(request.shard.index if request.shard else 1).units
-                ]
-                units = queue.join(plan) if queue else units
+                stop = stops_on_collection_errors(inventory)
+                # As pytest: nothing runs after a collection error.
+                units = [] if early and stop else _shard_units(request, plan)
+                units = queue.join(plan) if queue and units else units
             except BaseException:
                 pool.close()
                 raise
-            if request.seed is not None:
-                units = shuffled(units, request.seed, UNITS, lambda u: u.id)
+            pool.stop_on_collection_error = stop
             listener: Listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
@@ -202,13 +126,51 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             finally:
                 listener.close()
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
-            result.results += _skipped_directories(inventory, started)
+            result.results += early + _skipped_directories(inventory, started)
+        if early and stop:
+            result.collection_stop = interruption(len(early))
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
         with deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
         if interrupted:
             outcome.exit_code = ExitCode.INTERRUPTED
     return outcome
+
+
+def _new_pool(
+    request: RunRequest, scratch: Path, run_id: str, queue: Scheduler | None, no_cov: bool
+) -> Pool:
+    config = request.config
+    seed = {} if request.seed is None else {SEED_VARIABLE: str(request.seed)}
+    options = PoolOptions(
+        workdir=config.workdir,
+        pytest_args=(*config.pytest_args, *request.pytest_args),
+        jobs=config.jobs,
+        group_markers=config.group_markers,
+        log_dir=scratch / LOGS,
+        run_id=run_id,
+        extra_env={**({} if no_cov else worker_env(scratch / "cov")), **seed},
+        timeout=config.timeout,
+        deadline=config.deadline,
+        reruns=config.reruns,
+    )
+    return Pool(options, scheduler=queue)
+
+
+def _check_junitxml(config: Config, junitxml: str | None) -> None:
+    """The user's --junitxml is written after the tests: refuse an unusable one before them."""
+    if junitxml:
+        junit = config.workdir / junitxml
+        if junit.is_dir():
+            raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
+        writable_directory(junit.parent, f"cannot write --junitxml {junit}")
+
+
+def _shard_units(request: RunRequest, plan: Plan) -> list[Unit]:
+    """This shard's units in run order: the plan's, or shuffled by --random-order's seed."""
+    shard = plan.shard(request.shard.index if request.shard else 1)
+    units = [plan.units[uid] for uid in shard.units]
+    return units if request.seed is None else shuffled(units, request.seed, UNITS, lambda u: u.id)
 
 
 def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None) -> None:
@@ -280,7 +242,9 @@ def _suite_name(request: RunRequest) -> str:
 
 
 def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
-    if outcome.pool.interrupted:
+    if outcome.pool.internal_error:
+        return ExitCode.INTERNAL_ERROR
+    if outcome.pool.interrupted or outcome.pool.collection_stop:
         return ExitCode.INTERRUPTED
     if outcome.pool.not_run:
         return ExitCode.RESULTS_INCOMPLETE
@@ -305,7 +269,8 @@ def _timings_run(outcome: RunOutcome) -> Run:
     """This run's timings, as the store imports them and the bundle keeps them."""
     request = outcome.request
     pool = outcome.pool
-    completed = not pool.interrupted and pool.stopped_early is None
+    completed = not pool.interrupted and pool.stopped_early is None and not pool.collection_stop
+    completed = completed and not pool.internal_error
     run = Run(RunHeader(
         report_id=new_report_id(), run_id=outcome.run_id, started=outcome.started,
         complete=outcome.inventory.settings.complete and completed,

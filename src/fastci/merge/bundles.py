@@ -38,7 +38,9 @@ from fastci.results.bundle import (
 from fastci.results.junit import JunitSuite, write_junit_suites
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
+    ExitCode.INTERNAL_ERROR,  # a shard's pytest reported an INTERNALERROR: fix that first
     ExitCode.RESULTS_INCOMPLETE,
+    ExitCode.INTERRUPTED,  # by a collection error, as pytest is: not a cancelled job (7)
     ExitCode.TESTS_FAILED,
     ExitCode.NO_TESTS_COLLECTED,
     ExitCode.COVERAGE_UNDER_THRESHOLD,
@@ -212,6 +214,9 @@ def _missing(
             )
 
 
+FAILING = ("failed", "error", "crashed", "flaky")
+
+
 @dataclasses.dataclass(frozen=True)
 class Judge:
     """What fails a shard besides failed tests: flaky ones unless allowed; and what never
@@ -237,9 +242,20 @@ def shard_problems(bundle: Bundle, judge: Judge) -> Iterator[Problem]:
             f"{bundle.label} was interrupted: {len(not_run)} of its "
             f"{len(bundle.planned_units)} planned units have no results"
         )
+    if bundle.exit_code == ExitCode.INTERNAL_ERROR:
+        yield Problem(
+            f"{bundle.label} stopped at pytest's INTERNALERROR (exit 3); its log says why",
+            ExitCode.INTERNAL_ERROR,
+        )
+    if bundle.exit_code == ExitCode.INTERRUPTED and not bundle.interrupted:
+        yield Problem(
+            f"{bundle.label} stopped at a collection error, as pytest does "
+            "(--continue-on-collection-errors runs the rest)",
+            ExitCode.INTERRUPTED,
+        )
     failed = [r for r in bundle.results if judge.fails(r) and not is_not_run(r)]
     if failed:
-        counts = Counter(r.outcome for r in failed)
+        counts = Counter(v for r in failed for v in r.verdicts if v in FAILING)
         what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         named = ", ".join(r.id for r in failed[:NAMED_TESTS])
         more = f" and {len(failed) - NAMED_TESTS} more" if len(failed) > NAMED_TESTS else ""

@@ -52,6 +52,8 @@ class PytestSettings:
     """What the user's effective pytest configuration (addopts, ini, flags) asks for."""
 
     maxfail: int = 0
+    continue_on_collection_errors: bool = False
+    import_mode: str = "prepend"  # pytest's --import-mode
     reportchars: str = "fE"  # pytest's -r: which outcomes the short test summary lists
     complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
     junitxml: str | None = None

@@ -79,6 +79,8 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
         cache_dir = str(config.rootpath / raw)
     return {
         "maxfail": config.option.maxfail,
+        "continue_on_collection_errors": bool(config.option.continue_on_collection_errors),
+        "import_mode": str(config.option.importmode),
         "reportchars": str(getattr(config.option, "reportchars", "fE")),
         "complete": selection_is_complete(config),
         "junitxml": config.stash.get(JUNITXML, None),

@@ -47,6 +47,7 @@ class PhaseRecorder:
 
     def __init__(self, worker: str | None = None) -> None:
         self.worker = worker
+        self.count_subtest_passes = False  # pytest counts them only when asked to (-v)
         self._open: dict[str, TestResult] = {}
 
     def start(self, nodeid: str, group: str | None = None) -> None:
@@ -65,14 +66,23 @@ class PhaseRecorder:
             result = self._open[report.nodeid]
         if report.when in ("setup", "call", "teardown"):
             setattr(result, report.when, getattr(result, report.when) + report.duration)
+        if hasattr(report, "context"):  # a subtest's report: counted apart, as pytest does
+            if report.failed:
+                result.subtest_failures.append(f"{subtest_label(report)}\n{report.longreprtext}")
+            elif report.passed and self.count_subtest_passes:
+                result.subtest_passes.append(subtest_label(report))
+            return
+        if report.when == "teardown" and report.failed:  # counted apart, as pytest does
+            result.teardown_error = report.longreprtext
+            _keep_output(result, report)
+            return
         outcome = _phase_outcome(report)
         if _PRECEDENCE.index(outcome) > _PRECEDENCE.index(result.outcome):
             result.outcome = outcome
         if report.failed:
             text = report.longreprtext
             result.longrepr = text if result.longrepr is None else f"{result.longrepr}\n{text}"
-            result.stdout = report.capstdout[-MAX_OUTPUT_CHARS:]
-            result.stderr = report.capstderr[-MAX_OUTPUT_CHARS:]
+            _keep_output(result, report)
         elif report.skipped and result.longrepr is None:
             result.longrepr = skip_reason(report)
 
@@ -81,6 +91,21 @@ class PhaseRecorder:
         if result is not None:
             result.stop = time.time()
         return result
+
+
+def subtest_label(report: pytest.TestReport) -> str:
+    """How pytest names a subtest after its test: "[msg] (k=v, ...)"."""
+    context = getattr(report, "context", None)
+    msg, kwargs = getattr(context, "msg", None), getattr(context, "kwargs", None) or {}
+    parts = [f"[{msg}]"] if msg is not None else []
+    if kwargs:
+        parts.append("(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")")
+    return " ".join(parts) or "(<subtest>)"
+
+
+def _keep_output(result: TestResult, report: pytest.TestReport) -> None:
+    result.stdout = report.capstdout[-MAX_OUTPUT_CHARS:]
+    result.stderr = report.capstderr[-MAX_OUTPUT_CHARS:]
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:

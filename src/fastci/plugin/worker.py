@@ -45,6 +45,7 @@ class WorkerLoop(TestObserver):
     ) -> None:
         super().__init__(group_markers, worker=os.environ.get("FASTCI_WORKER_ID"))
         self.config = config
+        self.phases.count_subtest_passes = _subtests_verbose(config)
         # Not inherited by processes the tests start: a daemon left behind must not keep the
         # coordinator waiting for this pipe to close.
         os.set_inheritable(fd_in, False)
@@ -163,6 +164,22 @@ class WorkerLoop(TestObserver):
 
     def test_finished(self, result: TestResult) -> None:
         self.channel.send(TestDone(result))
+
+
+def _subtests_verbose(config: pytest.Config) -> bool:
+    """Whether the user's pytest would count passed subtests: its subtests verbosity is not 0.
+
+    That is ``verbosity_subtests`` when set, else the global verbosity, which in a worker is
+    one lower than the user's: fastci starts workers with ``-q``.
+    """
+    kind = getattr(config, "VERBOSITY_SUBTESTS", None)
+    if kind is None:  # a pytest without built-in subtests
+        return False
+    try:
+        level = str(config.getini(f"verbosity_{kind}"))
+    except ValueError:  # no such ini option
+        level = "auto"
+    return (config.get_verbosity() + 1 if level == "auto" else int(level)) != 0
 
 
 def _look_like_an_xdist_worker(config: Any) -> None:

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 SLOWEST_SHOWN = 10
 # pytest's order for the verdict line, then fastci's own "crashed" and "flaky".
 VERDICT_ORDER = (
-    "failed", "passed", "skipped", "xfailed", "xpassed", "error", "crashed", "flaky",
+    "failed", "passed", "skipped", "xfailed", "xpassed", "error", "subtests passed", "crashed",
+    "flaky",
 )  # fmt: skip
 
 
@@ -40,26 +41,41 @@ def verdict_line(counts: Mapping[str, int], seconds: float, deselected: int = 0)
     return f"{text} in {seconds:.2f}s"
 
 
+def _error_title(result: TestResult) -> str:
+    """pytest's heading for an error section: where the error happened."""
+    if not result.is_test:
+        return f"ERROR collecting {result.id}"
+    return f"ERROR at setup of {result.id}"
+
+
 def failure_sections(results: Iterable[TestResult]) -> list[str]:
+    """pytest's ERRORS (setup, teardown, collection) and FAILURES sections, then fastci's
+    FLAKY: tests that failed, then passed when run again."""
     results = list(results)
-    flaky = [r for r in results if r.outcome == "flaky"]
-    return _sections("FAILURES", [r for r in results if r.failed]) + _sections(
-        "FLAKY (failed, then passed when run again)", flaky
-    )
-
-
-def _sections(title: str, failed: list[TestResult]) -> list[str]:
+    errors = [(_error_title(r), r.longrepr, r) for r in results if r.outcome == "error"] + [
+        (f"ERROR at teardown of {r.id}", r.teardown_error, r)
+        for r in results
+        if r.teardown_error is not None
+    ]
+    failures = [(f"{r.id} {label}", text, r) for r in results for label, text in r.subtests()] + [
+        (r.id, r.longrepr, r) for r in results if r.outcome in ("failed", "crashed")
+    ]
+    flaky = [(r.id, r.longrepr, r) for r in results if r.outcome == "flaky"]
     lines: list[str] = []
-    if not failed:
-        return lines
-    lines.append(rule(title))
-    for result in failed:
-        lines.append(rule(f"{result.id} [{result.worker or '?'}]", "_"))
-        lines.append((result.longrepr or result.outcome).rstrip())
-        for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
-            if text:
-                lines.append(rule(f"captured {name}", "-"))
-                lines.append(text.rstrip())
+    for heading, sections in (
+        ("ERRORS", errors),
+        ("FAILURES", failures),
+        ("FLAKY (failed, then passed when run again)", flaky),
+    ):
+        if sections:
+            lines.append(rule(heading))
+        for title, text, result in sections:
+            lines.append(rule(f"{title} [{result.worker or '?'}]", "_"))
+            lines.append((text or result.outcome).rstrip())
+            for name, output in (("stdout", result.stdout), ("stderr", result.stderr)):
+                if output:
+                    lines.append(rule(f"captured {name}", "-"))
+                    lines.append(output.rstrip())
     return lines
 
 
@@ -111,7 +127,9 @@ def short_summary(results: Iterable[TestResult], reportchars: str = "fE") -> lis
             listed.add(outcome)
             word = _SUMMARY_WORD.get(outcome, outcome.upper())
             for r in results:
-                if r.outcome == outcome:
+                if outcome == "failed":  # each failed subtest first, as pytest lists them
+                    lines += [f"SUBFAILED{label} {r.id}" for label, _ in r.subtests()]
+                if outcome == r.outcome or (outcome == "error" and r.teardown_error is not None):
                     reason = f" - {r.longrepr}" if outcome in _WITH_REASON and r.longrepr else ""
                     lines.append(f"{word} {r.id}{reason}")
     return [rule("short test summary info"), *lines] if lines else []

@@ -75,7 +75,8 @@ def bundle_name(shard_slug: str | None) -> str:
 
 
 def count_outcomes(results: Iterable[TestResult]) -> dict[str, int]:
-    return dict(sorted(Counter(r.outcome for r in results).items()))
+    """pytest's counts: an outcome per test, and an error per failed teardown."""
+    return dict(sorted(Counter(v for r in results for v in r.verdicts).items()))
 
 
 def write_results(path: Path, results: Iterable[TestResult]) -> None:
@@ -328,4 +329,7 @@ RESULT_KINDS: dict[str, Kind] = {
     "stderr": TEXT,
     "worker": optional(TEXT),
     "attempts": whole(1, 1000),
+    "teardown_error": optional(TEXT),
+    "subtest_failures": list_of(TEXT, "strings"),
+    "subtest_passes": list_of(TEXT, "strings"),
 }

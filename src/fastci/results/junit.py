@@ -46,7 +46,7 @@ def junit_tree(suites: Iterable[JunitSuite]) -> ET.ElementTree[ET.Element]:
 
 def _junit_suite(root: ET.Element, junit_suite: JunitSuite) -> None:
     results = junit_suite.results
-    counts = Counter(r.outcome for r in results)
+    counts = Counter(v for r in results for v in r.verdicts)
     failures = counts["failed"]
     errors = counts["error"] + counts["crashed"]
     skipped = counts["skipped"] + counts["xfailed"]
@@ -55,37 +55,77 @@ def _junit_suite(root: ET.Element, junit_suite: JunitSuite) -> None:
         root,
         "testsuite",
         name=junit_suite.name,
-        tests=str(len(results)),
+        tests="0",  # set once the <testcase> elements are written
         failures=str(failures),
         errors=str(errors),
         skipped=str(skipped),
         time=f"{total_time:.3f}",
         hostname=junit_suite.hostname,
     )
+    collected: dict[str, ET.Element] = {}  # a file's collection reports share one <testcase>
     for result in results:
-        classname, name = junit_names(result.id)
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=classname,
-            name=name,
-            file=result.file,
-            time=f"{result.setup + result.call + result.teardown:.3f}",
-        )
-        text = result.longrepr or ""
-        message = text.strip().splitlines()[-1][:200] if text.strip() else result.outcome
-        if result.outcome == "failed":
-            ET.SubElement(case, "failure", message=message).text = text
-        elif result.outcome in ("error", "crashed"):
-            ET.SubElement(case, "error", message=message).text = text
-        elif result.outcome in ("skipped", "xfailed"):
-            ET.SubElement(case, "skipped", message=message, type="pytest.skip").text = text
+        if not result.is_test:
+            if result.id not in collected:
+                collected[result.id] = _testcase(suite, result)
+            _collection_element(collected[result.id], result)
+            continue
+        case = _testcase(suite, result)
+        for _, text in result.subtests():  # before the test's own outcome, as pytest writes
+            ET.SubElement(case, "failure", message=_last_line(text, "failed")).text = text
+        _outcome_element(case, result)
         if result.attempts > 1:
-            _attempts(case, result, message, text)
+            text = result.longrepr or ""
+            _attempts(case, result, _last_line(text, result.outcome), text)
+        if result.teardown_error is not None:
+            if result.outcome == "failed":  # pytest's second <testcase>, to follow the schema
+                case = _testcase(suite, result)
+            message = f'failed on teardown with "{_last_line(result.teardown_error, "error")}"'
+            ET.SubElement(case, "error", message=message).text = result.teardown_error
         if result.stdout:
             ET.SubElement(case, "system-out").text = result.stdout
         if result.stderr:
             ET.SubElement(case, "system-err").text = result.stderr
+    suite.set("tests", str(len(suite.findall("testcase"))))
+
+
+def _testcase(suite: ET.Element, result: TestResult) -> ET.Element:
+    classname, name = junit_names(result.id)
+    return ET.SubElement(
+        suite,
+        "testcase",
+        classname=classname,
+        name=name,
+        file=result.file,
+        time=f"{result.setup + result.call + result.teardown:.3f}",
+    )
+
+
+def _last_line(text: str, default: str) -> str:
+    return text.strip().splitlines()[-1][:200] if text.strip() else default
+
+
+def _collection_element(case: ET.Element, result: TestResult) -> None:
+    """What pytest's junitxml writes for a file that failed or skipped itself at import."""
+    text = result.longrepr or ""
+    if result.outcome == "skipped":
+        ET.SubElement(case, "skipped", message="collection skipped").text = text
+    else:
+        ET.SubElement(case, "error", message="collection failure").text = text
+
+
+def _outcome_element(case: ET.Element, result: TestResult) -> None:
+    """The element pytest's junitxml writes for a test's setup and call outcome."""
+    text = result.longrepr or ""
+    message = _last_line(text, result.outcome)
+    if result.outcome == "failed":
+        ET.SubElement(case, "failure", message=message).text = text
+    elif result.outcome in ("error", "crashed"):
+        ET.SubElement(case, "error", message=message).text = text
+    elif result.outcome == "xfailed":
+        reason = text.removeprefix("xfail: ").removeprefix("reason: ")
+        ET.SubElement(case, "skipped", type="pytest.xfail", message=reason)
+    elif result.outcome == "skipped":
+        ET.SubElement(case, "skipped", message=message, type="pytest.skip").text = text
 
 
 def _attempts(case: ET.Element, result: TestResult, message: str, text: str) -> None:
