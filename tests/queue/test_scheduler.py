@@ -201,3 +201,38 @@ def test_x_on_one_runner_stops_every_runner_taking_units(
     merged = merge(project, url, "stop")
     assert merged.returncode == 1, merged.stdout
     assert "a runner stopped the run after 1 failure(s);" in merged.stdout
+
+
+def test_reruns_and_the_quarantine_work_for_queue_runners(
+    project: Project, redis_server: RedisServer
+) -> None:
+    """A flaky test is rerun in a fresh worker and a quarantined failure fails nothing, as
+    on one machine."""
+    project.write(
+        "tests/test_flaky.py",
+        """
+        import pathlib
+
+        def test_fails_every_other_run():
+            state = pathlib.Path(__file__).with_name("state")
+            runs = int(state.read_text()) if state.exists() else 0
+            state.write_text(str(runs + 1))
+            assert runs % 2 == 1
+        """,
+    )
+    project.write("tests/test_known.py", "def test_known_broken():\n    assert 0\n")
+    project.write(
+        "pyproject.toml",
+        '[tool.fastci]\nquarantine = ["tests/test_known.py::test_known_broken"]\n',
+    )
+    proc = project.fastci(
+        "run", "--queue", redis_server.url(), "--run-id", "flaky", "--reruns", "1", "-j", "2"
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # flaky fails unless allowed
+    assert "1 failed, 1 flaky" in proc.stdout
+    assert "1 quarantined, 1 of them not passed" in proc.stdout
+    allowed = project.fastci(
+        "run", "--queue", redis_server.url(), "--run-id", "allowed", "--reruns", "1",
+        "--allow-flaky", "-j", "2",
+    )  # fmt: skip
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
