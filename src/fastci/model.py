@@ -10,6 +10,9 @@ import dataclasses
 
 from fastci.results.timings import TestRecord
 
+# Outcomes that fail a test by themselves (a flaky test fails a run only when not allowed).
+FAILING_OUTCOMES = ("failed", "error", "crashed")
+
 
 @dataclasses.dataclass
 class TestResult:
@@ -54,7 +57,7 @@ class TestResult:
     @property
     def failed(self) -> bool:
         return (
-            self.outcome in ("failed", "error", "crashed")
+            self.outcome in FAILING_OUTCOMES
             or self.teardown_error is not None
             or bool(self.subtest_failures)
         )

@@ -40,6 +40,7 @@ from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
 from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
 from fastci.queue.scheduler import QueueListener, open_queue
+from fastci.results.building import building
 from fastci.results.bundle import (
     COVERAGE,
     JUNIT,
@@ -47,12 +48,11 @@ from fastci.results.bundle import (
     MANIFEST,
     RESULTS,
     TIMINGS,
-    building,
     bundle_name,
-    write_junit,
     write_manifest,
     write_results,
 )
+from fastci.results.junit import write_junit
 from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
 from fastci.settings import cpu_count
 

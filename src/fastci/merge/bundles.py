@@ -23,7 +23,7 @@ from fastci.merge.coverage import (
     combine_pieces,
     summarize,
 )
-from fastci.model import TestResult, is_not_run
+from fastci.model import FAILING_OUTCOMES, TestResult, is_not_run
 from fastci.plan.folding import ImportResult
 from fastci.plan.quarantine import quarantined
 from fastci.plan.store import TimingsStore
@@ -214,9 +214,6 @@ def _missing(
             )
 
 
-FAILING = ("failed", "error", "crashed", "flaky")
-
-
 @dataclasses.dataclass(frozen=True)
 class Judge:
     """What fails a shard besides failed tests: flaky ones unless allowed; and what never
@@ -255,7 +252,7 @@ def shard_problems(bundle: Bundle, judge: Judge) -> Iterator[Problem]:
         )
     failed = [r for r in bundle.results if judge.fails(r) and not is_not_run(r)]
     if failed:
-        counts = Counter(v for r in failed for v in r.verdicts if v in FAILING)
+        counts = Counter(v for r in failed for v in r.verdicts if v in (*FAILING_OUTCOMES, "flaky"))
         what = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
         named = ", ".join(r.id for r in failed[:NAMED_TESTS])
         more = f" and {len(failed) - NAMED_TESTS} more" if len(failed) > NAMED_TESTS else ""

@@ -13,9 +13,9 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 
+from fastci.model import FAILING_OUTCOMES
 from fastci.plan.store import OutcomeRow
 
-FAILING = ("failed", "error", "crashed")
 NO_GIT = "no git"
 
 
@@ -47,9 +47,13 @@ def flaky_tests(history: Iterable[OutcomeRow]) -> list[Flaky]:
 
 def _judge(rows: list[OutcomeRow]) -> Flaky | None:
     passed_on = {r.tree for r in rows if r.tree is not None and r.outcome in ("passed", "flaky")}
-    failed_on = {r.tree for r in rows if r.tree is not None and r.outcome in FAILING}
+    failed_on = {r.tree for r in rows if r.tree is not None and r.outcome in FAILING_OUTCOMES}
     mixed = passed_on & failed_on
-    flakes = [r for r in rows if r.outcome == "flaky" or (r.tree in mixed and r.outcome in FAILING)]
+    flakes = [
+        r
+        for r in rows
+        if r.outcome == "flaky" or (r.tree in mixed and r.outcome in FAILING_OUTCOMES)
+    ]
     if not flakes:
         return None
     newest = flakes[-1]

@@ -13,7 +13,8 @@ from fastci.errors import ExitCode
 from fastci.model import TestResult
 from fastci.queue.client import RunQueue, redact
 from fastci.queue.record import RunRecord
-from fastci.results.bundle import RESULT_KINDS, count_outcomes, write_junit
+from fastci.results.bundle import RESULT_KINDS, count_outcomes
+from fastci.results.junit import write_junit
 from fastci.results.records import RecordError, typed
 
 SHOWN_UNITS = 5  # unit ids named on the line that says units are missing

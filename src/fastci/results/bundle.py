@@ -31,8 +31,6 @@ from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
 from fastci.model import TestResult, UnitSpan, WorkerSpan
-from fastci.results import building as build
-from fastci.results import junit
 from fastci.results.building import PARTIAL_SUFFIX
 from fastci.results.records import (
     ANYTHING,
@@ -62,9 +60,6 @@ JUNIT = "junit.xml"
 COVERAGE = "coverage.db"
 LOGS = "logs"
 T = TypeVar("T")
-# JUnit lives in fastci.results.junit; execute/run.py still imports write_junit from here.
-write_junit = junit.write_junit
-building = build.building  # as write_junit: execute/run.py imports it from here
 # The directory names fastci gives bundles, and the scratch name of one still being written.
 BUNDLE_NAME = re.compile(r"fastci-(?:shard-(?P<index>\d+)-of-(?P<total>\d+)|local)")
 PARTIAL_NAME = re.compile(rf"(?P<final>{BUNDLE_NAME.pattern}){PARTIAL_SUFFIX}")
