@@ -5,11 +5,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import platform
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -81,6 +78,8 @@ def crash_line(error: BaseException, argv: Sequence[str], project_dir: Path) -> 
 
 def write_crash_log(error: BaseException, argv: Sequence[str], project_dir: Path) -> Path | None:
     """The log under ``project_dir/.fastci``, else in the temp dir; None if neither is writable."""
+    import tempfile  # the crash log's imports wait for a crash: every start stays lean
+
     from fastci.files import STATE_DIR, ensure_dir  # files imports this module
 
     text = crash_report(error, argv)
@@ -97,6 +96,9 @@ def write_crash_log(error: BaseException, argv: Sequence[str], project_dir: Path
 
 
 def crash_report(error: BaseException, argv: Sequence[str]) -> str:
+    import platform
+    import traceback
+
     lines = [
         f"fastci {__version__} internal error",
         f"python: {sys.version.split()[0]} ({sys.executable})",
