@@ -119,13 +119,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.merge.bundles import (
-        Judge,
         import_timings,
         load_bundles,
         merge_coverage,
         write_merged_junit,
     )
-    from fastci.plan.quarantine import matching
+    from fastci.plan.quarantine import Judge, matching
     from fastci.plan.store import StoreUnusable, TimingsStore, warn
     from fastci.queue.merge import merge_queue
     from fastci.queue.options import queue_settings

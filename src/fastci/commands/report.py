@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.merge.bundles import Judge, load_bundles, merge_coverage
+    from fastci.merge.bundles import load_bundles, merge_coverage
     from fastci.merge.coverage import CoverageRequest
+    from fastci.plan.quarantine import Judge
     from fastci.report.html import render_html
     from fastci.report.overview import build_overview
 

@@ -36,6 +36,7 @@ from fastci.merge.coverage import (
 from fastci.model import TestResult
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
+from fastci.plan.quarantine import Judge
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
 from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
@@ -248,13 +249,9 @@ def _exit_code(outcome: RunOutcome, coverage: CoverageRequest | None) -> int:
         return ExitCode.INTERRUPTED
     if outcome.pool.not_run:
         return ExitCode.RESULTS_INCOMPLETE
-    spared = set(outcome.quarantined)
-    if any(r.failed for r in outcome.pool.results if r.id not in spared):
-        return ExitCode.TESTS_FAILED
-    allow_flaky = outcome.request.config.allow_flaky
-    if not allow_flaky and any(
-        r.outcome == "flaky" and r.id not in spared for r in outcome.pool.results
-    ):
+    config = outcome.request.config
+    judge = Judge(config.quarantine, config.allow_flaky)  # the rules fastci merge applies
+    if any(judge.fails(r) for r in outcome.pool.results):
         return ExitCode.TESTS_FAILED
     ran_a_test = any(r.is_test for r in outcome.pool.results)
     alone = outcome.request.shard is None and outcome.request.queue is None

@@ -25,7 +25,7 @@ from fastci.merge.coverage import (
 )
 from fastci.model import FAILING_OUTCOMES, TestResult, is_not_run
 from fastci.plan.folding import ImportResult
-from fastci.plan.quarantine import quarantined
+from fastci.plan.quarantine import Judge
 from fastci.plan.store import TimingsStore
 from fastci.results.bundle import (
     BUNDLE_NAME,
@@ -212,19 +212,6 @@ def _missing(
                 f"{label} is missing: no {name} bundle under {where} (its job failed before "
                 "writing results, or its artifact was not uploaded or downloaded)"
             )
-
-
-@dataclasses.dataclass(frozen=True)
-class Judge:
-    """What fails a shard besides failed tests: flaky ones unless allowed; and what never
-    does: tests in the quarantine (``[tool.fastci]`` of the checkout that merges)."""
-
-    quarantine: Sequence[str] = ()
-    allow_flaky: bool = False
-
-    def fails(self, result: TestResult) -> bool:
-        bad = result.failed or (result.outcome == "flaky" and not self.allow_flaky)
-        return bad and not quarantined(result.id, self.quarantine)
 
 
 def shard_problems(bundle: Bundle, judge: Judge) -> Iterator[Problem]:

@@ -9,13 +9,17 @@ alone and the lines to paste are shown instead.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastci.model import TestResult
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,6 +37,19 @@ def quarantined(test_id: str, patterns: Iterable[str]) -> bool:
     return any(
         test_id == p or test_id.startswith(f"{p}::") or fnmatchcase(test_id, p) for p in patterns
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class Judge:
+    """What fails a shard besides failed tests: flaky ones unless allowed; and what never
+    does: tests in the quarantine (``[tool.fastci]`` of the checkout that judges)."""
+
+    quarantine: Sequence[str] = ()
+    allow_flaky: bool = False
+
+    def fails(self, result: TestResult) -> bool:
+        bad = result.failed or (result.outcome == "flaky" and not self.allow_flaky)
+        return bad and not quarantined(result.id, self.quarantine)
 
 
 def matching(test_ids: Iterable[str], patterns: Sequence[str]) -> list[str]:
