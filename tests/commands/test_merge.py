@@ -442,3 +442,18 @@ def test_the_most_serious_problem_decides_the_exit_code(
     codes: tuple[ExitCode, ...], verdict: ExitCode
 ) -> None:
     assert exit_code(Problem("x", code) for code in codes) == verdict
+
+
+def test_a_queue_setting_leaves_a_merge_of_shard_bundles_alone(
+    three_shards: ShardedRun, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkout = Path(shutil.copytree(three_shards.root, tmp_path / "checkout"))
+    with (checkout / "pyproject.toml").open("a") as f:
+        f.write('queue = "redis://127.0.0.1:1/0"\n')  # under [tool.fastci]; nothing listens
+    configured = ShardedRun(checkout, three_shards.results, 3, three_shards.exit_codes)
+
+    code, out = merge(configured, tmp_path, capsys)
+
+    assert code == ExitCode.OK, out
+    assert "127.0.0.1:1" not in out
+    assert "completeness" not in out

@@ -87,7 +87,8 @@ def test_three_runners_run_every_test_exactly_once(
     assert bundle_ids(project.root) == Counter(ids)  # each runner's bundle: only its own
     merged = merge(project, url, "three")
     assert merged.returncode == 0, merged.stdout + merged.stderr
-    assert f"{FILES} units, {len(ids)} passed" in merged.stdout
+    assert f"{FILES} units published, {FILES} recorded, 0 given up" in merged.stdout
+    assert f" {len(ids)} passed in " in merged.stdout
 
 
 def test_a_killed_runners_unit_finishes_on_another_and_the_merge_is_complete(

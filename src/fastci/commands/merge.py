@@ -11,19 +11,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastci.config import add_setting_arguments, argparse_type, load_config
-from fastci.errors import UsageError
+from fastci.errors import FastciError, UsageError
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES, CoverageRequest
 from fastci.settings import shard_count
 
 if TYPE_CHECKING:
+    from fastci.config import Config
+    from fastci.merge.bundles import BundleSet
+    from fastci.plan.quarantine import Judge
     from fastci.results.bundle import Bundle
 
 NAME = "merge"
 HELP = "merge the shards' result bundles: one verdict, coverage, JUnit XML, timings, report"
 EPILOG = """\
-With --queue URL --run-id ID, the verdict of a queue run comes from its record in Redis
-(docs/queue.md): a unit with no results there is an incomplete run (7).
+Queue runs (docs/queue.md): --queue URL --run-id ID merges a queue run's record in Redis,
+with the runners' bundles when DIRs are given too (their coverage, logs, worker timelines);
+results only Redis holds (a killed runner's) count as if its bundle had arrived. DIRs alone
+merge the bundles found there; fastci-queue-* bundles are checked against the run's record
+when a queue URL is known (--queue, [tool.fastci] queue, $FASTCI_QUEUE_URL) and Redis
+answers, else against the plan the bundles name, with a note that the queue was not asked.
+Any unit of the plan with no results is an incomplete run (7). Shard bundles never need
+Redis, whatever the queue setting says.
 
 exit codes: 0 every shard present and passed; 7 results incomplete (a shard missing,
 interrupted or with units that left no results, a corrupt bundle); 3 a shard's pytest
@@ -118,16 +127,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fastci.merge.bundles import (
-        import_timings,
-        load_bundles,
-        merge_coverage,
-        write_merged_junit,
-    )
+    from fastci.merge.bundles import import_timings, merge_coverage, write_merged_junit
     from fastci.plan.quarantine import Judge, matching
     from fastci.plan.store import StoreUnusable, TimingsStore, warn
-    from fastci.queue.merge import merge_queue
-    from fastci.queue.options import queue_settings
     from fastci.report.html import render_html
     from fastci.report.markdown import render_markdown
     from fastci.report.overview import build_overview
@@ -136,13 +138,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args)
     output: Path = args.output
-    queue = queue_settings(config.queue, args.run_id, None, os.environ)
-    if queue is not None:
-        return merge_queue(queue.url, queue.run_id, output)
-    if not args.dirs:
-        raise UsageError("fastci merge needs the bundles' DIRs, or --queue URL --run-id ID")
     judge = Judge(config.quarantine, config.allow_flaky)
-    bundle_set = load_bundles(args.dirs, args.expect_shards, judge)  # a wrong DIR stops here
+    bundle_set = _bundle_set(args, config, judge)  # a wrong DIR stops here
     writable_directory(output, f"cannot use --output {output}")
     bundles = bundle_set.bundles
     written = [output / "junit.xml"]
@@ -196,6 +193,35 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.render(color=use_color(sys.stdout)))
     return overview.exit_code
+
+
+def _bundle_set(args: argparse.Namespace, config: Config, judge: Judge) -> BundleSet:
+    """The bundles under the DIRs, checked against the queue's record when they come from a
+    queue run (and Redis is reachable); with no DIR, a queue run's record alone."""
+    from fastci.merge.bundles import BundleSet, load_bundles
+    from fastci.queue import merge as queued
+    from fastci.queue.options import queue_settings
+
+    if not args.dirs:
+        queue = queue_settings(config.queue, args.run_id, None, os.environ)
+        if queue is None:
+            raise UsageError("fastci merge needs the bundles' DIRs, or --queue URL --run-id ID")
+        source = queued.QueueSource(queue.url, queue.run_id, config.root, judge)
+        empty = BundleSet((), 1, (), ())
+        return queued.merge_with_record(empty, source, queued.read_record(source))
+    bundle_set = load_bundles(args.dirs, args.expect_shards, judge)
+    runs = [b.run_id for b in queued.queue_bundles(bundle_set)]
+    if not runs and args.run_id is None:
+        return bundle_set  # shards: Redis has nothing to say about them
+    url = config.queue or os.environ.get("FASTCI_QUEUE_URL") or None
+    source = queued.QueueSource(url, args.run_id or max(runs, key=runs.count), config.root, judge)
+    try:
+        record = queued.read_record(source)
+    except FastciError as e:
+        if not runs:
+            raise
+        return queued.merge_bundles_alone(bundle_set, e.message)
+    return queued.merge_with_record(bundle_set, source, record)
 
 
 def _fail_under(given: float | None, bundles: Sequence[Bundle]) -> float | None:

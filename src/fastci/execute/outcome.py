@@ -49,6 +49,7 @@ class RunOutcome:
     coverage_problem: str | None = None  # the coverage threshold is missed, and how
     coverage_fail_under: float | None = None  # --cov-fail-under, if given
     bundle: Path | None = None
+    queue_units: tuple[str, ...] = ()  # queue mode: every unit of the published plan
 
     @property
     def predicted(self) -> float:

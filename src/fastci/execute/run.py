@@ -131,6 +131,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
         if early and stop:
             result.collection_stop = interruption(len(early))
         outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
+        outcome.queue_units = tuple(queue.units) if queue else ()
         with deferred_interrupts() as interrupted:
             _finish(outcome, scratch, coverage)
         if interrupted:
@@ -338,6 +339,9 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "workers": [dataclasses.asdict(w) for w in pool.workers],
         "counts": outcome.counts,
         "coverage": COVERAGE if has_coverage else None,
+        "queue": None
+        if request.queue is None
+        else {"job": request.queue.job, "units": list(outcome.queue_units)},
         "coverage_total": outcome.coverage_total,
         # --cov-fail-under, for fastci merge to judge the combined total by
         "coverage_fail_under": outcome.coverage_fail_under,

@@ -91,9 +91,12 @@ def load_bundles(
     problems += [_incomplete(e.message) for e in read.values() if isinstance(e, BundleError)]
     # bundle names already reported as corrupt
     unreadable = {path.name for path, b in read.items() if isinstance(b, BundleError)}
-    total = _shard_total(bundles, [*found, *partials.values()], expect_shards)
-    problems += _set_problems(bundles, total, expect_shards)
-    problems += _missing(bundles, total, unreadable, partials, dirs)
+    # A queue runner's bundle is no shard: fastci.queue.merge checks those as a set.
+    shards = [b for b in bundles if b.queue_job is None]
+    total = _shard_total(shards, [*found, *partials.values()], expect_shards)
+    problems += _set_problems(shards, total, expect_shards)
+    if shards or len(shards) == len(bundles):
+        problems += _missing(shards, total, unreadable, partials, dirs)
     if not found and not partials:
         where = ", ".join(str(d) for d in dirs)
         problems.append(

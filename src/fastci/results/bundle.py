@@ -1,6 +1,7 @@
 """The result bundle: what one shard (or one local run) leaves behind for a later merge.
 
-A bundle is a directory named ``fastci-shard-K-of-N`` (``fastci-local`` without a shard);
+A bundle is a directory named ``fastci-shard-K-of-N`` (``fastci-local`` without a shard,
+``fastci-queue-JOB`` for a queue runner, whose manifest names its job and the queue's units);
 no file in it starts with a dot, so CI artifact uploads keep every one:
 
 - ``manifest.json``  the run: shard, plan vs actual (and the plan's digest), workers, a span
@@ -143,9 +144,13 @@ class Bundle:
     coverage_fail_under: float | None  # the shard's --cov-fail-under, judged by the merge
     results: tuple[TestResult, ...]
     runs: tuple[Run, ...]  # its timings report, for the store
+    queue_job: str | None = None  # a queue runner's job (docs/queue.md); None for a shard
+    queue_units: tuple[str, ...] = ()  # every unit of the queue run's published plan
 
     @property
     def label(self) -> str:
+        if self.queue_job is not None:
+            return f"queue job {self.queue_job}"
         return f"shard {self.shard_index}/{self.shard_total}" if self.is_shard else "local run"
 
     @property
@@ -257,6 +262,8 @@ def _bundle_from_manifest(
         ),
         results=tuple(results),
         runs=tuple(runs),
+        queue_job=None if f.get("queue") is None else f["queue"]["job"],
+        queue_units=() if f.get("queue") is None else tuple(f["queue"]["units"]),
     )
 
 
@@ -273,6 +280,15 @@ def _is_shard(value: object) -> bool:
     index, total = value.get("index"), value.get("total")
     counts = whole(1, MAX_SHARDS).accepts
     return counts(index) and counts(total) and index <= total  # type: ignore[operator]
+
+
+def _is_queue(value: object) -> bool:
+    """A queue runner's manifest: its job's name and the published plan's unit ids."""
+    if not isinstance(value, dict):
+        return False
+    units = value.get("units")
+    job = value.get("job")
+    return isinstance(job, str) and bool(job) and list_of(TEXT, "").accepts(units)
 
 
 # What each field of each record must hold (see fastci.results.records).
@@ -298,8 +314,10 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "workers": LIST,
     "coverage": ANYTHING,
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
+    "queue": optional(Kind("{job: NAME, units: [unit ids]}", _is_queue)),
 }
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under")  # absent in older bundles
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "queue")  # absent in older
+
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
     "worker": TEXT,
