@@ -23,11 +23,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def make_certificates(directory: Path) -> Path:
+    """A throwaway CA (``ca.crt``) and a certificate it signed for 127.0.0.1 (``server.crt``,
+    ``server.key``), made by openssl in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.crt", "-days", "1", "-subj", "/CN=fastci test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")  # fmt: skip
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "1",
+            "-extfile", "san.ext")  # fmt: skip
+    return directory
+
+
 class RedisServer:
-    def __init__(self, password: str | None = None) -> None:
+    """``tls``: a directory from ``make_certificates``; the server then speaks TLS only."""
+
+    def __init__(self, password: str | None = None, tls: Path | None = None) -> None:
         self.port = free_port()
         self.password = password
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        self.tls = tls
+        args = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        if tls is None:
+            args += ["--port", str(self.port)]
+        else:
+            args += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no",
+                     "--tls-cert-file", str(tls / "server.crt"),
+                     "--tls-key-file", str(tls / "server.key"),
+                     "--tls-ca-cert-file", str(tls / "ca.crt")]  # fmt: skip
         if password:
             args += ["--requirepass", password]
         self.process = subprocess.Popen(
@@ -48,8 +77,11 @@ class RedisServer:
         return True
 
     def url(self, db: int = 0) -> str:
+        """How a client reaches it; over TLS, trusting the throwaway CA."""
         auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+        if self.tls is None:
+            return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+        return f"rediss://{auth}127.0.0.1:{self.port}/{db}?ssl_ca_certs={self.tls / 'ca.crt'}"
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -57,8 +89,8 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
-def redis_fixture(password: str | None = None) -> Iterator[RedisServer]:
-    server = RedisServer(password)
+def redis_fixture(password: str | None = None, tls: Path | None = None) -> Iterator[RedisServer]:
+    server = RedisServer(password, tls)
     try:
         yield server
     finally:

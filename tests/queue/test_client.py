@@ -15,7 +15,10 @@ from fastci.queue.client import RunQueue, connect, redact
 from tests.helpers.projects import Project
 from tests.helpers.redis import (
     RedisServer,
+    finish,
+    make_certificates,
     redis_fixture,
+    start_runner,
 )
 
 PASSWORD = "s3cret-pw"  # noqa: S105 - a throwaway server's, started by the test
@@ -25,6 +28,13 @@ PASSWORD = "s3cret-pw"  # noqa: S105 - a throwaway server's, started by the test
 def locked_redis() -> Iterator[RedisServer]:
     """A server with a password, as a hosted Redis has."""
     yield from redis_fixture(password=PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A server speaking only TLS, with a certificate from a throwaway CA, and a password."""
+    certificates = make_certificates(tmp_path_factory.mktemp("tls"))
+    yield from redis_fixture(password=PASSWORD, tls=certificates)
 
 
 def units(prefix: str, count: int) -> list[Unit]:
@@ -70,9 +80,74 @@ def test_a_password_works_and_a_wrong_one_fails_without_showing_it(
     wrong = locked_redis.url().replace("s3cret-pw", "not-it")
     with pytest.raises(FastciError) as caught:
         RunQueue(wrong, "pw", job="a", owner="a").plan()
-    assert caught.value.exit_code == 7
+    assert caught.value.exit_code == 4
     assert "not-it" not in caught.value.message
-    assert ":***@127.0.0.1" in caught.value.message
+    assert "Redis at redis://:***@127.0.0.1" in caught.value.message
+    assert "refused the credentials" in caught.value.message
+
+
+def test_a_server_that_wants_a_password_refuses_a_url_without_one_as_a_usage_error(
+    locked_redis: RedisServer,
+) -> None:
+    bare = locked_redis.url().replace(f":{PASSWORD}@", "")
+    with pytest.raises(FastciError) as caught:
+        RunQueue(bare, "pw", job="a", owner="a").plan()
+    assert caught.value.exit_code == 4
+    assert "check the user and password in the queue URL" in caught.value.message
+
+
+def test_a_runner_with_a_wrong_password_says_so_in_one_line_and_exits_4(
+    project: Project, locked_redis: RedisServer
+) -> None:
+    project.write("tests/test_a.py", "def test_a():\n    pass\n")
+    runner = start_runner(project.root, locked_redis.url().replace(PASSWORD, "nope"), "w", "a")
+    [output] = finish([runner])
+    assert runner.returncode == 4, output
+    [line] = [x for x in output.splitlines() if x.startswith("fastci: error:")]
+    assert "refused the credentials" in line
+    assert "nope" not in output
+
+
+def test_a_tls_url_with_a_password_works_and_a_plain_url_to_it_does_not(
+    tls_redis: RedisServer,
+) -> None:
+    queue = RunQueue(tls_redis.url(), "tls", job="a", owner="a")
+    assert tls_redis.url().startswith("rediss://")
+    assert queue.publish(units("u", 3))
+    assert [u.id for u in queue.plan()] == ["u0", "u1", "u2"]
+    plain = tls_redis.url().replace("rediss://", "redis://").split("?")[0]
+    with pytest.raises(FastciError) as caught:
+        RunQueue(plain, "tls", job="a", owner="a").plan()
+    assert caught.value.exit_code == 7
+    assert PASSWORD not in caught.value.message
+
+
+def test_a_tls_server_whose_certificate_is_not_trusted_is_refused(tls_redis: RedisServer) -> None:
+    untrusted = tls_redis.url().split("?")[0]  # the throwaway CA is not in the system's store
+    with pytest.raises(FastciError) as caught:
+        RunQueue(untrusted, "tls", job="a", owner="a").plan()
+    assert caught.value.exit_code == 7
+    assert "certificate verify failed" in caught.value.message
+    assert PASSWORD not in caught.value.message
+
+
+def test_runners_over_tls_pass_and_the_password_is_in_no_output_and_no_bundle(
+    project: Project, tls_redis: RedisServer
+) -> None:
+    for n in range(4):
+        project.write(f"tests/test_{n}.py", "def test_a():\n    pass\n")
+    url = tls_redis.url()
+    runners = [start_runner(project.root, url, "tls-run", job) for job in "ab"]
+    outputs = finish(runners)
+    assert [r.returncode for r in runners] == [0, 0], outputs
+    merged = project.fastci("merge", "--queue", url, "--run-id", "tls-run", "-o", "merged",
+                            "results")  # fmt: skip
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert "4 passed" in merged.stdout
+    written = [p for p in project.root.rglob("*") if p.is_file()]
+    leaks = [p for p in written if PASSWORD.encode() in p.read_bytes()]
+    assert leaks == []
+    assert all(PASSWORD not in text for text in [*outputs, merged.stdout, merged.stderr])
 
 
 def test_runners_racing_to_publish_leave_one_plan() -> None:

@@ -2,7 +2,9 @@
 
 redis-py comes with ``pip install 'fastci[queue]'``; without it queue mode says so in one
 line. Every Redis error becomes a ``FastciError`` with exit code 7 (results incomplete): a
-runner that lost its queue cannot vouch for the run, so it never passes quietly.
+runner that lost its queue cannot vouch for the run, so it never passes quietly; refused
+credentials are a wrong URL, exit 4. ``rediss://`` is TLS: the server's certificate is
+checked against the system's CAs, or ``?ssl_ca_certs=PATH`` in the URL.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ class RunQueue:
 
         try:
             return action()
+        except redis.AuthenticationError as e:
+            raise FastciError(
+                f"Redis at {redact(self.url)} refused the credentials ({e}): check the user and "
+                "password in the queue URL",
+                exit_code=ExitCode.USAGE_ERROR,
+            ) from None
         except redis.RedisError as e:
             raise FastciError(
                 f"lost the queue {redact(self.url)} while trying to {what} ({e}); this "
