@@ -1,29 +1,36 @@
-"""Benchmark: 4 runners, static shards against one Redis queue, when the estimates are wrong.
+"""Benchmark: static shards against one Redis queue when the stored timings are stale.
 
 (Not bench/queue.py: run as a script, that name would hide the standard library's queue
 module, which redis-py imports.)
 
-    python bench/queue_vs_shards.py [--repeats 1] [--tests core/tests] [--seed 1] [--work DIR]
+    python bench/queue_vs_shards.py [--repeats 3] [--runners N] [--tests core/tests]
+                                    [--seed 1] [--work DIR]
 
 One full recorded run gives true durations; then every test's recorded durations are
 multiplied by a random factor from 0.5 to 2 (seeded), as when the timings store is old or
-the runners are unlike the machine that filled it. Both modes plan from that scaled store:
+the runners are unlike the machine that filled it. Both modes plan from that scaled store,
+with as many runners as the machine has cores (``--runners``, default: the cores) and one
+worker each, so no runner waits for a core another holds and the makespan measures the
+balance, not the machine's oversubscription:
 
-- static: ``fastci run --shard K/4 -j 1``, the 4 shards started together;
-- queue: ``fastci run --queue URL -j 1``, 4 runners started together on one redis-server;
-- ideal: the total work the queue runners measured, divided by 4.
+- static: ``fastci run --shard K/N -j 1``, the N shards started together;
+- queue: ``fastci run --queue URL --shards N -j 1``, N runners started together on one
+  local redis-server;
+- ideal: the test work the static shards measured (each test once, each file imported by
+  one runner), divided by N.
 
-Each mode's makespan is its slowest runner's wall time, start to end. The per-unit queue
-overhead is the time Redis takes to hand out and record one unit (claim, renew, complete),
-measured apart from the runs on the same server. The runners share this machine's cores,
-so on a machine with fewer than 4 free cores every figure is slower than on 4 CI runners;
-the ratios are what to compare.
+Each mode's makespan is its slowest runner's wall time, start to end; both include every
+runner's fixed cost (interpreter, collection), which the ideal does not. The per-unit queue
+overhead is what Redis adds to one unit (claim, one lease renewal, results recorded),
+measured apart on the same server; the queue runs' extra work (a file imported by each
+runner that takes one of its units) is printed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -32,7 +39,6 @@ from pathlib import Path
 
 from suite import DEFAULT_WORK, Suite, median
 
-RUNNERS = 4
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tests.helpers.redis starts the server
 sys.path.insert(0, str(REPO / "src"))
@@ -83,9 +89,9 @@ def together(commands: list[list[str]], cwd: Path) -> list[float]:
 
 
 def work_done(results: Path) -> float:
-    """Seconds of test work in the queue runners' bundles."""
+    """Seconds of test work in the bundles under ``results``."""
     total = 0.0
-    for path in results.glob("fastci-queue-*/results.jsonl"):
+    for path in results.glob("fastci-*/results.jsonl"):
         for line in path.read_text().splitlines():
             row = json.loads(line)
             total += row["setup"] + row["call"] + row["teardown"]
@@ -106,11 +112,53 @@ def unit_overhead(url: str, units: int = 500) -> float:
     return (time.perf_counter() - started) / units
 
 
+def one_repeat(suite: Suite, store: Path, url: str, runners: int, repeat: int) -> dict[str, float]:
+    """Static shards and queue runners (alternating which goes first), from the same stale
+    store; the figures of this repeat."""
+    results = suite.work / "results" / f"repeat-{repeat}"
+    run = ["--store", str(store), "-j", "1"]
+    commands = {
+        "static": [
+            suite.fastci(f"--shard={k}/{runners}", "--results", str(results / "static"), *run)
+            for k in range(1, runners + 1)
+        ],
+        "queue": [
+            suite.fastci("--queue", url, "--run-id", f"bench-{time.time()}-{repeat}",
+                         "--queue-job", f"r{k}", "--shards", str(runners),
+                         "--results", str(results / "queue"), *run)
+            for k in range(1, runners + 1)
+        ],
+    }  # fmt: skip
+    order = ["static", "queue"] if repeat % 2 == 0 else ["queue", "static"]  # warm caches alike
+    walls = {mode: together(commands[mode], suite.root) for mode in order}
+    static, queue = walls["static"], walls["queue"]
+    figures = {
+        "ideal": work_done(results / "static") / runners,
+        "static": max(static),
+        "queue": max(queue),
+        "queue work": work_done(results / "queue"),
+        "static work": work_done(results / "static"),
+    }
+    print(
+        f"repeat {repeat + 1}: ideal {figures['ideal']:.1f}s; static "
+        + " ".join(f"{t:.1f}" for t in static)
+        + f" makespan {max(static):.1f}s; queue "
+        + " ".join(f"{t:.1f}" for t in queue)
+        + f" makespan {max(queue):.1f}s; test work static {figures['static work']:.1f}s, "
+        f"queue {figures['queue work']:.1f}s",
+        flush=True,
+    )
+    return figures
+
+
 def main() -> None:
     from tests.helpers.redis import RedisServer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--runners", type=int, default=os.cpu_count() or 2, help="default: this machine's cores"
+    )
     parser.add_argument("--tests", default="core/tests", help="SymPy's tests to run")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
@@ -120,43 +168,27 @@ def main() -> None:
     subprocess.run([str(suite.python), "-m", "pip", "install", "--quiet", "redis"], check=True)
     suite.record()
     store = scaled_store(suite, args.seed)
+    load = os.getloadavg()[0]
     server = RedisServer()
     try:
-        ratios: dict[str, list[float]] = {"static": [], "queue": []}
-        for repeat in range(args.repeats):
-            results = args.work / "results" / f"queue-{repeat}"
-            run = ["--store", str(store), "-j", "1"]
-            static = together(
-                [suite.fastci(f"--shard={k}/{RUNNERS}", *run) for k in range(1, RUNNERS + 1)],
-                suite.root,
-            )
-            queue = together(
-                [
-                    suite.fastci("--queue", server.url(), "--run-id", f"bench-{repeat}",
-                                 "--queue-job", f"r{k}", "--shards", str(RUNNERS),
-                                 "--results", str(results), *run)
-                    for k in range(1, RUNNERS + 1)
-                ],
-                suite.root,
-            )  # fmt: skip
-            ideal = work_done(results) / RUNNERS
-            ratios["static"].append(max(static) / ideal)
-            ratios["queue"].append(max(queue) / ideal)
-            print(
-                f"repeat {repeat + 1}: ideal {ideal:.1f}s; static "
-                + " ".join(f"{t:.1f}" for t in static)
-                + f" makespan {max(static):.1f}s; queue "
-                + " ".join(f"{t:.1f}" for t in queue)
-                + f" makespan {max(queue):.1f}s",
-                flush=True,
-            )
+        repeats = [
+            one_repeat(suite, store, server.url(), args.runners, n) for n in range(args.repeats)
+        ]
         overhead = unit_overhead(server.url())
     finally:
         server.stop()
+
+    def ratio(mode: str) -> float:
+        return median([r[mode] / r["ideal"] for r in repeats])
+
+    extra = median([r["queue work"] / r["static work"] - 1 for r in repeats])
     print(
-        f"makespan / ideal (median of {args.repeats}): static shards "
-        f"{median(ratios['static']):.2f}, queue {median(ratios['queue']):.2f}; "
-        f"queue overhead per unit {overhead * 1000:.2f} ms"
+        f"{args.runners} runners, -j 1 each, timings scaled by 0.5-2 (seed {args.seed}); "
+        f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n"
+        f"makespan / ideal (median of {args.repeats}): static shards {ratio('static'):.2f}, "
+        f"queue {ratio('queue'):.2f}; queue / static {ratio('queue') / ratio('static'):.2f}\n"
+        f"queue overhead per unit {overhead * 1000:.2f} ms (Redis, measured apart); "
+        f"the queue runners' test work {extra:+.1%} against the static shards'"
     )
 
 
