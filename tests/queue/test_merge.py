@@ -179,3 +179,14 @@ def test_a_job_whose_bundle_appears_twice_makes_the_merge_incomplete(
     code, output = merge(capsys, root, root / "results", root / "attempt-1")
     assert code == 7, output
     assert "queue job a has 2 bundles: keep only its last attempt's" in output
+
+
+def test_a_corrupt_queue_bundle_is_named_and_no_shard_is_said_missing(
+    capsys: pytest.CaptureFixture[str], shop_run: Path, tmp_path: Path
+) -> None:
+    root = copy_of(shop_run, tmp_path, lose="b")
+    (root / "results" / "fastci-queue-a" / "results.jsonl").write_text("{")
+    code, output = merge(capsys, root, root / "results")
+    assert code == 7, output
+    assert "corrupt bundle" in output
+    assert "fastci-local" not in output

@@ -95,7 +95,8 @@ def load_bundles(
     shards = [b for b in bundles if b.queue_job is None]
     total = _shard_total(shards, [*found, *partials.values()], expect_shards)
     problems += _set_problems(shards, total, expect_shards)
-    if shards or len(shards) == len(bundles):
+    queued = len(shards) < len(bundles) or any(n.startswith("fastci-queue-") for n in unreadable)
+    if shards or not queued:
         problems += _missing(shards, total, unreadable, partials, dirs)
     if not found and not partials:
         where = ", ".join(str(d) for d in dirs)
