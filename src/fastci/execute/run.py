@@ -21,6 +21,7 @@ from fastci.execute.lastfailed import update_last_failed
 from fastci.execute.ledger import Listener
 from fastci.execute.outcome import RunOutcome, RunRequest
 from fastci.execute.pool import Pool
+from fastci.execute.priority import first_units, read_signals
 from fastci.execute.process import PoolOptions
 from fastci.execute.scheduler import Scheduler
 from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
@@ -105,7 +106,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 plan = plan_suite(config, inventory, None if queue else shards)
                 stop = stops_on_collection_errors(inventory)
                 # As pytest: nothing runs after a collection error.
-                units = [] if early and stop else _shard_units(request, plan)
+                units = [] if early and stop else _shard_units(request, plan, inventory)
                 units = queue.join(plan) if queue and units else units
             except BaseException:
                 pool.close()
@@ -167,11 +168,15 @@ def _check_junitxml(config: Config, junitxml: str | None) -> None:
         writable_directory(junit.parent, f"cannot write --junitxml {junit}")
 
 
-def _shard_units(request: RunRequest, plan: Plan) -> list[Unit]:
-    """This shard's units in run order: the plan's, or shuffled by --random-order's seed."""
+def _shard_units(request: RunRequest, plan: Plan, inventory: Inventory) -> list[Unit]:
+    """This shard's units in run order: failures first (--order), or shuffled by
+    --random-order's seed."""
     shard = plan.shard(request.shard.index if request.shard else 1)
     units = [plan.units[uid] for uid in shard.units]
-    return units if request.seed is None else shuffled(units, request.seed, UNITS, lambda u: u.id)
+    if request.seed is not None:
+        return shuffled(units, request.seed, UNITS, lambda u: u.id)
+    signals = read_signals(request.config, inventory)
+    return first_units(units, signals, stop_early=bool(inventory.settings.maxfail))
 
 
 def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None) -> None:
