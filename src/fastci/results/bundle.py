@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from fastci.errors import ExitCode, FastciError
 from fastci.model import TestResult, UnitSpan, WorkerSpan
 from fastci.results.building import PARTIAL_SUFFIX
+from fastci.results.phases import PHASES, Phase, read_phases
 from fastci.results.records import (
     ANYTHING,
     FLAG,
@@ -143,6 +144,7 @@ class Bundle:
     coverage_fail_under: float | None  # the shard's --cov-fail-under, judged by the merge
     results: tuple[TestResult, ...]
     runs: tuple[Run, ...]  # its timings report, for the store
+    phases: tuple[Phase, ...] = ()  # its fixed costs (absent before fastci.results.phases)
 
     @property
     def label(self) -> str:
@@ -257,6 +259,7 @@ def _bundle_from_manifest(
         ),
         results=tuple(results),
         runs=tuple(runs),
+        phases=read_phases(f.get("phases", [])),
     )
 
 
@@ -298,8 +301,10 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "workers": LIST,
     "coverage": ANYTHING,
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
+    "phases": PHASES,
 }
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under")  # absent in older bundles
+# absent in older bundles
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "phases")
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
     "worker": TEXT,
