@@ -57,6 +57,8 @@ def read_signals(config: Config, inventory: Inventory) -> Signals | None:
 def _changed_files(rootdir: Path, files: Sequence[str], last: LastRun) -> set[str]:
     """Test files modified since the last run started (and, in git, differing from its commit)."""
     touched = {f for f in files if _modified(rootdir / f) > last.started}
+    if not touched:  # nothing newer than the run: no need to ask git
+        return touched
     in_git = _differing_from(rootdir, last.commit)
     return touched if in_git is None else {f for f in touched if str(rootdir / f) in in_git}
 
