@@ -10,9 +10,10 @@ from fastci.errors import UsageError
 from fastci.execute.collection import early_errors, stops_on_collection_errors
 from fastci.execute.outcome import RunRequest
 from fastci.execute.priority import first_units, read_signals
-from fastci.files import writable_directory
+from fastci.files import STATE_DIR, writable_directory
 from fastci.merge.coverage import CoverageRequest, check_report_kinds
 from fastci.model import TestResult
+from fastci.plan.compiled import COMPILED
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.suite import inventory_for, plan_suite
@@ -47,7 +48,7 @@ def prepare(
     _check_junitxml(config, inventory.settings.junitxml)
     coverage = None if no_cov else coverage_request(inventory.settings.coverage)
     with clock.phase("syntax check of test files"):
-        inventory, early = early_errors(inventory, started)
+        inventory, early = early_errors(inventory, started, config.root / STATE_DIR / COMPILED)
     shards = request.shard.total if request.shard else 1
     with clock.phase("store read and planning"):
         plan = plan_suite(config, inventory, None if queue else shards)
