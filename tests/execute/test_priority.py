@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,12 @@ def test_with_x_a_failure_injected_into_a_late_file_stops_the_run_after_fewer_te
     assert order == ["tests/test_z.py"]
     assert len(first) <= len(LATE_FAILING.split("def ")) - 1
     assert len(first) < len(in_plan_order)
+    in_file_order = subprocess.run(
+        [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        cwd=project.root, capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    assert "1 failed, 9 passed" in in_file_order  # the four slow files, then test_z's five
+    assert len(first) < 9 + 1
     assert "tests/test_a.py::test_a" in in_plan_order
     assert "tests/test_a.py::test_a" not in first
 
