@@ -11,6 +11,7 @@ from fastci.report.timeline import seconds_text
 from fastci.results.phases import STARTUP, TESTS, WRAPUP
 
 PLAN_MISSES_SHOWN = 15
+MIN_PREDICTED_FOR_SHARE = 0.1  # seconds
 
 
 def render_phases(overview: Overview) -> str:
@@ -82,5 +83,6 @@ def render_plan_misses(overview: Overview) -> str:
 def _difference(predicted: float, actual: float) -> str:
     change = actual - predicted
     sign = "+" if change >= 0 else "&minus;"
-    relative = f" ({change / predicted:+.0%})" if predicted > 0 else ""
+    # a share of a prediction under a tenth of a second says more about rounding than the plan
+    relative = f" ({change / predicted:+.0%})" if predicted >= MIN_PREDICTED_FOR_SHARE else ""
     return sign + escape(f"{seconds_text(abs(change))}{relative}")
