@@ -7,6 +7,7 @@ fastci from this checkout, pytest-xdist and pytest-split beside it.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -131,3 +132,17 @@ def fresh_work_dir(work: Path, keep: bool) -> Path:
         shutil.rmtree(work / "results", ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     return work
+
+
+def installed_suite(
+    doc: str, work: Path = DEFAULT_WORK, repeats: int = 3
+) -> tuple[Suite, argparse.Namespace]:
+    """A benchmark's usual arguments (--tests, --repeats, --work), and its suite installed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--tests", default="core/tests", help="SymPy's test directory to run")
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--work", type=Path, default=work)
+    args = parser.parse_args()
+    suite = Suite(args.work, tests=args.tests)
+    suite.install()
+    return suite, args

@@ -46,8 +46,11 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 
-def load_commands() -> list[ModuleType]:
-    return [importlib.import_module(f"fastci.commands.{name}") for name in COMMAND_MODULES]
+def load_commands(argv: Sequence[str] = ()) -> list[ModuleType]:
+    """The command modules: only the one named first in ``argv`` when it names one (a run
+    need not import the other thirteen), else every one (for help and usage errors)."""
+    names = argv[:1] if argv[:1] and argv[0] in COMMAND_MODULES else COMMAND_MODULES
+    return [importlib.import_module(f"fastci.commands.{name}") for name in names]
 
 
 def split_pytest_args(
@@ -139,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     root: str | None = None
     try:
-        parser = build_parser(load_commands())
+        parser = build_parser(load_commands(argv))
         if not argv:
             parser.print_help()
             return ExitCode.USAGE_ERROR

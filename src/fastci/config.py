@@ -37,6 +37,7 @@ class Config:
     timeout: float = 0.0  # seconds a test may run; 0: no limit
     deadline: float = 0.0  # seconds the whole run may take before it stops; 0: none
     pytest_args: tuple[str, ...] = ()
+    order: str = "failures-first"  # fastci.execute.priority
     reruns: int = 0
     allow_flaky: bool = False
     quarantine: tuple[str, ...] = ()

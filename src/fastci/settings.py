@@ -10,6 +10,7 @@ from typing import Any
 
 GRANULARITIES = ("file", "class", "test")
 INSTALLERS = ("auto", "uv", "pip")
+ORDERS = ("failures-first", "longest")  # fastci.execute.priority
 MAX_SHARDS = 1000  # more CI jobs than any provider runs in parallel
 # A test keeps 20 samples, so a longer window only widens the median of shard startups.
 MAX_ESTIMATE_WINDOW = 1000
@@ -213,6 +214,15 @@ SETTINGS: tuple[Setting, ...] = (
         boolean,
         "cut a test file that alone would hold up the run into pieces (true/false)",
         "BOOL",
+    ),
+    Setting(
+        "order",
+        "--order",
+        one_of(ORDERS),
+        "which units start first: failures-first (the last run's failures, then new or "
+        "changed test files, then longest first; with -x/--maxfail, most tests per second) "
+        "or longest (the plan's order)",
+        "{" + ",".join(ORDERS) + "}",
     ),
     Setting(
         "reruns",

@@ -97,6 +97,16 @@ TAMPERING = {
         lambda b: _set_manifest_field(b, "jobs", True),
         "manifest.json: field jobs must be a whole number",
     ),
+    "a phase of no known part": (
+        lambda b: _set_manifest_field(
+            b, "phases", [{"name": "discovery", "part": "lunch", "seconds": 0.1}]
+        ),
+        "manifest.json: field phases[0].part must be one of start-up, tests, wrap-up",
+    ),
+    "phases that are not a list": (
+        lambda b: _set_manifest_field(b, "phases", {"discovery": 0.1}),
+        "manifest.json: field phases must be a list of {name, part, seconds}",
+    ),
     "a negative timings duration": (
         lambda b: _set_line_field(b, "timings.jsonl", 2, "call", -1),
         "timings.jsonl line 2: field call must be seconds from 0 to 1e+07, got -1",

@@ -9,6 +9,7 @@ import pytest
 
 from fastci.model import TestResult, UnitSpan, WorkerSpan
 from fastci.results.bundle import RESULT_KINDS, UNIT_KINDS, WORKER_KINDS
+from fastci.results.phases import PHASE_KINDS, Phase
 from fastci.results.records import RecordError, parse_json, typed
 from fastci.results.timings import (
     FILE_KINDS,
@@ -26,6 +27,7 @@ TABLES = [
     (RunHeader, HEADER_KINDS),
     (TestRecord, TEST_KINDS),
     (FileRecord, FILE_KINDS),
+    (Phase, PHASE_KINDS),
 ]
 
 

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "queue",
         "shards",
         "reruns",
+        "order",
         "allow_flaky",
         "quarantine",
         *PLANNING_SETTINGS,

@@ -44,10 +44,13 @@ def stop_notes(pool: PoolResult) -> list[str]:
     return notes
 
 
-def early_errors(inventory: Inventory, when: float) -> tuple[Inventory, list[TestResult]]:
-    """The inventory without the files found broken before anything runs, and their errors."""
+def early_errors(
+    inventory: Inventory, when: float, cache: Path | None = None
+) -> tuple[Inventory, list[TestResult]]:
+    """The inventory without the files found broken before anything runs, and their errors;
+    ``cache`` remembers which files compiled (fastci.plan.compiled)."""
     found = early_collection_errors(
-        Path(inventory.rootdir), inventory.files, inventory.settings.import_mode
+        Path(inventory.rootdir), inventory.files, inventory.settings.import_mode, cache
     )
     if not found:
         return inventory, []

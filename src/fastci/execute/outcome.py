@@ -14,6 +14,7 @@ from fastci.plan.planner import Plan, Unit
 from fastci.plan.quarantine import matching
 from fastci.queue.scheduler import QueueSettings
 from fastci.results.bundle import count_outcomes
+from fastci.results.phases import PhaseClock
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,7 @@ class RunOutcome:
     pool: PoolResult
     run_id: str
     started: float
+    phases: PhaseClock = dataclasses.field(default_factory=PhaseClock)  # fixed costs, by phase
     finished: float = 0.0
     exit_code: int = ExitCode.OK
     coverage_total: float | None = None

@@ -14,20 +14,18 @@ from pathlib import Path
 
 from fastci import __version__
 from fastci.ci.providers import run_id_from_env
-from fastci.config import Config
-from fastci.errors import ExitCode, FastciError, UsageError
-from fastci.execute.collection import early_errors, interruption, stops_on_collection_errors
+from fastci.errors import ExitCode, FastciError
+from fastci.execute.collection import interruption
 from fastci.execute.lastfailed import update_last_failed
-from fastci.execute.ledger import Listener
+from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.outcome import RunOutcome, RunRequest
 from fastci.execute.pool import Pool
 from fastci.execute.process import PoolOptions
 from fastci.execute.scheduler import Scheduler
 from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
-from fastci.files import writable_directory
+from fastci.execute.startup import Prepared, prepare
 from fastci.merge.coverage import (
     CoverageRequest,
-    check_report_kinds,
     combine_workers,
     no_data_problem,
     summarize,
@@ -35,12 +33,11 @@ from fastci.merge.coverage import (
 )
 from fastci.model import TestResult
 from fastci.plan.inventory import Inventory
-from fastci.plan.planner import Plan, Unit
+from fastci.plan.planner import Unit
 from fastci.plan.quarantine import Judge
 from fastci.plan.store import TimingsStore, warn
-from fastci.plan.suite import inventory_for, plan_suite
-from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
-from fastci.queue.scheduler import QueueListener, open_queue
+from fastci.plugin.ordering import SEED_VARIABLE
+from fastci.queue.scheduler import QueueListener, QueueScheduler, open_queue
 from fastci.results.building import building
 from fastci.results.bundle import (
     COVERAGE,
@@ -54,17 +51,16 @@ from fastci.results.bundle import (
     write_results,
 )
 from fastci.results.junit import write_junit
+from fastci.results.phases import (
+    STARTUP,
+    WRAPUP,
+    PhaseClock,
+    add_test_phases,
+    amend_phases,
+    process_started,
+)
 from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
 from fastci.settings import cpu_count
-
-
-def coverage_request(settings: dict[str, object] | None) -> CoverageRequest | None:
-    """The coverage the user asked for, refused before any test runs if fastci cannot do it."""
-    if settings is None:
-        return None
-    request = CoverageRequest.from_json(settings)
-    check_report_kinds(request.reports)
-    return request
 
 
 def workers_for(jobs: int, units: Sequence[Unit]) -> int:
@@ -86,6 +82,10 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
 
     config = request.config
     started = time.time()
+    clock = PhaseClock()
+    begun = process_started()
+    if begun is not None:
+        clock.add("interpreter, imports and options", STARTUP, started - begun)
     run_id = request.queue.run_id if request.queue else new_run_id()
     queue = open_queue(request.queue) if request.queue else None
     no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
@@ -95,48 +95,57 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
         with interrupt_on_sigterm():
             # Workers load while the suite is discovered and planned: as many as there are
             # cores; the rest of --jobs once the plan shows there are units for them.
-            pool.start(cpu_count())
+            with clock.phase("starting workers"):
+                pool.start(cpu_count())
             try:
-                inventory = inventory_for(config, request.pytest_args)
-                _check_junitxml(config, inventory.settings.junitxml)
-                coverage = None if no_cov else coverage_request(inventory.settings.coverage)
-                inventory, early = early_errors(inventory, started)
-                shards = request.shard.total if request.shard else 1
-                plan = plan_suite(config, inventory, None if queue else shards)
-                stop = stops_on_collection_errors(inventory)
-                # As pytest: nothing runs after a collection error.
-                units = [] if early and stop else _shard_units(request, plan)
-                units = queue.join(plan) if queue and units else units
+                prepared = prepare(request, queue, no_cov, started, clock)
             except BaseException:
                 pool.close()
                 raise
+            inventory, plan, units = prepared.inventory, prepared.plan, prepared.units
+            early, stop = prepared.early, prepared.stop
             pool.stop_on_collection_error = stop
             listener: Listener = (make_listener or Progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
-            maxfail = inventory.settings.maxfail
-            listener = QueueListener(listener, queue, maxfail) if queue else listener
-            try:
-                result = pool.run(units, listener, maxfail=maxfail)
-                if queue:
-                    queue.settle(result)
-                    units = queue.ran(result)
-            except FastciError:
-                pool.close()  # the queue was lost: no worker outlives the run
-                raise
-            finally:
-                listener.close()
+            result, units = _run_units(pool, prepared, listener, queue, clock)
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
             result.results += early + _skipped_directories(inventory, started)
         if early and stop:
             result.collection_stop = interruption(len(early))
-        outcome = RunOutcome(request, inventory, plan, units, result, run_id, started)
+        outcome = RunOutcome(request, inventory, plan, units, result, run_id, started, clock)
         outcome.queue_units = tuple(queue.units) if queue else ()
         with deferred_interrupts() as interrupted:
-            _finish(outcome, scratch, coverage)
+            _finish(outcome, scratch, prepared.coverage)
         if interrupted:
             outcome.exit_code = ExitCode.INTERRUPTED
     return outcome
+
+
+def _run_units(
+    pool: Pool,
+    prepared: Prepared,
+    listener: Listener,
+    queue: QueueScheduler | None,
+    clock: PhaseClock,
+) -> tuple[PoolResult, list[Unit]]:
+    """Run the planned units on the pool: its result, and the units this runner ran."""
+    units = prepared.units
+    maxfail = prepared.inventory.settings.maxfail
+    listener = QueueListener(listener, queue, maxfail) if queue else listener
+    try:
+        planned = time.time()
+        result = pool.run(units, listener, maxfail=maxfail)
+        add_test_phases(clock, planned, time.time(), result.units)
+        if queue:
+            queue.settle(result)
+            units = queue.ran(result)
+    except FastciError:
+        pool.close()  # the queue was lost: no worker outlives the run
+        raise
+    finally:
+        listener.close()
+    return result, units
 
 
 def _new_pool(
@@ -159,34 +168,34 @@ def _new_pool(
     return Pool(options, scheduler=queue)
 
 
-def _check_junitxml(config: Config, junitxml: str | None) -> None:
-    """The user's --junitxml is written after the tests: refuse an unusable one before them."""
-    if junitxml:
-        junit = config.workdir / junitxml
-        if junit.is_dir():
-            raise UsageError(f"cannot write --junitxml {junit}: it is a directory")
-        writable_directory(junit.parent, f"cannot write --junitxml {junit}")
-
-
-def _shard_units(request: RunRequest, plan: Plan) -> list[Unit]:
-    """This shard's units in run order: the plan's, or shuffled by --random-order's seed."""
-    shard = plan.shard(request.shard.index if request.shard else 1)
-    units = [plan.units[uid] for uid in shard.units]
-    return units if request.seed is None else shuffled(units, request.seed, UNITS, lambda u: u.id)
-
-
 def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None) -> None:
     """Everything after the tests; the bundle comes first, and no later step can lose it."""
     request = outcome.request
-    config = request.config
-    timings = _timings_run(outcome)
+    clock = outcome.phases
+    with clock.phase("timings", WRAPUP):
+        timings = _timings_run(outcome)
     coverage_file = scratch / COVERAGE
     if coverage is not None:
-        _measure_coverage(outcome, scratch, coverage, coverage_file)
+        with clock.phase("coverage combine and report", WRAPUP):
+            _measure_coverage(outcome, scratch, coverage, coverage_file)
     outcome.finished = time.time()
     outcome.exit_code = _exit_code(outcome, coverage)
     if request.results_dir is not None:
-        outcome.bundle = _write_bundle(outcome, scratch, timings, coverage_file)
+        with clock.phase("bundle", WRAPUP):
+            outcome.bundle = _write_bundle(outcome, scratch, timings, coverage_file)
+    with clock.phase("junit and pytest's cache", WRAPUP):
+        _write_junit_and_cache(outcome)
+    if request.whole_suite:
+        with clock.phase("store write", WRAPUP):
+            _store(outcome, timings)
+    if outcome.bundle is not None:
+        amend_phases(outcome.bundle / MANIFEST, clock)
+
+
+def _write_junit_and_cache(outcome: RunOutcome) -> None:
+    """--junitxml and pytest's --lf cache, as pytest would leave them."""
+    request = outcome.request
+    config = request.config
     settings = outcome.inventory.settings
     if settings.junitxml:
         try:
@@ -197,15 +206,18 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
             warn(f"cannot write --junitxml {settings.junitxml}: {e.strerror}")
     if settings.cache_dir:
         update_last_failed(Path(settings.cache_dir), outcome.pool.results)
-    if request.whole_suite:
-        # A shard of several leaves the store alone: every shard must plan from the same
-        # store, or a shard run after another plans differently and tests run twice or never.
-        # fastci merge folds all shards' timings in at once.
-        try:
-            with TimingsStore(config.store_path, window=config.estimate_window) as store:
-                store.import_runs([timings])
-        except FastciError as e:
-            warn(f"this run's timings were not stored: {e.message}")
+
+
+def _store(outcome: RunOutcome, timings: Run) -> None:
+    """The run's timings into the store: only for the whole suite. A shard of several leaves
+    the store alone: every shard must plan from the same store, or a shard run after another
+    plans differently and tests run twice or never; fastci merge folds all shards in at once."""
+    config = outcome.request.config
+    try:
+        with TimingsStore(config.store_path, window=config.estimate_window) as store:
+            store.import_runs([timings])
+    except FastciError as e:
+        warn(f"this run's timings were not stored: {e.message}")
 
 
 def _measure_coverage(
@@ -347,4 +359,5 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "coverage_fail_under": outcome.coverage_fail_under,
         "pytest_args": list(request.pytest_args),
         "random_seed": request.seed,  # --random-order: replays the order with this seed
+        "phases": outcome.phases.to_json(),  # fastci.results.phases; completed after the store
     }

@@ -20,9 +20,10 @@ class Scheduler(Protocol):
 
     The pool's calls, in the order a run makes them:
 
-    - ``add(units)`` once the plan is known, with this run's units in plan order (longest
-      first). A shared queue may put them where other machines' pools can take them, or
-      ignore them if something else has filled it.
+    - ``add(units)`` once the plan is known, with this run's units in run order (longest
+      first, after the last run's failures and new or changed files: execute.priority).
+      A shared queue may put them where other machines' pools can take them, or ignore
+      them if something else has filled it.
     - ``next_for(worker)`` each time a worker (``"gw0"``, ``"gw1"``…, unique among live
       workers; a restarted worker reuses its slot's name) is ready for more: the unit it
       runs next, or None when there is nothing left for it (that worker then ends). Every

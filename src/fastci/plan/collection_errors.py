@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from fastci.plan.compiled import CompiledFiles
 from fastci.plan.inventory import TestFile
 
 # Import modes that put a file's directory on sys.path and import it by its own name.
@@ -67,10 +68,13 @@ def _header(path: Path) -> bytes:
         return b""
 
 
-def _syntax_error(path: Path) -> str | None:
+def _syntax_error(path: Path, compiled: CompiledFiles) -> str | None:
     try:
+        stat = path.stat()
+        if compiled.knows(path, stat):
+            return None
         source = path.read_bytes()
-        if _compiled_before(path, source, path.stat().st_mtime):
+        if _compiled_before(path, source, stat.st_mtime):
             return None
     except OSError:
         return None  # the worker reports what it cannot read, as pytest would
@@ -79,6 +83,7 @@ def _syntax_error(path: Path) -> str | None:
     except (SyntaxError, ValueError) as e:  # ValueError: a null byte in the source
         shown = "".join(traceback.format_exception_only(type(e), e)).rstrip()
         return "\n".join(f"E   {line}" for line in shown.splitlines())
+    compiled.add(path, stat)
     return None
 
 
@@ -89,19 +94,22 @@ def _python_files(rootdir: Path, files: Sequence[TestFile]) -> Iterator[tuple[st
 
 
 def early_collection_errors(
-    rootdir: Path, files: Sequence[TestFile], import_mode: str
+    rootdir: Path, files: Sequence[TestFile], import_mode: str, cache: Path | None = None
 ) -> list[tuple[str, str]]:
     """(file, pytest's error text) for each test file pytest would fail to import, found by
     reading, not importing: a syntax error, or a later file with an earlier one's module name
-    (in pytest's collection order, which is the inventory's)."""
+    (in pytest's collection order, which is the inventory's). ``cache`` remembers the files
+    that compiled (fastci.plan.compiled), for where Python writes no bytecode cache."""
     errors: list[tuple[str, str]] = []
     imported: dict[str, Path] = {}
+    compiled = CompiledFiles(cache)
     for nodeid, path in _python_files(rootdir, files):
-        problem = _syntax_error(path)
+        problem = _syntax_error(path, compiled)
         if problem is None and import_mode in SYS_PATH_MODES:
             first = imported.setdefault(module_name(path), path)
             if first != path:
                 problem = _mismatch(first, path)
         if problem is not None:
             errors.append((nodeid, problem))
+    compiled.save()
     return errors

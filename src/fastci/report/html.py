@@ -8,6 +8,7 @@ from importlib import resources
 
 from fastci import __version__
 from fastci.model import TestResult
+from fastci.report.costs import render_phases, render_plan_misses
 from fastci.report.overview import Overview, ShardView
 from fastci.report.summary import VERDICT_ORDER
 from fastci.report.timeline import render_timeline, seconds_text
@@ -32,6 +33,19 @@ def render_html(overview: Overview) -> str:
         _card("shards", "Planned vs actual per shard", "", _shard_bars(overview)),
         _card("coverage", "Coverage", "", _coverage(overview)),
         "</div>",
+        _card(
+            "phases",
+            "Fixed costs per phase",
+            "Where each shard's time went before its first test and after its last one, from "
+            "the process's start to its results written.",
+            render_phases(overview),
+        ),
+        _card(
+            "plan-misses",
+            "Where the plan and the run parted",
+            "The units whose time differed most from the plan's prediction for them.",
+            render_plan_misses(overview),
+        ),
         _failures(overview),
         '<div class="grid">',
         _card("slowest-tests", "Slowest tests", "", _slowest_tests(overview)),

@@ -11,6 +11,7 @@ from fastci.merge.bundles import BundleSet, exit_code
 from fastci.merge.coverage import CoverageSummary
 from fastci.model import TestResult
 from fastci.results.bundle import Bundle, count_outcomes
+from fastci.results.phases import Phase
 
 SLOWEST_TESTS = 15
 SLOWEST_FILES = 10
@@ -71,6 +72,7 @@ class ShardView:
     first_unit: float | None  # seconds from the shard's start to its first unit: startup
     last_unit: float | None  # seconds from the shard's start to the end of its last unit
     is_tail: bool = False
+    phases: tuple[Phase, ...] = ()  # its fixed costs: start-up and wrap-up, phase by phase
 
     @property
     def tests(self) -> int:
@@ -240,6 +242,7 @@ def _shard_view(bundle: Bundle) -> ShardView:
         results=bundle.results,
         first_unit=min(starts) if starts else None,
         last_unit=max(stops) if stops else None,
+        phases=bundle.phases,
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from fastci.errors import ExitCode, FastciError
 from fastci.model import TestResult, UnitSpan, WorkerSpan
 from fastci.results.building import PARTIAL_SUFFIX
+from fastci.results.phases import PHASES, Phase, read_phases
 from fastci.results.records import (
     ANYTHING,
     FLAG,
@@ -146,6 +147,7 @@ class Bundle:
     runs: tuple[Run, ...]  # its timings report, for the store
     queue_job: str | None = None  # a queue runner's job (docs/queue.md); None for a shard
     queue_units: tuple[str, ...] = ()  # every unit of the queue run's published plan
+    phases: tuple[Phase, ...] = ()  # its fixed costs (absent before fastci.results.phases)
 
     @property
     def label(self) -> str:
@@ -264,6 +266,7 @@ def _bundle_from_manifest(
         runs=tuple(runs),
         queue_job=None if f.get("queue") is None else f["queue"]["job"],
         queue_units=() if f.get("queue") is None else tuple(f["queue"]["units"]),
+        phases=read_phases(f.get("phases", [])),
     )
 
 
@@ -315,8 +318,10 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "coverage": ANYTHING,
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
     "queue": optional(Kind("{job: NAME, units: [unit ids]}", _is_queue)),
+    "phases": PHASES,
 }
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "queue")  # absent in older
+# absent in older bundles
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "queue", "phases")
 
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
