@@ -31,9 +31,10 @@ class Progress:
     """Counts results as they arrive and shows them; prints each failure as it happens."""
 
     def __init__(
-        self, total_units: int, predicted_work: float, jobs: int, stream: TextIO = sys.stderr
+        self, total_units: int, predicted_work: float, jobs: int, stream: TextIO | None = None
     ) -> None:
-        self.stream = stream
+        # sys.stderr as it is now, not as it was at import (a test's capture may replace it).
+        self.stream = stream = stream or sys.stderr
         self.interactive = stream.isatty()
         self.color = use_color(stream)
         self.total_units = total_units
