@@ -213,6 +213,37 @@ MIXED_KINDS = {
         """,
 }
 
+# Deselected by a marker from addopts, as click's suite does: shards must count them once.
+DESELECTED = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        markers = ["slow: a slow test"]
+        addopts = "-m 'not slow'"
+        """,
+    "tests/test_a.py": """
+        import pytest
+
+        @pytest.mark.slow
+        def test_slow_a():
+            pass
+
+        def test_quick_a():
+            pass
+        """,
+    "tests/test_b.py": """
+        import pytest
+
+        @pytest.mark.slow
+        @pytest.mark.parametrize("n", range(3))
+        def test_slow_b(n):
+            pass
+
+        def test_quick_b():
+            pass
+        """,
+    "tests/test_c.py": "def test_quick_c():\n    pass\n",
+}
+
 # name -> (files, extra pytest arguments)
 CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "teardown_and_setup_errors": (TEARDOWN_FIXTURES, ()),
@@ -227,6 +258,8 @@ CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "duplicate_basenames": (DUPLICATE_BASENAMES, ()),
     "duplicate_basenames_importlib": (DUPLICATE_BASENAMES_IMPORTLIB, ()),
     "subtests": (SUBTESTS, ()),
+    "deselected_by_marker": (DESELECTED, ()),
+    "deselected_by_keyword": (DESELECTED, ("-k", "not quick_b")),
     "subtests_verbose": (SUBTESTS, ("-v",)),
     "doctest_unittest_skip_ids": (MIXED_KINDS, ()),
 }

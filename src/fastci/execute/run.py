@@ -337,6 +337,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "units": [dataclasses.asdict(s) for s in pool.units],
         "workers": [dataclasses.asdict(w) for w in pool.workers],
         "counts": outcome.counts,
+        "deselected": outcome.deselected,  # ids: fastci merge counts each once over shards
         "coverage": COVERAGE if has_coverage else None,
         "coverage_total": outcome.coverage_total,
         # --cov-fail-under, for fastci merge to judge the combined total by

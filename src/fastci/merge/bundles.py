@@ -62,6 +62,12 @@ class BundleSet:
     def results(self) -> list[TestResult]:
         return [r for b in self.bundles for r in b.results]
 
+    @property
+    def deselected(self) -> int:
+        """How many tests -k, -m or --deselect left out: each once, however many shards
+        left it out."""
+        return len({test for b in self.bundles for test in b.deselected})
+
 
 def exit_code(problems: Iterable[Problem]) -> int:
     """The exit code the problems call for, by EXIT_PRECEDENCE; OK when there are none."""

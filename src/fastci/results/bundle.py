@@ -143,6 +143,7 @@ class Bundle:
     coverage_fail_under: float | None  # the shard's --cov-fail-under, judged by the merge
     results: tuple[TestResult, ...]
     runs: tuple[Run, ...]  # its timings report, for the store
+    deselected: tuple[str, ...] = ()  # ids left out by -k, -m or --deselect
 
     @property
     def label(self) -> str:
@@ -257,6 +258,7 @@ def _bundle_from_manifest(
         ),
         results=tuple(results),
         runs=tuple(runs),
+        deselected=tuple(f.get("deselected") or ()),
     )
 
 
@@ -298,8 +300,10 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "workers": LIST,
     "coverage": ANYTHING,
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
+    "deselected": list_of(TEXT, "strings"),
 }
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under")  # absent in older bundles
+# absent in older bundles
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "deselected")
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
     "worker": TEXT,
