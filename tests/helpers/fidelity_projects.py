@@ -70,6 +70,30 @@ SESSION_TEARDOWN = {
         """,
 }
 
+# A session fixture used in three files: every worker and shard that runs one of them sets it
+# up and tears it down; pytest reports its teardown error once, on the session's last test.
+SESSION_TEARDOWN_SPREAD = {
+    "tests/conftest.py": SESSION_TEARDOWN["tests/conftest.py"],
+    "tests/test_a.py": "def test_a(session_breaks):\n    pass\n",
+    "tests/test_b.py": "def test_b(session_breaks):\n    pass\n",
+    "tests/test_c.py": "def test_c(session_breaks):\n    pass\n",
+}
+
+# The same text from a function fixture's teardown after every test: an error each, not one.
+FUNCTION_TEARDOWN_EVERYWHERE = {
+    "tests/conftest.py": """
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def breaks_after_each():
+            yield
+            raise RuntimeError("function teardown")
+        """,
+    "tests/test_a.py": "def test_a():\n    pass\n",
+    "tests/test_b.py": "def test_b():\n    pass\n",
+    "tests/test_c.py": "def test_c():\n    pass\n",
+}
+
 XFAILS = {
     "tests/test_xfail.py": """
         import pytest
@@ -248,6 +272,8 @@ DESELECTED = {
 CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "teardown_and_setup_errors": (TEARDOWN_FIXTURES, ()),
     "session_teardown_error": (SESSION_TEARDOWN, ()),
+    "session_teardown_error_spread": (SESSION_TEARDOWN_SPREAD, ()),
+    "function_teardown_error_everywhere": (FUNCTION_TEARDOWN_EVERYWHERE, ()),
     "xfail_xpass_skip": (XFAILS, ()),
     "syntax_error": (SYNTAX_ERROR, ()),
     "syntax_error_continue": (SYNTAX_ERROR, ("--continue-on-collection-errors",)),

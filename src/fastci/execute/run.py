@@ -54,6 +54,7 @@ from fastci.results.bundle import (
     write_results,
 )
 from fastci.results.junit import write_junit
+from fastci.results.teardowns import once_per_run
 from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
 from fastci.settings import cpu_count
 
@@ -126,6 +127,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 raise
             finally:
                 listener.close()
+        result.results = once_per_run(result.results)  # not once per worker that tore it down
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
             result.results += early + _skipped_directories(inventory, started)
         if early and stop:

@@ -36,6 +36,7 @@ from fastci.results.bundle import (
     read_bundle,
 )
 from fastci.results.junit import JunitSuite, write_junit_suites
+from fastci.results.teardowns import once_over_shards
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.INTERNAL_ERROR,  # a shard's pytest reported an INTERNALERROR: fix that first
@@ -109,6 +110,7 @@ def load_bundles(
             )
         )
     bundles.sort(key=lambda b: (b.shard_index, str(b.path)))
+    bundles = once_over_shards(bundles)  # a session fixture's teardown error once, not per shard
     for bundle in bundles:
         problems += shard_problems(bundle, judge or Judge())
     if bundles and not any(r.is_test for b in bundles for r in b.results):

@@ -329,6 +329,7 @@ RESULT_KINDS: dict[str, Kind] = {
     "worker": optional(TEXT),
     "attempts": whole(1, 1000),
     "teardown_error": optional(TEXT),
+    "teardown_node": optional(TEXT),
     "subtest_failures": list_of(TEXT, "strings"),
     "subtest_passes": list_of(TEXT, "strings"),
 }
