@@ -192,7 +192,10 @@ def _finish(outcome: RunOutcome, scratch: Path, coverage: CoverageRequest | None
     if settings.junitxml:
         try:
             write_junit(
-                config.workdir / settings.junitxml, outcome.pool.results, _suite_name(request)
+                config.workdir / settings.junitxml,
+                outcome.pool.results,
+                _suite_name(request),
+                outcome.pool.internal_error,
             )
         except OSError as e:
             warn(f"cannot write --junitxml {settings.junitxml}: {e.strerror}")
