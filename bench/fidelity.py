@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from tests.helpers import fidelity  # noqa: E402
 from tests.helpers.fidelity import Seen, by_fastci, by_pytest, by_shards  # noqa: E402
 
 WAYS = {"fastci -j 2": by_fastci, "3 shards + merge": by_shards}
@@ -147,9 +148,14 @@ def table(results: Sequence[tuple[Suite, Seen, dict[str, Seen]]]) -> tuple[list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="where sdists are unpacked (default: a temp dir)")
+    parser.add_argument(
+        "--timeout", type=float, default=900, help="seconds for one process (default: 900)"
+    )
     parser.add_argument("sdists", nargs="*", help="NAME==VERSION (default: the nine above)")
     options = parser.parse_args()
-    suites = [Suite(spec, "") for spec in options.sdists] or list(DEFAULT_SUITES)
+    fidelity.TIMEOUT = options.timeout
+    known = {suite.spec: suite for suite in DEFAULT_SUITES}  # their arguments, if named
+    suites = [known.get(spec, Suite(spec, "")) for spec in options.sdists] or list(DEFAULT_SUITES)
     missing = missing_modules(suites)
     if missing:
         raise SystemExit(f"fidelity: the suites' tests need {', '.join(missing)}: "
@@ -160,7 +166,16 @@ def main() -> None:
         for index, suite in enumerate(suites):
             pytest, others = compare(suite, work / str(index))
             results.append((suite, pytest, others))
-            print(f"{suite.spec}: done", file=sys.stderr, flush=True)
+            print(
+                f"{suite.spec}: "
+                + "; ".join(
+                    f"{name}: {mismatch(pytest, seen).text(pytest, seen)}"
+                    for name, seen in others.items()
+                )
+                + f" (pytest: exit {pytest.code}, {_counts(pytest)})",
+                file=sys.stderr,
+                flush=True,
+            )
     lines, total = table(results)
     print("\n".join(lines))
     print(f"\n{total} mismatches (exit codes, summary counts, JUnit cases) in {len(suites)} suites")
