@@ -343,6 +343,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "workers": [dataclasses.asdict(w) for w in pool.workers],
         "counts": outcome.counts,
         "deselected": outcome.deselected,  # ids: fastci merge counts each once over shards
+        "internal_error": pool.internal_error,  # for the JUnit case pytest writes for one
         "coverage": COVERAGE if has_coverage else None,
         "coverage_total": outcome.coverage_total,
         # --cov-fail-under, for fastci merge to judge the combined total by

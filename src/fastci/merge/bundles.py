@@ -299,11 +299,18 @@ def _incomplete(message: str) -> Problem:
 
 
 def write_merged_junit(path: Path, bundles: Sequence[Bundle]) -> None:
-    """One JUnit XML with a <testsuite> per shard, holding every test of every shard."""
+    """One JUnit XML with a <testsuite> per shard, holding every test of every shard, and
+    pytest's one "internal" case if any shard ended in an INTERNALERROR (the first's text)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    first = next((b for b in bundles if b.internal_error is not None), None)
     write_junit_suites(
         path,
-        [JunitSuite(f"fastci {b.label}", b.results, hostname=b.host) for b in bundles],
+        [
+            JunitSuite(
+                f"fastci {b.label}", b.results, b.host, b.internal_error if b is first else None
+            )
+            for b in bundles
+        ],
     )
 
 

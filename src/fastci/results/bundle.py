@@ -144,6 +144,7 @@ class Bundle:
     results: tuple[TestResult, ...]
     runs: tuple[Run, ...]  # its timings report, for the store
     deselected: tuple[str, ...] = ()  # ids left out by -k, -m or --deselect
+    internal_error: str | None = None  # pytest's INTERNALERROR text, if a worker met one
 
     @property
     def label(self) -> str:
@@ -259,6 +260,7 @@ def _bundle_from_manifest(
         results=tuple(results),
         runs=tuple(runs),
         deselected=tuple(f.get("deselected") or ()),
+        internal_error=f.get("internal_error"),
     )
 
 
@@ -301,9 +303,10 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "coverage": ANYTHING,
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
     "deselected": list_of(TEXT, "strings"),
+    "internal_error": optional(TEXT),
 }
 # absent in older bundles
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "deselected")
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "deselected", "internal_error")
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
     "worker": TEXT,
