@@ -37,6 +37,10 @@ class TestResult:
     # A teardown that raised: pytest reports it as an error of its own, beside the outcome
     # of the test's setup and call (a test can be "passed" and have a teardown error).
     teardown_error: str | None = None
+    # The collectors (session, package, module, class) whose teardown raised teardown_error,
+    # when the test's own fixtures did not: every worker that set them up tears them down, so
+    # the same (teardown_node, teardown_error) may come from several; reported once.
+    teardown_node: str | None = None
     # Failed subtests (pytest's subtests fixture, unittest's subTest), each "LABEL\nTEXT":
     # pytest counts each as a failure of its own, beside the test's outcome.
     subtest_failures: list[str] = dataclasses.field(default_factory=list)

@@ -17,6 +17,7 @@ from pathlib import Path
 from tests.helpers.projects import Project
 
 SHARDS = 3
+TIMEOUT = 180  # seconds for one pytest or fastci process; bench/fidelity.py raises it
 # Words of pytest's final line that say nothing about outcomes.
 _NOT_OUTCOMES = {"warning", "warnings"}
 _VERDICT = re.compile(r"^=+ (?P<body>.*) in [\d.]+s(?: \([^)]*\))?(?:;.*)? =+$")
@@ -80,7 +81,7 @@ def _env() -> dict[str, str]:
 def _run(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *argv], cwd=root, env=_env(), capture_output=True, text=True,
-        timeout=180, check=False,
+        timeout=TIMEOUT, check=False,
     )  # fmt: skip
 
 

@@ -70,6 +70,30 @@ SESSION_TEARDOWN = {
         """,
 }
 
+# A session fixture used in three files: every worker and shard that runs one of them sets it
+# up and tears it down; pytest reports its teardown error once, on the session's last test.
+SESSION_TEARDOWN_SPREAD = {
+    "tests/conftest.py": SESSION_TEARDOWN["tests/conftest.py"],
+    "tests/test_a.py": "def test_a(session_breaks):\n    pass\n",
+    "tests/test_b.py": "def test_b(session_breaks):\n    pass\n",
+    "tests/test_c.py": "def test_c(session_breaks):\n    pass\n",
+}
+
+# The same text from a function fixture's teardown after every test: an error each, not one.
+FUNCTION_TEARDOWN_EVERYWHERE = {
+    "tests/conftest.py": """
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def breaks_after_each():
+            yield
+            raise RuntimeError("function teardown")
+        """,
+    "tests/test_a.py": "def test_a():\n    pass\n",
+    "tests/test_b.py": "def test_b():\n    pass\n",
+    "tests/test_c.py": "def test_c():\n    pass\n",
+}
+
 XFAILS = {
     "tests/test_xfail.py": """
         import pytest
@@ -213,10 +237,43 @@ MIXED_KINDS = {
         """,
 }
 
+# Deselected by a marker from addopts, as click's suite does: shards must count them once.
+DESELECTED = {
+    "pyproject.toml": """
+        [tool.pytest.ini_options]
+        markers = ["slow: a slow test"]
+        addopts = "-m 'not slow'"
+        """,
+    "tests/test_a.py": """
+        import pytest
+
+        @pytest.mark.slow
+        def test_slow_a():
+            pass
+
+        def test_quick_a():
+            pass
+        """,
+    "tests/test_b.py": """
+        import pytest
+
+        @pytest.mark.slow
+        @pytest.mark.parametrize("n", range(3))
+        def test_slow_b(n):
+            pass
+
+        def test_quick_b():
+            pass
+        """,
+    "tests/test_c.py": "def test_quick_c():\n    pass\n",
+}
+
 # name -> (files, extra pytest arguments)
 CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "teardown_and_setup_errors": (TEARDOWN_FIXTURES, ()),
     "session_teardown_error": (SESSION_TEARDOWN, ()),
+    "session_teardown_error_spread": (SESSION_TEARDOWN_SPREAD, ()),
+    "function_teardown_error_everywhere": (FUNCTION_TEARDOWN_EVERYWHERE, ()),
     "xfail_xpass_skip": (XFAILS, ()),
     "syntax_error": (SYNTAX_ERROR, ()),
     "syntax_error_continue": (SYNTAX_ERROR, ("--continue-on-collection-errors",)),
@@ -227,6 +284,8 @@ CASES: Mapping[str, tuple[Mapping[str, str], tuple[str, ...]]] = {
     "duplicate_basenames": (DUPLICATE_BASENAMES, ()),
     "duplicate_basenames_importlib": (DUPLICATE_BASENAMES_IMPORTLIB, ()),
     "subtests": (SUBTESTS, ()),
+    "deselected_by_marker": (DESELECTED, ()),
+    "deselected_by_keyword": (DESELECTED, ("-k", "not quick_b")),
     "subtests_verbose": (SUBTESTS, ("-v",)),
     "doctest_unittest_skip_ids": (MIXED_KINDS, ()),
 }

@@ -47,3 +47,19 @@ def test_a_files_collection_reports_share_one_case_without_a_skip_type(tmp_path:
     assert suite is not None
     assert suite.get("tests") == "1"
     assert [(c.tag, c.get("type")) for c in suite.iter("skipped")] == [("skipped", None)] * 2
+
+
+def test_an_internal_error_is_pytests_pytest_internal_case(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    write_junit(path, [], "fastci", internal_error="INTERNALERROR> ValueError: hook broke")
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    (case,) = suite.iter("testcase")
+    error = case.find("error")
+    assert (case.get("classname"), case.get("name"), suite.get("errors")) == (
+        "pytest",
+        "internal",
+        "1",
+    )
+    assert error is not None
+    assert error.get("message") == "internal error"

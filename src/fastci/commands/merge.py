@@ -190,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         notes,
         problems=[p.message for p in overview.problems],
         quarantined=matching((r.id for r in results), config.quarantine),
+        deselected=bundle_set.deselected,
     )
     print(summary.render(color=use_color(sys.stdout)))
     return overview.exit_code

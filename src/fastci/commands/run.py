@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         timing,
         outcome.coverage_report,
         notes,
-        deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
+        deselected=len(outcome.deselected),
         reportchars=outcome.inventory.settings.reportchars,
         quarantined=outcome.quarantined,
     )

@@ -65,6 +65,11 @@ class RunOutcome:
         return startup + max(largest, (shard.predicted - startup) / jobs)
 
     @property
+    def deselected(self) -> list[str]:
+        """Every test -k, -m or --deselect left out: at discovery or in a worker."""
+        return sorted(self.pool.deselected.union(self.inventory.deselected))
+
+    @property
     def counts(self) -> dict[str, int]:
         return count_outcomes(self.pool.results)
 

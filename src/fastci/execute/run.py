@@ -59,6 +59,7 @@ from fastci.results.phases import (
     amend_phases,
     process_started,
 )
+from fastci.results.teardowns import once_per_run
 from fastci.results.timings import FileRecord, Run, RunHeader, export_runs, new_report_id
 from fastci.settings import cpu_count
 
@@ -109,6 +110,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             result, units = _run_units(pool, prepared, listener, queue, clock)
+        result.results = once_per_run(result.results)  # not once per worker that tore it down
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
             result.results += early + _skipped_directories(inventory, started)
         if early and stop:
@@ -200,7 +202,10 @@ def _write_junit_and_cache(outcome: RunOutcome) -> None:
     if settings.junitxml:
         try:
             write_junit(
-                config.workdir / settings.junitxml, outcome.pool.results, _suite_name(request)
+                config.workdir / settings.junitxml,
+                outcome.pool.results,
+                _suite_name(request),
+                outcome.pool.internal_error,
             )
         except OSError as e:
             warn(f"cannot write --junitxml {settings.junitxml}: {e.strerror}")
@@ -350,6 +355,8 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "units": [dataclasses.asdict(s) for s in pool.units],
         "workers": [dataclasses.asdict(w) for w in pool.workers],
         "counts": outcome.counts,
+        "deselected": outcome.deselected,  # ids: fastci merge counts each once over shards
+        "internal_error": pool.internal_error,  # for the JUnit case pytest writes for one
         "coverage": COVERAGE if has_coverage else None,
         "queue": None
         if request.queue is None

@@ -36,6 +36,7 @@ from fastci.results.bundle import (
     read_bundle,
 )
 from fastci.results.junit import JunitSuite, write_junit_suites
+from fastci.results.teardowns import once_over_shards
 
 EXIT_PRECEDENCE: tuple[ExitCode, ...] = (
     ExitCode.INTERNAL_ERROR,  # a shard's pytest reported an INTERNALERROR: fix that first
@@ -61,6 +62,12 @@ class BundleSet:
     @property
     def results(self) -> list[TestResult]:
         return [r for b in self.bundles for r in b.results]
+
+    @property
+    def deselected(self) -> int:
+        """How many tests -k, -m or --deselect left out: each once, however many shards
+        left it out."""
+        return len({test for b in self.bundles for test in b.deselected})
 
 
 def exit_code(problems: Iterable[Problem]) -> int:
@@ -107,6 +114,7 @@ def load_bundles(
             )
         )
     bundles.sort(key=lambda b: (b.shard_index, str(b.path)))
+    bundles = once_over_shards(bundles)  # a session fixture's teardown error once, not per shard
     for bundle in bundles:
         problems += shard_problems(bundle, judge or Judge())
     if bundles and not any(r.is_test for b in bundles for r in b.results):
@@ -295,11 +303,18 @@ def _incomplete(message: str) -> Problem:
 
 
 def write_merged_junit(path: Path, bundles: Sequence[Bundle]) -> None:
-    """One JUnit XML with a <testsuite> per shard, holding every test of every shard."""
+    """One JUnit XML with a <testsuite> per shard, holding every test of every shard, and
+    pytest's one "internal" case if any shard ended in an INTERNALERROR (the first's text)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    first = next((b for b in bundles if b.internal_error is not None), None)
     write_junit_suites(
         path,
-        [JunitSuite(f"fastci {b.label}", b.results, hostname=b.host) for b in bundles],
+        [
+            JunitSuite(
+                f"fastci {b.label}", b.results, b.host, b.internal_error if b is first else None
+            )
+            for b in bundles
+        ],
     )
 
 

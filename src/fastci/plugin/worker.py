@@ -35,6 +35,7 @@ from fastci.execute.messages import (
 from fastci.model import TestResult
 from fastci.plugin.observe import TestObserver, skip_reason
 from fastci.plugin.ordering import SEED_VARIABLE, shuffled
+from fastci.plugin.teardown_scope import TeardownScope
 
 
 class WorkerLoop(TestObserver):
@@ -59,6 +60,8 @@ class WorkerLoop(TestObserver):
         self.collect_errors: list[CollectError] = []
         self.deselected: list[str] = []
         self.aborted = False
+        self.teardown_scope = TeardownScope()
+        config.pluginmanager.register(self.teardown_scope, "fastci-teardown-scope")
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         # After every plugin's pytest_configure, so none mistakes this for a real xdist worker.
@@ -163,6 +166,9 @@ class WorkerLoop(TestObserver):
         return self.aborted
 
     def test_finished(self, result: TestResult) -> None:
+        shared = self.teardown_scope.take(result.id)
+        if result.teardown_error is not None:
+            result.teardown_node = shared
         self.channel.send(TestDone(result))
 
 

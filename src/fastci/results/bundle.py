@@ -148,6 +148,8 @@ class Bundle:
     queue_job: str | None = None  # a queue runner's job (docs/queue.md); None for a shard
     queue_units: tuple[str, ...] = ()  # every unit of the queue run's published plan
     phases: tuple[Phase, ...] = ()  # its fixed costs (absent before fastci.results.phases)
+    deselected: tuple[str, ...] = ()  # ids left out by -k, -m or --deselect
+    internal_error: str | None = None  # pytest's INTERNALERROR text, if a worker met one
 
     @property
     def label(self) -> str:
@@ -267,6 +269,8 @@ def _bundle_from_manifest(
         queue_job=None if f.get("queue") is None else f["queue"]["job"],
         queue_units=() if f.get("queue") is None else tuple(f["queue"]["units"]),
         phases=read_phases(f.get("phases", [])),
+        deselected=tuple(f.get("deselected") or ()),
+        internal_error=f.get("internal_error"),
     )
 
 
@@ -319,9 +323,19 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
     "queue": optional(Kind("{job: NAME, units: [unit ids]}", _is_queue)),
     "phases": PHASES,
+    "deselected": list_of(TEXT, "strings"),
+    "internal_error": optional(TEXT),
 }
 # absent in older bundles
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "queue", "phases")
+MANIFEST_OPTIONAL = (
+    "host",
+    "plan_digest",
+    "coverage_fail_under",
+    "queue",
+    "phases",
+    "deselected",
+    "internal_error",
+)
 
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
@@ -348,6 +362,7 @@ RESULT_KINDS: dict[str, Kind] = {
     "worker": optional(TEXT),
     "attempts": whole(1, 1000),
     "teardown_error": optional(TEXT),
+    "teardown_node": optional(TEXT),
     "subtest_failures": list_of(TEXT, "strings"),
     "subtest_passes": list_of(TEXT, "strings"),
 }

@@ -34,6 +34,7 @@ class JunitSuite:
     name: str
     results: Sequence[TestResult]
     hostname: str = dataclasses.field(default_factory=socket.gethostname)
+    internal_error: str | None = None  # pytest's INTERNALERROR text, if the run ended in one
 
 
 def junit_tree(suites: Iterable[JunitSuite]) -> ET.ElementTree[ET.Element]:
@@ -85,7 +86,17 @@ def _junit_suite(root: ET.Element, junit_suite: JunitSuite) -> None:
             ET.SubElement(case, "system-out").text = result.stdout
         if result.stderr:
             ET.SubElement(case, "system-err").text = result.stderr
+    _internal_case(suite, junit_suite.internal_error)
     suite.set("tests", str(len(suite.findall("testcase"))))
+
+
+def _internal_case(suite: ET.Element, text: str | None) -> None:
+    """The case pytest's junitxml adds when its run ends in an INTERNALERROR, if it did."""
+    if text is None:
+        return
+    case = ET.SubElement(suite, "testcase", classname="pytest", name="internal")
+    ET.SubElement(case, "error", message="internal error").text = text
+    suite.set("errors", str(int(suite.get("errors", "0")) + 1))
 
 
 def _testcase(suite: ET.Element, result: TestResult) -> ET.Element:
@@ -138,8 +149,11 @@ def _attempts(case: ET.Element, result: TestResult, message: str, text: str) -> 
         ET.SubElement(case, "flakyFailure", message=message).text = text
 
 
-def write_junit(path: Path, results: Sequence[TestResult], suite_name: str) -> None:
-    write_junit_suites(path, [JunitSuite(suite_name, results)])
+def write_junit(
+    path: Path, results: Sequence[TestResult], suite_name: str, internal_error: str | None = None
+) -> None:
+    suite = JunitSuite(suite_name, results, internal_error=internal_error)
+    write_junit_suites(path, [suite])
 
 
 def write_junit_suites(path: Path, suites: Iterable[JunitSuite]) -> None:
