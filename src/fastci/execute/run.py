@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fastci import __version__
-from fastci.ci.providers import run_id_from_env
+from fastci.ci.providers import run_id_from_env, run_id_from_revision
 from fastci.config import Config
 from fastci.errors import ExitCode, FastciError, UsageError
 from fastci.execute.collection import early_errors, interruption, stops_on_collection_errors
@@ -72,8 +72,15 @@ def workers_for(jobs: int, units: Sequence[Unit]) -> int:
     return max(1, min(jobs, len(units)))
 
 
-def new_run_id() -> str:
-    return os.environ.get("FASTCI_RUN_ID") or run_id_from_env(os.environ) or uuid.uuid4().hex
+def new_run_id(revision: tuple[str, str] | None = None) -> str:
+    """$FASTCI_RUN_ID, else the CI's run id, else the checkout's: what all shards agree on."""
+    env = os.environ
+    return (
+        env.get("FASTCI_RUN_ID")
+        or run_id_from_env(env)
+        or run_id_from_revision(revision)
+        or uuid.uuid4().hex
+    )
 
 
 # Makes the listener once the plan is known: (units, predicted seconds of work, jobs).
@@ -86,7 +93,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
 
     config = request.config
     started = time.time()
-    run_id = request.queue.run_id if request.queue else new_run_id()
+    run_id = request.queue.run_id if request.queue else new_run_id(request.revision)
     queue = open_queue(request.queue) if request.queue else None
     no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
