@@ -10,7 +10,7 @@ import pytest
 from tests.helpers.git import CI_VARIABLES, git
 from tests.helpers.projects import Project, write_sample_suite
 
-NOT_FROM_CI = {name: "" for name in (*CI_VARIABLES, "GITHUB_RUN_ID", "CI_PIPELINE_ID")}
+NOT_FROM_CI = dict.fromkeys((*CI_VARIABLES, "GITHUB_RUN_ID", "CI_PIPELINE_ID"), "")
 
 
 def shard_run_ids(project: Project, results: Path, total: int = 2) -> set[str]:
