@@ -42,6 +42,10 @@ class TestResult:
     subtest_failures: list[str] = dataclasses.field(default_factory=list)
     # Labels of passed subtests, kept only when pytest counts them (subtest verbosity, -v).
     subtest_passes: list[str] = dataclasses.field(default_factory=list)
+    # pytest's one-line crash messages (the short summary's "FAILED id - MESSAGE"): of the
+    # phase that decided the outcome, and of a failed teardown.
+    crash: str | None = None
+    teardown_crash: str | None = None
 
     def timing(self) -> TestRecord:
         return TestRecord(

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from fastci.changes.git import source_revision
     from fastci.execute.collection import stop_notes
     from fastci.execute.outcome import RunRequest
-    from fastci.execute.run import run_tests, workers_for
+    from fastci.execute.run import run_tests, terminal_options, workers_for
     from fastci.queue.options import queue_settings
     from fastci.report.progress import use_color
     from fastci.report.summary import Summary
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         outcome.coverage_report,
         notes,
         deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
-        reportchars=outcome.inventory.settings.reportchars,
+        terminal=terminal_options(outcome.inventory.settings),
         quarantined=outcome.quarantined,
     )
     print(summary.render(color=use_color(sys.stdout)))

@@ -228,7 +228,10 @@ _COLLECTED_FIELDS: dict[str, Check] = {
 _RESULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(("id", "file", "outcome", "stdout", "stderr"), _is_str),
     **dict.fromkeys(("setup", "call", "teardown", "start", "stop"), _is_float),
-    **dict.fromkeys(("group", "longrepr", "worker", "teardown_error"), _or_none(_is_str)),
+    **dict.fromkeys(
+        ("group", "longrepr", "worker", "teardown_error", "crash", "teardown_crash"),
+        _or_none(_is_str),
+    ),
     "subtest_failures": _is_strs,
     "subtest_passes": _is_strs,
     "attempts": lambda v: type(v) is int and v == 1,  # reruns are counted by the coordinator

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import sys
@@ -34,13 +35,14 @@ from fastci.merge.coverage import (
     worker_env,
 )
 from fastci.model import TestResult
-from fastci.plan.inventory import Inventory
+from fastci.plan.inventory import Inventory, PytestSettings
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.quarantine import Judge
 from fastci.plan.store import TimingsStore, warn
 from fastci.plan.suite import inventory_for, plan_suite
 from fastci.plugin.ordering import SEED_VARIABLE, UNITS, shuffled
 from fastci.queue.scheduler import QueueListener, open_queue
+from fastci.report.terminal import TerminalOptions
 from fastci.results.building import building
 from fastci.results.bundle import (
     COVERAGE,
@@ -83,14 +85,31 @@ def new_run_id(revision: tuple[str, str] | None = None) -> str:
     )
 
 
+def terminal_options(settings: PytestSettings) -> TerminalOptions:
+    """What the user's pytest options (-v, -q, -r, --durations) ask of the terminal."""
+    return TerminalOptions(
+        settings.verbosity, settings.reportchars, settings.durations, settings.durations_min
+    )
+
+
+def progress_for(inventory: Inventory, units: Sequence[Unit]) -> ListenerFactory:
+    """The live progress, showing what the user's pytest options ask for (-v lines)."""
+    from fastci.report.progress import Progress
+
+    known = all(u.tests is not None for u in units)
+    return functools.partial(
+        Progress,
+        terminal=terminal_options(inventory.settings),
+        total_tests=sum(len(u.tests or ()) for u in units) if known else 0,
+    )
+
+
 # Makes the listener once the plan is known: (units, predicted seconds of work, jobs).
 ListenerFactory = Callable[[int, float, int], Listener]
 
 
 def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None) -> RunOutcome:
     """Plan the suite, run this shard's units on the local pool, and record everything."""
-    from fastci.report.progress import Progress
-
     config = request.config
     started = time.time()
     run_id = request.queue.run_id if request.queue else new_run_id(request.revision)
@@ -118,7 +137,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 pool.close()
                 raise
             pool.stop_on_collection_error = stop
-            listener: Listener = (make_listener or Progress)(
+            listener: Listener = (make_listener or progress_for(inventory, units))(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             maxfail = inventory.settings.maxfail

@@ -74,6 +74,7 @@ class PhaseRecorder:
             return
         if report.when == "teardown" and report.failed:  # counted apart, as pytest does
             result.teardown_error = report.longreprtext
+            result.teardown_crash = crash_message(report)
             _keep_output(result, report)
             return
         outcome = _phase_outcome(report)
@@ -82,9 +83,10 @@ class PhaseRecorder:
         if report.failed:
             text = report.longreprtext
             result.longrepr = text if result.longrepr is None else f"{result.longrepr}\n{text}"
+            result.crash = result.crash or crash_message(report)
             _keep_output(result, report)
-        elif report.skipped and result.longrepr is None:
-            result.longrepr = skip_reason(report)
+        elif (report.skipped or outcome == "xpassed") and result.longrepr is None:
+            result.longrepr = skip_reason(report)  # an xpass keeps its reason, as pytest's
 
     def finish(self, nodeid: str) -> TestResult | None:
         result = self._open.pop(nodeid, None)
@@ -117,6 +119,12 @@ def _phase_outcome(report: pytest.TestReport) -> str:
     if report.failed:
         return "failed" if report.when == "call" else "error"
     return "xpassed" if xfail and report.when == "call" else "passed"
+
+
+def crash_message(report: pytest.TestReport) -> str | None:
+    """pytest's message of the exception that failed a phase, as its short summary shows it."""
+    message = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
+    return message if isinstance(message, str) else None
 
 
 def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:

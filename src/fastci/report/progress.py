@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from fastci.model import TestResult, UnitSpan
+from fastci.report.terminal import DEFAULT_TERMINAL, TerminalOptions, verbose_lines
 
 REDRAW_SECONDS = 0.25
 PLAIN_LINE_SECONDS = 30.0
@@ -30,10 +31,19 @@ def clock(seconds: float) -> str:
 class Progress:
     """Counts results as they arrive and shows them; prints each failure as it happens."""
 
-    def __init__(
-        self, total_units: int, predicted_work: float, jobs: int, stream: TextIO = sys.stderr
+    def __init__(  # noqa: PLR0913 -- the pool's three (a ListenerFactory), then what to show
+        self,
+        total_units: int,
+        predicted_work: float,
+        jobs: int,
+        stream: TextIO = sys.stderr,
+        *,
+        terminal: TerminalOptions = DEFAULT_TERMINAL,
+        total_tests: int = 0,  # 0: unknown, and -v lines show no percentage
     ) -> None:
         self.stream = stream
+        self.terminal = terminal
+        self.total_tests = total_tests
         self.interactive = stream.isatty()
         self.color = use_color(stream)
         self.total_units = total_units
@@ -50,8 +60,11 @@ class Progress:
 
     def test_done(self, result: TestResult) -> None:
         self.tests += 1
-        if result.failed:
-            self.failed += 1
+        self.failed += result.failed
+        if self.terminal.verbosity > 0:  # pytest's -v line, on stdout as pytest prints it
+            lines = verbose_lines(result, self.tests, self.total_tests, self.terminal)
+            self._print("\n".join(lines), sys.stdout)
+        elif result.failed:
             self._print(paint(f"{result.outcome.upper()} {result.id}", "red", self.color))
 
     def unit_done(self, span: UnitSpan) -> None:
@@ -90,12 +103,14 @@ class Progress:
                 self.stream.flush()
             self._last_draw = now
 
-    def _print(self, line: str) -> None:
+    def _print(self, line: str, out: TextIO | None = None) -> None:
         if self._status_shown:
             self.stream.write("\r\x1b[K")
+            self.stream.flush()
             self._status_shown = False
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        out = out or self.stream
+        out.write(line + "\n")
+        out.flush()
 
     def close(self) -> None:
         if self._status_shown:

@@ -327,4 +327,6 @@ RESULT_KINDS: dict[str, Kind] = {
     "teardown_error": optional(TEXT),
     "subtest_failures": list_of(TEXT, "strings"),
     "subtest_passes": list_of(TEXT, "strings"),
+    "crash": optional(TEXT),
+    "teardown_crash": optional(TEXT),
 }

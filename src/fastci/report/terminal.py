@@ -1,0 +1,130 @@
+"""pytest's own terminal lines, as pytest formats them: -v test lines, --durations, messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from collections.abc import Iterable
+
+from fastci.model import TestResult
+
+# The word pytest's verbose lines and short summary use for each outcome.
+WORDS = {
+    "passed": "PASSED", "failed": "FAILED", "skipped": "SKIPPED", "xfailed": "XFAIL",
+    "xpassed": "XPASS", "error": "ERROR", "crashed": "CRASHED", "flaky": "FLAKY",
+}  # fmt: skip
+PROGRESS_WIDTH = len(" [100%]")
+VERY_VERBOSE = 2  # -vv: whole messages and reasons, every duration
+DURATIONS_MIN = 0.005  # pytest's --durations-min when not given, below -vv
+
+
+@dataclasses.dataclass(frozen=True)
+class TerminalOptions:
+    """What the user's pytest options ask of the terminal report."""
+
+    verbosity: int = 0  # -v: 1, -vv: 2, -q: -1
+    reportchars: str = "fE"
+    durations: int | None = None  # --durations=N; 0: all
+    durations_min: float | None = None  # --durations-min; None: not given
+
+    @property
+    def full_messages(self) -> bool:
+        """Crash messages whole, as pytest prints them on CI or with -vv; else one trimmed line."""
+        on_ci = any(os.environ.get(v) for v in ("CI", "BUILD_NUMBER"))
+        return self.verbosity >= VERY_VERBOSE or on_ci
+
+
+def width() -> int:
+    return shutil.get_terminal_size((80, 20)).columns
+
+
+def trimmed(template: str, message: str, available: int) -> str | None:
+    """``template`` with the first line of ``message`` cut to fit ``available`` columns with
+    an ellipsis; None when not even the ellipsis fits (pytest's ``_format_trimmed``)."""
+    message = message.split("\n", 1)[0]
+    ellipsis = "..."
+    bare = len(template.format(""))
+    if bare + len(ellipsis) > available:
+        return None
+    if bare + len(message) > available:
+        message = message[: available - len(ellipsis) - bare] + ellipsis
+    return template.format(message)
+
+
+def with_crash(line: str, message: str | None, options: TerminalOptions) -> str:
+    """A short summary line with pytest's " - MESSAGE" of the exception, when there is one."""
+    if message is None:
+        return line
+    if options.full_messages:
+        return f"{line} - {message}"
+    return line + (trimmed(" - {}", message, width() - len(line)) or "")
+
+
+def reason(result: TestResult) -> str:
+    """Why a test skipped, xfailed or xpassed, as pytest's lines show it ("" when none)."""
+    text = result.longrepr or ""
+    if result.outcome in ("xfailed", "xpassed"):
+        return text.removeprefix("xfail:").strip().removeprefix("reason: ")
+    return text if result.outcome == "skipped" else ""
+
+
+def verbose_lines(result: TestResult, done: int, total: int, options: TerminalOptions) -> list[str]:
+    """pytest's -v lines for one finished test: ``id WORD (reason)   [ 42%]``; a teardown
+    error adds an ERROR line of its own."""
+    words = [WORDS.get(result.outcome, result.outcome.upper())]
+    words += ["ERROR"] * (result.teardown_error is not None)
+    lines = []
+    for word in words:
+        line = f"{result.id} {word}"
+        why = reason(result) if word == words[0] else ""
+        if why and options.verbosity < VERY_VERBOSE:
+            line += trimmed(" ({})", why, width() - len(line) - PROGRESS_WIDTH - 1) or ""
+        elif why:
+            line += f" ({why})"
+        if total:
+            progress = f" [{min(100, done * 100 // total):3d}%]"
+            line += progress.rjust(max(len(progress), width() - 1 - len(line)))
+        lines.append(line)
+    return lines
+
+
+def _phases(result: TestResult) -> list[tuple[str, float]]:
+    """The phases pytest reported for a test: no call after a setup that failed or skipped."""
+    ran_call = result.call > 0 or result.outcome not in ("error", "skipped")
+    return [
+        ("setup", result.setup),
+        *([("call", result.call)] if ran_call else []),
+        ("teardown", result.teardown),
+    ]
+
+
+def durations_lines(results: Iterable[TestResult], options: TerminalOptions) -> list[str]:
+    """pytest's --durations section: the slowest phases, ``0.52s call     id``."""
+    from fastci.report.summary import rule
+
+    if options.durations is None:
+        return []
+    phases = sorted(
+        ((seconds, when, r.id) for r in results if r.is_test for when, seconds in _phases(r)),
+        key=lambda phase: -phase[0],
+    )
+    if not phases:
+        return []
+    count = options.durations
+    title = "slowest durations" if not count else f"slowest {count} durations"
+    shown = phases[:count] if count else phases
+    least = options.durations_min
+    if least is None:
+        least = DURATIONS_MIN if options.verbosity < VERY_VERBOSE else 0.0
+    lines = [rule(title)] + [
+        f"{seconds:.2f}s {when:<8} {test}" for seconds, when, test in shown if seconds >= least
+    ]
+    hidden = len(shown) + 1 - len(lines)
+    if hidden:
+        hint = "  Use -vv to show these durations." if options.durations_min is None else ""
+        lines += ["", f"({hidden} durations < {least:g}s hidden.{hint})"]
+    return lines
+
+
+DEFAULT_TERMINAL = TerminalOptions()

@@ -1,0 +1,138 @@
+"""fastci's terminal report against real pytest's on one project: -v lines, the short
+summary, --durations, the final line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.fidelity import Seen, by_fastci, by_pytest, write_project
+
+FILES = {
+    "test_mix.py": """
+        import time
+        import pytest
+
+        def test_ok():
+            time.sleep(0.02)
+
+        def test_fail():
+            assert 1 == 2
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_xfail():
+            assert 0
+
+        @pytest.mark.xfail(reason="fixed already")
+        def test_xpass():
+            pass
+
+        @pytest.mark.skip(reason="not here")
+        def test_skip():
+            pass
+
+        @pytest.fixture
+        def broken():
+            raise ValueError("no database")
+
+        def test_error(broken):
+            pass
+
+        @pytest.fixture
+        def leaky():
+            yield
+            raise RuntimeError("left open")
+
+        def test_teardown(leaky):
+            pass
+    """,
+    "test_more.py": """
+        import pytest
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_param(n):
+            assert n
+
+        class TestThing:
+            def test_method(self):
+                raise KeyError("missing")
+    """,
+}
+_RULE = re.compile(r"^=+ (?P<title>.*?) =+$")
+_PROGRESS = re.compile(r"\s+\[\s*\d+%\]$")
+
+
+def section(output: str, title: str) -> list[str]:
+    """The lines of the section under pytest's ``=== title ===`` rule, up to the next rule."""
+    lines: list[str] = []
+    inside = False
+    for line in output.splitlines():
+        match = _RULE.match(line)
+        if match:
+            inside = match.group("title") == title
+            continue
+        if inside:
+            lines.append(line)
+    return lines
+
+
+def verbose_lines(seen: Seen) -> set[str]:
+    """Every ``id WORD (reason)`` line of -v, its progress percentage dropped."""
+    return {
+        _PROGRESS.sub("", line).rstrip()
+        for line in seen.output.splitlines()
+        if "::" in line and line.split(" ", 1)[0].count("::") and not _RULE.match(line)
+        if line.split(" ")[1:2] and line.split(" ")[1].isupper()
+    }
+
+
+def both(tmp_path: Path, *args: str) -> tuple[Seen, Seen]:
+    return (
+        by_pytest(write_project(tmp_path / "pytest", FILES), *args),
+        by_fastci(write_project(tmp_path / "fastci", FILES), *args),
+    )
+
+
+def test_dash_v_prints_pytests_line_for_every_test(tmp_path: Path) -> None:
+    pytest_seen, fastci_seen = both(tmp_path, "-v")
+    expected = verbose_lines(pytest_seen)
+    assert "test_mix.py::test_xfail XFAIL (known bug)" in expected
+    assert verbose_lines(fastci_seen) == expected
+
+
+def test_the_short_summary_lines_carry_pytests_messages_and_reasons(tmp_path: Path) -> None:
+    pytest_seen, fastci_seen = both(tmp_path, "-rfExX")
+    expected = section(pytest_seen.output, "short test summary info")
+    assert "FAILED test_mix.py::test_fail - assert 1 == 2" in expected
+    assert sorted(section(fastci_seen.output, "short test summary info")) == sorted(expected)
+
+
+def duration_entries(output: str, title: str) -> set[tuple[str, str]]:
+    return {
+        (parts[1], parts[2])
+        for parts in (line.split() for line in section(output, title))
+        if len(parts) == 3 and parts[0].endswith("s")
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "title"),
+    [
+        (("--durations=0", "--durations-min=0"), "slowest durations"),
+        (("--durations=1",), "slowest 1 durations"),
+    ],
+)
+def test_durations_list_the_phases_pytest_lists(
+    tmp_path: Path, args: tuple[str, ...], title: str
+) -> None:
+    pytest_seen, fastci_seen = both(tmp_path, *args)
+    expected = duration_entries(pytest_seen.output, title)
+    assert expected
+    assert duration_entries(fastci_seen.output, title) == expected
+
+
+def test_without_durations_no_slowest_section_is_printed(tmp_path: Path) -> None:
+    _, fastci_seen = both(tmp_path, "-q")
+    assert "slowest" not in fastci_seen.output
