@@ -770,6 +770,6 @@ def test_the_short_summary_lists_what_pytests_r_option_asks_for(project: Project
     asked = project.fastci("run", "-rsx").stdout.splitlines()
     assert "SKIPPED tests/test_r.py::test_skipped - not on this machine" in asked
     assert "XFAIL tests/test_r.py::test_known - known bug" in asked  # as pytest says it
-    assert "FAILED tests/test_r.py::test_bad - assert False" not in asked  # -r replaces pytest's default
+    assert "FAILED tests/test_r.py::test_bad - assert False" not in asked  # -r replaces "fE"
     everything = project.fastci("run", "-rA").stdout.splitlines()
     assert "PASSED tests/test_r.py::test_ok" in everything

@@ -3,14 +3,23 @@ summary, --durations, the final line."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import LEAKY_VARIABLES
 from tests.helpers.fidelity import Seen, by_fastci, by_pytest, write_project
 
 FILES = {
+    "conftest.py": """
+        def pytest_report_header(config):
+            return ["shop: test database on sqlite"]
+    """,
     "test_mix.py": """
         import time
         import pytest
@@ -95,6 +104,37 @@ def both(tmp_path: Path, *args: str) -> tuple[Seen, Seen]:
     )
 
 
+def header(root: Path, *argv: str) -> list[str]:
+    """The session header a command prints in ``root``, with plugins autoloaded as a user's
+    pytest loads them: the rule, platform, rootdir, configfile, plugins, conftest lines."""
+    leaky = {*LEAKY_VARIABLES, "PYTEST_DISABLE_PLUGIN_AUTOLOAD"}
+    env = {k: v for k, v in os.environ.items() if k not in leaky}
+    proc = subprocess.run(
+        [sys.executable, "-m", *argv, "-p", "no:randomly"], cwd=root, env=env,
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    lines = proc.stdout.replace(str(root), "ROOT").splitlines()
+    start = next(i for i, line in enumerate(lines) if "test session starts" in line)
+    return list(
+        itertools.takewhile(
+            lambda line: line and not line.startswith(("fastci", "collect")), lines[start:]
+        )
+    )
+
+
+@pytest.mark.parametrize("args", [(), ("-v",)])
+def test_the_session_header_is_the_one_pytest_prints(tmp_path: Path, args: tuple[str, ...]) -> None:
+    expected = header(write_project(tmp_path / "pytest", FILES), "pytest", *args)
+    assert "shop: test database on sqlite" in expected
+    assert any(line.startswith("rootdir: ROOT") for line in expected)
+    assert header(write_project(tmp_path / "fastci", FILES), "fastci", "run", *args) == expected
+
+
+def test_dash_q_prints_no_header_as_pytest(tmp_path: Path) -> None:
+    _, fastci_seen = both(tmp_path, "-q")
+    assert "test session starts" not in fastci_seen.output
+
+
 def test_dash_v_prints_pytests_line_for_every_test(tmp_path: Path) -> None:
     pytest_seen, fastci_seen = both(tmp_path, "-v")
     expected = verbose_lines(pytest_seen)
@@ -136,3 +176,15 @@ def test_durations_list_the_phases_pytest_lists(
 def test_without_durations_no_slowest_section_is_printed(tmp_path: Path) -> None:
     _, fastci_seen = both(tmp_path, "-q")
     assert "slowest" not in fastci_seen.output
+
+
+def bare_final_line(output: str) -> str | None:
+    """-q's final line without its time, ``1 failed, 8 passed``: None if not printed bare."""
+    lines = [re.sub(r" in [\d.]+s$", "", line) for line in output.splitlines()]
+    return next((line for line in reversed(lines) if re.match(r"^\d+ [a-z]", line)), None)
+
+
+def test_dash_q_ends_with_pytests_final_line_without_its_rule(tmp_path: Path) -> None:
+    pytest_seen, fastci_seen = both(tmp_path, "-q")
+    assert bare_final_line(pytest_seen.output)
+    assert bare_final_line(fastci_seen.output) == bare_final_line(pytest_seen.output)

@@ -26,6 +26,7 @@ class PoolResult:
     workers: list[WorkerSpan] = dataclasses.field(default_factory=list)
     file_collect: dict[str, float] = dataclasses.field(default_factory=dict)
     startup: float | None = None  # seconds from the pool's start until a worker was ready
+    header: tuple[str, ...] = ()  # pytest's session header, as the first ready worker wrote it
     interrupted: bool = False
     stopped_early: str | None = None  # why the run stopped before all units ran (-x, --maxfail)
     collection_stop: str | None = None  # pytest's "Interrupted: N errors during collection"

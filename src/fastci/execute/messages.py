@@ -25,9 +25,11 @@ class ProtocolError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Ready:
-    """The worker's session is up; it waits for its first unit."""
+    """The worker's session is up; it waits for its first unit. ``header``: the lines pytest
+    would print at the start of the user's session (rootdir, configfile, plugins...)."""
 
     kind: ClassVar[str] = "ready"
+    header: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,12 +281,17 @@ def _empty(cls: Callable[[], Message]) -> Callable[[dict[str, Any]], Any]:
     return decode
 
 
+def _ready(data: dict[str, Any]) -> Ready:
+    d = _checked("ready", data, {"header": _is_strs}, required=False)
+    return Ready(header=tuple(d.get("header", ())))
+
+
 def _bye(data: dict[str, Any]) -> Bye:
     return Bye(**_checked("bye", data, {"aborted": _is_bool}, required=False))
 
 
 _FROM_WORKER: dict[str, Callable[[dict[str, Any]], FromWorker]] = {
-    Ready.kind: _empty(Ready),
+    Ready.kind: _ready,
     Next.kind: _empty(Next),
     Collected.kind: _collected,
     TestDone.kind: _test_done,

@@ -275,6 +275,7 @@ class Pool:
             worker.ready = True
             if self.result.startup is None:
                 self.result.startup = time.time() - self.started
+                self.result.header = message.header
             if self.dispatching:
                 self._dispatch(worker)
         elif isinstance(message, messages.Bye):

@@ -92,8 +92,9 @@ def terminal_options(settings: PytestSettings) -> TerminalOptions:
     )
 
 
-def progress_for(inventory: Inventory, units: Sequence[Unit]) -> ListenerFactory:
-    """The live progress, showing what the user's pytest options ask for (-v lines)."""
+def progress_for(inventory: Inventory, units: Sequence[Unit], pool: Pool) -> ListenerFactory:
+    """The live progress, showing what the user's pytest options ask for: pytest's header
+    from the pool's first ready worker, -v lines."""
     from fastci.report.progress import Progress
 
     known = all(u.tests is not None for u in units)
@@ -101,6 +102,7 @@ def progress_for(inventory: Inventory, units: Sequence[Unit]) -> ListenerFactory
         Progress,
         terminal=terminal_options(inventory.settings),
         total_tests=sum(len(u.tests or ()) for u in units) if known else 0,
+        header=lambda: pool.result.header,
     )
 
 
@@ -137,7 +139,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 pool.close()
                 raise
             pool.stop_on_collection_error = stop
-            listener: Listener = (make_listener or progress_for(inventory, units))(
+            listener: Listener = (make_listener or progress_for(inventory, units, pool))(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             maxfail = inventory.settings.maxfail

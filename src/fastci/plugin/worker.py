@@ -33,6 +33,7 @@ from fastci.execute.messages import (
     TestDone,
 )
 from fastci.model import TestResult
+from fastci.plugin.header import session_header
 from fastci.plugin.observe import TestObserver, skip_reason
 from fastci.plugin.ordering import SEED_VARIABLE, shuffled
 
@@ -127,7 +128,7 @@ class WorkerLoop(TestObserver):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        self.channel.send(Ready())
+        self.channel.send(Ready(header=session_header(session)))
         held: pytest.Item | None = None
         while not self.aborted:
             message = self.channel.receive()

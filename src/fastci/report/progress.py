@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from fastci.model import TestResult, UnitSpan
@@ -40,10 +41,13 @@ class Progress:
         *,
         terminal: TerminalOptions = DEFAULT_TERMINAL,
         total_tests: int = 0,  # 0: unknown, and -v lines show no percentage
+        header: Callable[[], Sequence[str]] = tuple,  # pytest's, once a worker sent it
     ) -> None:
         self.stream = stream
         self.terminal = terminal
         self.total_tests = total_tests
+        self.header = header
+        self._header_shown = False
         self.interactive = stream.isatty()
         self.color = use_color(stream)
         self.total_units = total_units
@@ -58,7 +62,21 @@ class Progress:
         self._last_draw = 0.0
         self._status_shown = False
 
+    def show_header(self) -> None:
+        """pytest's session header, then fastci's own line about the plan, once, on stdout."""
+        if self._header_shown or self.terminal.verbosity < 0:
+            return
+        lines = self.header()
+        if not lines:
+            return
+        self._header_shown = True
+        jobs = f"{self.jobs} worker{'s' * (self.jobs != 1)}"
+        units = f"{self.total_units} unit{'s' * (self.total_units != 1)}"
+        plan = f"fastci: {units} on {jobs}, {self.predicted_work:.2f}s of tests predicted"
+        self._print("\n".join([*lines, plan, ""]), sys.stdout)
+
     def test_done(self, result: TestResult) -> None:
+        self.show_header()
         self.tests += 1
         self.failed += result.failed
         if self.terminal.verbosity > 0:  # pytest's -v line, on stdout as pytest prints it
@@ -113,6 +131,7 @@ class Progress:
         out.flush()
 
     def close(self) -> None:
+        self.show_header()
         if self._status_shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()

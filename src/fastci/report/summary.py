@@ -177,7 +177,11 @@ class Summary:
         if self.problems:  # never a line that reads like a success, whatever the counts say
             count = len(self.problems)
             verdict += f"; not a success: {count} problem{'s' * (count > 1)} above"
-        lines.append(paint(rule(verdict), "red" if failed else "green", color))  # always last
+        quiet = self.terminal.verbosity
+        if quiet < -1 and not self.problems:  # -qq: pytest prints no final line
+            return "\n".join(lines)
+        verdict = rule(verdict) if quiet >= 0 else verdict  # -q: pytest's line without its rule
+        lines.append(paint(verdict, "red" if failed else "green", color))  # always last
         return "\n".join(lines)
 
 
