@@ -86,6 +86,19 @@ class TestResult:
         return "::" in self.id
 
 
+@dataclasses.dataclass(frozen=True)
+class WarningRecord:
+    """A warning pytest recorded, as its warnings summary shows it."""
+
+    location: str  # the test's node id, or "path:line" for one raised while collecting
+    message: str  # pytest's text of it: "path:line: Category: message" and the source line
+    category: str
+    filename: str
+    lineno: int
+    nodeid: str  # "" when no test was running (collection, configuration)
+    when: str  # "config", "collect" or "runtest"
+
+
 NOT_RUN = "<not run>"  # the test part of a file's entry when its unit never ran
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LEAKY_VARIABLES
-from tests.helpers.fidelity import Seen, by_fastci, by_pytest, write_project
+from tests.helpers.fidelity import Seen, by_fastci, by_pytest, differential, write_project
 
 FILES = {
     "conftest.py": """
@@ -74,13 +74,15 @@ _PROGRESS = re.compile(r"\s+\[\s*\d+%\]$")
 
 
 def section(output: str, title: str) -> list[str]:
-    """The lines of the section under pytest's ``=== title ===`` rule, up to the next rule."""
+    """The lines of the last section under pytest's ``=== title ===`` rule (a merge's, after
+    its shards'), up to the next rule."""
     lines: list[str] = []
     inside = False
     for line in output.splitlines():
         match = _RULE.match(line)
         if match:
             inside = match.group("title") == title
+            lines = [] if inside else lines
             continue
         if inside:
             lines.append(line)
@@ -188,3 +190,60 @@ def test_dash_q_ends_with_pytests_final_line_without_its_rule(tmp_path: Path) ->
     pytest_seen, fastci_seen = both(tmp_path, "-q")
     assert bare_final_line(pytest_seen.output)
     assert bare_final_line(fastci_seen.output) == bare_final_line(pytest_seen.output)
+
+
+WARNING_FILES = {
+    "conftest.py": "",
+    "test_old.py": """
+        import warnings
+
+        warnings.warn("old module imported", UserWarning)
+
+        def test_uses_old():
+            warnings.warn("old api", DeprecationWarning)
+    """,
+    "test_many.py": """
+        import warnings
+        import pytest
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_each(n):
+            warnings.warn("slow path", RuntimeWarning)
+
+        class TestKind:
+            def test_one(self):
+                warnings.warn("old api", DeprecationWarning)
+
+        def test_quiet():
+            pass
+    """,
+}
+
+
+def warning_groups(output: str) -> set[tuple[frozenset[str], str]]:
+    """The warnings summary as (where, message) groups, its docs line checked to be there."""
+    lines = [re.sub(r"/\S*/by_\w+/", "", line) for line in section(output, "warnings summary")]
+    docs = next(i for i, line in enumerate(lines) if line.startswith("-- Docs: https://docs."))
+    groups = set()
+    for block in "\n".join(lines[:docs]).split("\n\n"):
+        entry = [line for line in block.splitlines() if line]
+        if entry:
+            where = frozenset(line for line in entry if not line.startswith("  "))
+            message = "\n".join(line for line in entry if line.startswith("  "))
+            groups.add((where, message))
+    return groups
+
+
+def warning_count(output: str) -> str:
+    return re.findall(r"\b\d+ warnings?\b", output.splitlines()[-1])[0]
+
+
+def test_warnings_are_summarized_and_counted_as_pytest_does_across_workers_and_shards(
+    tmp_path: Path,
+) -> None:
+    by_each = differential(tmp_path, WARNING_FILES)
+    expected = warning_groups(by_each.pytest.output)
+    assert any("test_old.py:3" in where for where, _ in expected)  # raised while collecting
+    for seen in (by_each.fastci, by_each.shards):
+        assert warning_groups(seen.output) == expected
+        assert warning_count(seen.output) == warning_count(by_each.pytest.output) == "6 warnings"

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         deselected=len(outcome.pool.deselected.union(outcome.inventory.deselected)),
         terminal=terminal_options(outcome.inventory.settings),
         quarantined=outcome.quarantined,
+        warnings=outcome.pool.warnings,
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code

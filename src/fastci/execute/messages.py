@@ -1,9 +1,10 @@
 """The coordinator<->worker protocol: typed messages, one JSON line each, checked on arrival.
 
 A worker sends ``Ready`` once its session is up, ``Collected`` after importing a unit,
-``TestDone`` per test, ``Next`` when it wants more work (its last test still held back) and
-``Bye`` as it leaves. The coordinator answers ``RunUnit``, ``Stop`` (nothing more: finish
-and leave) or ``Abort`` (run nothing more, not even the held-back test).
+``TestDone`` per test, ``Warned`` per warning pytest records, ``Next`` when it wants more
+work (its last test still held back) and ``Bye`` as it leaves. The coordinator answers
+``RunUnit``, ``Stop`` (nothing more: finish and leave) or ``Abort`` (run nothing more, not
+even the held-back test).
 
 Both sides import this module, so it must not import pytest. A line that is not a message
 of the expected side raises ``ProtocolError`` saying what was wrong with it.
@@ -16,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeAlias
 
-from fastci.model import TestResult
+from fastci.model import TestResult, WarningRecord
 
 
 class ProtocolError(ValueError):
@@ -72,6 +73,14 @@ class TestDone:
 
 
 @dataclasses.dataclass(frozen=True)
+class Warned:
+    """A warning pytest recorded while collecting or running a test."""
+
+    kind: ClassVar[str] = "warning"
+    warning: WarningRecord
+
+
+@dataclasses.dataclass(frozen=True)
 class Bye:
     """The worker is leaving; ``aborted``: pytest stopped it (``-x``, ``--maxfail``, ``--sw``)."""
 
@@ -104,7 +113,7 @@ class Abort:
     kind: ClassVar[str] = "abort"
 
 
-FromWorker: TypeAlias = Ready | Next | Collected | TestDone | Bye
+FromWorker: TypeAlias = Ready | Next | Collected | TestDone | Warned | Bye
 ToWorker: TypeAlias = RunUnit | Stop | Abort
 Message: TypeAlias = FromWorker | ToWorker
 
@@ -113,6 +122,8 @@ def encode(message: Message) -> bytes:
     """One message as one line."""
     if isinstance(message, TestDone):
         fields: dict[str, Any] = vars(message.result)  # flat fields: no deep copy per test
+    elif isinstance(message, Warned):
+        fields = vars(message.warning)
     else:
         fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}
     if isinstance(message, Collected):
@@ -238,6 +249,10 @@ _RESULT_FIELDS: dict[str, Check] = {
     "subtest_passes": _is_strs,
     "attempts": lambda v: type(v) is int and v == 1,  # reruns are counted by the coordinator
 }
+_WARNING_FIELDS: dict[str, Check] = {
+    **dict.fromkeys(("location", "message", "category", "filename", "nodeid", "when"), _is_str),
+    "lineno": lambda v: type(v) is int,
+}
 _UNIT_FIELDS: dict[str, Check] = {
     "id": _is_str,
     "files": _is_strs,
@@ -264,6 +279,10 @@ def _test_done(data: dict[str, Any]) -> TestDone:
     if "id" not in d or "file" not in d:
         raise ProtocolError("bad 'test' message: a result needs an 'id' and a 'file'")
     return TestDone(TestResult(**d))
+
+
+def _warned(data: dict[str, Any]) -> Warned:
+    return Warned(WarningRecord(**_checked("warning", data, _WARNING_FIELDS)))
 
 
 def _run_unit(data: dict[str, Any]) -> RunUnit:
@@ -295,6 +314,7 @@ _FROM_WORKER: dict[str, Callable[[dict[str, Any]], FromWorker]] = {
     Next.kind: _empty(Next),
     Collected.kind: _collected,
     TestDone.kind: _test_done,
+    Warned.kind: _warned,
     Bye.kind: _bye,
 }
 _TO_WORKER: dict[str, Callable[[dict[str, Any]], ToWorker]] = {

@@ -88,7 +88,11 @@ def new_run_id(revision: tuple[str, str] | None = None) -> str:
 def terminal_options(settings: PytestSettings) -> TerminalOptions:
     """What the user's pytest options (-v, -q, -r, --durations) ask of the terminal."""
     return TerminalOptions(
-        settings.verbosity, settings.reportchars, settings.durations, settings.durations_min
+        settings.verbosity,
+        settings.reportchars,
+        settings.durations,
+        settings.durations_min,
+        show_warnings=not settings.disable_warnings,
     )
 
 
@@ -364,6 +368,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "planned_units": [u.id for u in outcome.units],
         "units": [dataclasses.asdict(s) for s in pool.units],
         "workers": [dataclasses.asdict(w) for w in pool.workers],
+        "warnings": [dataclasses.asdict(w) for w in pool.warnings],  # for merge's summary
         "counts": outcome.counts,
         "coverage": COVERAGE if has_coverage else None,
         "coverage_total": outcome.coverage_total,

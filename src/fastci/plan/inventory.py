@@ -58,6 +58,7 @@ class PytestSettings:
     verbosity: int = 0  # pytest's -v (1, 2) and -q (-1)
     durations: int | None = None  # pytest's --durations=N (0: all)
     durations_min: float | None = None  # pytest's --durations-min (None: not given)
+    disable_warnings: bool = False  # pytest's --disable-warnings: no warnings summary
     complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
     junitxml: str | None = None
     cache_dir: str | None = None

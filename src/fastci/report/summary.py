@@ -7,13 +7,15 @@ import shutil
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from fastci.model import TestResult
+from fastci.model import TestResult, WarningRecord
 from fastci.report.progress import paint
 from fastci.report.terminal import (
     DEFAULT_TERMINAL,
     TerminalOptions,
     durations_lines,
     reason,
+    unique_warnings,
+    warnings_summary,
     with_crash,
 )
 
@@ -157,9 +159,12 @@ class Summary:
     deselected: int = 0
     terminal: TerminalOptions = DEFAULT_TERMINAL
     quarantined: Collection[str] = ()  # tests that ran in quarantine: their failures fail nothing
+    warnings: Sequence[WarningRecord] = ()  # every worker's, duplicates and all
 
     def render(self, color: bool = False) -> str:
         lines = failure_sections(self.results)
+        warned = unique_warnings(self.warnings)
+        lines += warnings_summary(warned) if self.terminal.show_warnings else []
         lines += durations_lines(self.results, self.terminal)
         if self.coverage_report:
             lines += [rule("coverage", "-"), self.coverage_report.rstrip()]
@@ -169,7 +174,7 @@ class Summary:
         lines += [paint(f"fastci: {problem}", "red", color) for problem in self.problems]
         spared = set(self.quarantined)
         failed = any(r.failed and r.id not in spared for r in self.results) or bool(self.problems)
-        verdict = verdict_line(self.counts, self.seconds, self.deselected)
+        verdict = verdict_line(self.counts, self.seconds, self.deselected, len(warned))
         if spared:
             bad = [r for r in self.results if r.id in spared and r.outcome != "passed"]
             lines += [f"quarantined, failing nothing: {r.outcome.upper()} {r.id}" for r in bad]

@@ -1,13 +1,14 @@
-"""pytest's own terminal lines, as pytest formats them: -v test lines, --durations, messages."""
+"""pytest's own terminal lines, as pytest formats them: -v lines, --durations, warnings."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import shutil
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
-from fastci.model import TestResult
+from fastci.model import TestResult, WarningRecord
 
 # The word pytest's verbose lines and short summary use for each outcome.
 WORDS = {
@@ -27,6 +28,7 @@ class TerminalOptions:
     reportchars: str = "fE"
     durations: int | None = None  # --durations=N; 0: all
     durations_min: float | None = None  # --durations-min; None: not given
+    show_warnings: bool = True  # the warnings summary; --disable-warnings hides it
 
     @property
     def full_messages(self) -> bool:
@@ -128,3 +130,42 @@ def durations_lines(results: Iterable[TestResult], options: TerminalOptions) -> 
 
 
 DEFAULT_TERMINAL = TerminalOptions()
+
+
+WARNINGS_DOCS = "-- Docs: https://docs.pytest.org/en/stable/how-to/capture-warnings.html"
+COLLAPSE_AT = 10  # from this many locations of one warning, pytest counts them per file
+
+
+def unique_warnings(records: Iterable[WarningRecord]) -> list[WarningRecord]:
+    """Each warning once per location and text, in the order first seen: a module imported by
+    two workers, or a conftest's warning in every worker, is one warning, as in one pytest."""
+    seen: dict[tuple[str, str], WarningRecord] = {}
+    for record in records:
+        seen.setdefault((record.location, record.message), record)
+    return list(seen.values())
+
+
+def _locations(records: Sequence[WarningRecord]) -> list[str]:
+    locations = [r.location for r in records]
+    if len(locations) < COLLAPSE_AT:
+        return locations
+    per_file = Counter(location.split("::", 1)[0] for location in locations)
+    return [f"{file}: {n} warning{'s' * (n > 1)}" for file, n in per_file.items()]
+
+
+def warnings_summary(records: Sequence[WarningRecord]) -> list[str]:
+    """pytest's warnings summary: each message once, under the tests (or places) that raised
+    it, then the link to pytest's docs."""
+    from fastci.report.summary import rule
+
+    if not records:
+        return []
+    grouped: dict[str, list[WarningRecord]] = {}
+    for record in records:
+        grouped.setdefault(record.message, []).append(record)
+    lines = [rule("warnings summary")]
+    for message, group in grouped.items():
+        lines += _locations(group)
+        lines += ["  " + line for line in message.splitlines()]
+        lines.append("")
+    return [*lines, WARNINGS_DOCS]

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
-from fastci.model import TestResult, UnitSpan, WorkerSpan
+from fastci.model import TestResult, UnitSpan, WarningRecord, WorkerSpan
 from fastci.results.building import PARTIAL_SUFFIX
 from fastci.results.records import (
     ANYTHING,
@@ -143,6 +143,7 @@ class Bundle:
     coverage_fail_under: float | None  # the shard's --cov-fail-under, judged by the merge
     results: tuple[TestResult, ...]
     runs: tuple[Run, ...]  # its timings report, for the store
+    warnings: tuple[WarningRecord, ...] = ()  # as its workers recorded them
 
     @property
     def label(self) -> str:
@@ -257,6 +258,7 @@ def _bundle_from_manifest(
         ),
         results=tuple(results),
         runs=tuple(runs),
+        warnings=_spans(WarningRecord, f.get("warnings", []), WARNING_KINDS, "warnings"),
     )
 
 
@@ -298,8 +300,10 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "workers": LIST,
     "coverage": ANYTHING,
     "coverage_fail_under": optional(number_in(0, 100, "a percentage from 0 to 100")),
+    "warnings": LIST,
 }
-MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under")  # absent in older bundles
+# absent in older bundles
+MANIFEST_OPTIONAL = ("host", "plan_digest", "coverage_fail_under", "warnings")
 UNIT_KINDS: dict[str, Kind] = {
     "unit": TEXT,
     "worker": TEXT,
@@ -314,6 +318,10 @@ WORKER_KINDS: dict[str, Kind] = {
     "start": TIME,
     "stop": TIME,
     "crashed": optional(TEXT),
+}
+WARNING_KINDS: dict[str, Kind] = {
+    **dict.fromkeys(("location", "message", "category", "filename", "nodeid", "when"), TEXT),
+    "lineno": whole(0, 2**31 - 1),
 }
 RESULT_KINDS: dict[str, Kind] = {
     **TEST_KINDS,
