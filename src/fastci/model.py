@@ -46,6 +46,9 @@ class TestResult:
     # phase that decided the outcome, and of a failed teardown.
     crash: str | None = None
     teardown_crash: str | None = None
+    # Where a skip happened, as pytest folds skips in its short summary: "path:line", or
+    # "path" for a skip marker; None for anything but a skip (or when not known).
+    skipped_at: str | None = None
 
     def timing(self) -> TestRecord:
         return TestRecord(

@@ -67,6 +67,10 @@ FILES = {
         class TestThing:
             def test_method(self):
                 raise KeyError("missing")
+
+        @pytest.mark.parametrize("host", ["a", "b"])
+        def test_online(host):
+            pytest.skip("no network")
     """,
 }
 _RULE = re.compile(r"^=+ (?P<title>.*?) =+$")
@@ -145,9 +149,10 @@ def test_dash_v_prints_pytests_line_for_every_test(tmp_path: Path) -> None:
 
 
 def test_the_short_summary_lines_carry_pytests_messages_and_reasons(tmp_path: Path) -> None:
-    pytest_seen, fastci_seen = both(tmp_path, "-rfExX")
+    pytest_seen, fastci_seen = both(tmp_path, "-ra")
     expected = section(pytest_seen.output, "short test summary info")
     assert "FAILED test_mix.py::test_fail - assert 1 == 2" in expected
+    assert "SKIPPED [2] test_more.py:13: no network" in expected  # folded, as pytest does
     assert sorted(section(fastci_seen.output, "short test summary info")) == sorted(expected)
 
 
@@ -235,7 +240,7 @@ def warning_groups(output: str) -> set[tuple[frozenset[str], str]]:
 
 
 def warning_count(output: str) -> str:
-    return re.findall(r"\b\d+ warnings?\b", output.splitlines()[-1])[0]
+    return str(re.findall(r"\b\d+ warnings?\b", output.splitlines()[-1])[0])
 
 
 def test_warnings_are_summarized_and_counted_as_pytest_does_across_workers_and_shards(

@@ -242,7 +242,7 @@ _RESULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(("id", "file", "outcome", "stdout", "stderr"), _is_str),
     **dict.fromkeys(("setup", "call", "teardown", "start", "stop"), _is_float),
     **dict.fromkeys(
-        ("group", "longrepr", "worker", "teardown_error", "crash", "teardown_crash"),
+        ("group", "longrepr", "worker", "teardown_error", "crash", "teardown_crash", "skipped_at"),
         _or_none(_is_str),
     ),
     "subtest_failures": _is_strs,

@@ -93,6 +93,7 @@ def terminal_options(settings: PytestSettings) -> TerminalOptions:
         settings.durations,
         settings.durations_min,
         show_warnings=not settings.disable_warnings,
+        fold_skipped=settings.fold_skipped,
     )
 
 

@@ -59,6 +59,7 @@ class PytestSettings:
     durations: int | None = None  # pytest's --durations=N (0: all)
     durations_min: float | None = None  # pytest's --durations-min (None: not given)
     disable_warnings: bool = False  # pytest's --disable-warnings: no warnings summary
+    fold_skipped: bool = True  # pytest's -rs folds skips by place (--no-fold-skipped: not)
     complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
     junitxml: str | None = None
     cache_dir: str | None = None

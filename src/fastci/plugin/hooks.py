@@ -87,6 +87,7 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
         "durations": getattr(config.option, "durations", None),
         "durations_min": getattr(config.option, "durations_min", None),
         "disable_warnings": bool(getattr(config.option, "disable_warnings", False)),
+        "fold_skipped": bool(getattr(config.option, "fold_skipped", True)),
         "complete": selection_is_complete(config),
         "junitxml": config.stash.get(JUNITXML, None),
         "cache_dir": cache_dir,

@@ -13,6 +13,7 @@ from fastci.report.terminal import (
     DEFAULT_TERMINAL,
     TerminalOptions,
     durations_lines,
+    folded_skips,
     reason,
     unique_warnings,
     warnings_summary,
@@ -137,6 +138,9 @@ def short_summary(
                 continue
             listed.add(outcome)
             word = _SUMMARY_WORD.get(outcome, outcome.upper())
+            if outcome == "skipped" and options.fold_skipped:
+                lines += folded_skips(results)
+                continue
             for r in results:
                 if outcome == "failed":  # each failed subtest first, as pytest lists them
                     lines += [f"SUBFAILED{label} {r.id}" for label, _ in r.subtests()]

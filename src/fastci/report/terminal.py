@@ -29,6 +29,7 @@ class TerminalOptions:
     durations: int | None = None  # --durations=N; 0: all
     durations_min: float | None = None  # --durations-min; None: not given
     show_warnings: bool = True  # the warnings summary; --disable-warnings hides it
+    fold_skipped: bool = True  # -rs lists skips folded by place and reason (--no-fold-skipped)
 
     @property
     def full_messages(self) -> bool:
@@ -69,6 +70,22 @@ def reason(result: TestResult) -> str:
     if result.outcome in ("xfailed", "xpassed"):
         return text.removeprefix("xfail:").strip().removeprefix("reason: ")
     return text if result.outcome == "skipped" else ""
+
+
+def folded_skips(results: Iterable[TestResult]) -> list[str]:
+    """pytest's -rs lines: skips with one place and reason folded into one line that counts
+    them, ``SKIPPED [3] tests/test_x.py:12: no network``."""
+    folded: Counter[tuple[str, str]] = Counter()
+    unplaced = []
+    for result in results:
+        if result.outcome != "skipped":
+            continue
+        if result.skipped_at is None:  # a whole file's skip, or a result from an older bundle
+            unplaced.append(f"SKIPPED {result.id} - {reason(result)}")
+        else:
+            folded[result.skipped_at, reason(result)] += 1
+    lines = [f"SKIPPED [{n}] {where}: {why}" for (where, why), n in folded.items()]
+    return lines + unplaced
 
 
 def verbose_lines(result: TestResult, done: int, total: int, options: TerminalOptions) -> list[str]:

@@ -337,4 +337,5 @@ RESULT_KINDS: dict[str, Kind] = {
     "subtest_passes": list_of(TEXT, "strings"),
     "crash": optional(TEXT),
     "teardown_crash": optional(TEXT),
+    "skipped_at": optional(TEXT),
 }
