@@ -154,6 +154,9 @@ def test_the_short_summary_lines_carry_pytests_messages_and_reasons(tmp_path: Pa
     assert "FAILED test_mix.py::test_fail - assert 1 == 2" in expected
     assert "SKIPPED [2] test_more.py:13: no network" in expected  # folded, as pytest does
     assert sorted(section(fastci_seen.output, "short test summary info")) == sorted(expected)
+    rules = [line for line in pytest_seen.output.splitlines() if _RULE.match(line)]
+    assert rules[-2] == "=" * 47 + " short test summary info " + "=" * 48  # 120 columns
+    assert rules[-2] in fastci_seen.output.splitlines()
 
 
 def duration_entries(output: str, title: str) -> set[tuple[str, str]]:

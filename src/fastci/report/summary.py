@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from fastci.report.terminal import (
     durations_lines,
     folded_skips,
     reason,
+    rule,
     unique_warnings,
     warnings_summary,
     with_crash,
@@ -28,13 +28,6 @@ VERDICT_ORDER = (
     "failed", "passed", "skipped", "xfailed", "xpassed", "warnings", "error", "subtests passed",
     "crashed", "flaky",
 )  # fmt: skip
-
-
-def rule(title: str, char: str = "=") -> str:
-    width = min(100, shutil.get_terminal_size((80, 20)).columns)
-    title = f" {title} " if title else ""
-    side = max(3, (width - len(title)) // 2)
-    return f"{char * side}{title}{char * side}"
 
 
 def verdict_line(

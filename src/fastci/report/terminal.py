@@ -16,6 +16,7 @@ WORDS = {
     "xpassed": "XPASS", "error": "ERROR", "crashed": "CRASHED", "flaky": "FLAKY",
 }  # fmt: skip
 PROGRESS_WIDTH = len(" [100%]")
+NARROWEST = 40  # a terminal narrower than this is taken as 80 wide, as pytest does
 VERY_VERBOSE = 2  # -vv: whole messages and reasons, every duration
 DURATIONS_MIN = 0.005  # pytest's --durations-min when not given, below -vv
 
@@ -39,7 +40,20 @@ class TerminalOptions:
 
 
 def width() -> int:
-    return shutil.get_terminal_size((80, 20)).columns
+    """The terminal's width as pytest takes it: 80 when unknown or under 40."""
+    columns = shutil.get_terminal_size((80, 24)).columns
+    return columns if columns >= NARROWEST else 80
+
+
+def rule(title: str, char: str = "=") -> str:
+    """A line of ``char`` across the terminal around `` title ``, as pytest's ``sep``."""
+    full = width()
+    if title:
+        side = char * max((full - len(title) - 2) // (2 * len(char)), 1)
+        line = f"{side} {title} {side}"
+    else:
+        line = char * (full // len(char))
+    return line + char if len(line) + len(char) <= full else line
 
 
 def trimmed(template: str, message: str, available: int) -> str | None:
@@ -120,8 +134,6 @@ def _phases(result: TestResult) -> list[tuple[str, float]]:
 
 def durations_lines(results: Iterable[TestResult], options: TerminalOptions) -> list[str]:
     """pytest's --durations section: the slowest phases, ``0.52s call     id``."""
-    from fastci.report.summary import rule
-
     if options.durations is None:
         return []
     phases = sorted(
@@ -173,8 +185,6 @@ def _locations(records: Sequence[WarningRecord]) -> list[str]:
 def warnings_summary(records: Sequence[WarningRecord]) -> list[str]:
     """pytest's warnings summary: each message once, under the tests (or places) that raised
     it, then the link to pytest's docs."""
-    from fastci.report.summary import rule
-
     if not records:
         return []
     grouped: dict[str, list[WarningRecord]] = {}
