@@ -49,6 +49,9 @@ def collection_warnings(config: pytest.Config) -> Iterator[None]:
     """Warnings raised while a worker collects a unit, filtered by the user's
     ``filterwarnings`` and recorded as pytest records them during its collection (a worker
     collects after pytest's own collection hook, which does this, has returned)."""
+    if not config.pluginmanager.has_plugin("warnings"):  # -p no:warnings: pytest records none
+        yield
+        return
     try:
         from _pytest.warnings import catch_warnings_for_item
     except ImportError:  # a pytest that moved it: warnings then go to the worker's log
