@@ -101,7 +101,7 @@ def run(
     cwd: Path,
     env: dict[str, str] | None = None,
     ok: Sequence[int] = (0,),
-) -> tuple[float, int]:
+) -> tuple[float, str]:
     """Wall seconds and output of one command; an exit code not in ``ok`` stops the run."""
     started = time.perf_counter()
     proc = subprocess.run(

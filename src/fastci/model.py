@@ -46,6 +46,13 @@ class TestResult:
     subtest_failures: list[str] = dataclasses.field(default_factory=list)
     # Labels of passed subtests, kept only when pytest counts them (subtest verbosity, -v).
     subtest_passes: list[str] = dataclasses.field(default_factory=list)
+    # pytest's one-line crash messages (the short summary's "FAILED id - MESSAGE"): of the
+    # phase that decided the outcome, and of a failed teardown.
+    crash: str | None = None
+    teardown_crash: str | None = None
+    # Where a skip happened, as pytest folds skips in its short summary: "path:line", or
+    # "path" for a skip marker; None for anything but a skip (or when not known).
+    skipped_at: str | None = None
 
     def timing(self) -> TestRecord:
         return TestRecord(
@@ -84,6 +91,19 @@ class TestResult:
     def is_test(self) -> bool:
         """A test's result, not a whole file's or directory's (an import error, a skip)."""
         return "::" in self.id
+
+
+@dataclasses.dataclass(frozen=True)
+class WarningRecord:
+    """A warning pytest recorded, as its warnings summary shows it."""
+
+    location: str  # the test's node id, or "path:line" for one raised while collecting
+    message: str  # pytest's text of it: "path:line: Category: message" and the source line
+    category: str
+    filename: str
+    lineno: int
+    nodeid: str  # "" when no test was running (collection, configuration)
+    when: str  # "config", "collect" or "runtest"
 
 
 NOT_RUN = "<not run>"  # the test part of a file's entry when its unit never ran

@@ -24,6 +24,7 @@ from fastci.model import TestResult
 
 FROM_WORKER: list[Message] = [
     Ready(),
+    Ready(header=("=== test session starts ===", "rootdir: /src", "plugins: timeout-2.4.0")),
     Next(),
     Collected(
         unit="tests/test_a.py",
@@ -49,6 +50,8 @@ FROM_WORKER: list[Message] = [
             stdout="out",
             stderr="err",
             worker="gw1",
+            crash="assert 0",
+            teardown_crash="RuntimeError: left open",
         )
     ),
     Bye(aborted=True),
@@ -84,6 +87,8 @@ def test_every_coordinator_message_reads_back_as_it_was_sent(message: Message) -
         (b'{"kind": "test", "id": "a", "file": "f", "cpu": 1}', "unknown field(s) cpu"),
         (b'{"kind": "bye", "aborted": "yes"}', "bad 'bye' message: field 'aborted'"),
         (b'{"kind": "ready", "extra": 1}', "bad 'ready' message: unknown field(s) extra"),
+        (b'{"kind": "ready", "header": "rootdir"}', "bad 'ready' message: field 'header'"),
+        (b'{"kind": "test", "id": "a", "file": "f", "crash": 1}', "field 'crash' has a wrong"),
         (b'{"kind": "collected", "unit": "u"}', "bad 'collected' message: missing field 'tests'"),
     ],
 )

@@ -765,11 +765,11 @@ def test_the_short_summary_lists_what_pytests_r_option_asks_for(project: Project
         """,
     )
     default = project.fastci("run").stdout.splitlines()
-    assert "FAILED tests/test_r.py::test_bad" in default
+    assert "FAILED tests/test_r.py::test_bad - assert False" in default
     assert not [line for line in default if line.startswith(("SKIPPED", "XFAIL", "PASSED"))]
     asked = project.fastci("run", "-rsx").stdout.splitlines()
-    assert "SKIPPED tests/test_r.py::test_skipped - not on this machine" in asked
-    assert "XFAIL tests/test_r.py::test_known - xfail: known bug" in asked
-    assert "FAILED tests/test_r.py::test_bad" not in asked  # -r replaces pytest's default
+    assert "SKIPPED [1] tests/test_r.py:5: not on this machine" in asked  # folded, as pytest
+    assert "XFAIL tests/test_r.py::test_known - known bug" in asked  # as pytest says it
+    assert "FAILED tests/test_r.py::test_bad - assert False" not in asked  # -r replaces "fE"
     everything = project.fastci("run", "-rA").stdout.splitlines()
     assert "PASSED tests/test_r.py::test_ok" in everything

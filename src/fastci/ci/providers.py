@@ -81,3 +81,13 @@ def run_id_from_env(env: Mapping[str, str]) -> str | None:
         if env.get(name):
             return f"{prefix}-{env[name]}"
     return None
+
+
+def run_id_from_revision(revision: tuple[str, str] | None) -> str | None:
+    """An id every shard run on one checkout agrees on: its commit, plus a digest of its
+    uncommitted changes when there are some; None outside git."""
+    if revision is None:
+        return None
+    commit, tree = revision
+    _, _, changes = tree.partition("+")
+    return f"git-{commit[:12]}" + (f"-{changes}" if changes else "")

@@ -191,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
         problems=[p.message for p in overview.problems],
         quarantined=matching((r.id for r in results), config.quarantine),
         deselected=bundle_set.deselected,
+        warnings=[w for bundle in bundles for w in bundle.warnings],
     )
     print(summary.render(color=use_color(sys.stdout)))
     return overview.exit_code

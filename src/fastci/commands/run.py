@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from fastci.changes.git import source_revision
     from fastci.execute.collection import stop_notes
     from fastci.execute.outcome import RunRequest
+    from fastci.execute.progress import terminal_options
     from fastci.execute.run import run_tests, workers_for
     from fastci.queue.options import queue_settings
     from fastci.report.progress import use_color
@@ -124,8 +125,9 @@ def run(args: argparse.Namespace) -> int:
         outcome.coverage_report,
         notes,
         deselected=len(outcome.deselected),
-        reportchars=outcome.inventory.settings.reportchars,
+        terminal=terminal_options(outcome.inventory.settings),
         quarantined=outcome.quarantined,
+        warnings=outcome.pool.warnings,
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from fastci.execute.crashes import UnitRun
-from fastci.execute.messages import Collected
-from fastci.model import TestResult, UnitSpan, WorkerSpan, node_file, not_run_id
+from fastci.execute.messages import Collected, FromWorker, Ready, Warned
+from fastci.model import TestResult, UnitSpan, WarningRecord, WorkerSpan, node_file, not_run_id
 from fastci.plan.planner import Unit
 
 
@@ -26,6 +26,8 @@ class PoolResult:
     workers: list[WorkerSpan] = dataclasses.field(default_factory=list)
     file_collect: dict[str, float] = dataclasses.field(default_factory=dict)
     startup: float | None = None  # seconds from the pool's start until a worker was ready
+    header: tuple[str, ...] = ()  # pytest's session header, as the first ready worker wrote it
+    warnings: list[WarningRecord] = dataclasses.field(default_factory=list)  # as they came
     interrupted: bool = False
     stopped_early: str | None = None  # why the run stopped before all units ran (-x, --maxfail)
     collection_stop: str | None = None  # pytest's "Interrupted: N errors during collection"
@@ -67,6 +69,14 @@ class Ledger:
         self.result = PoolResult()
         self.listener: Listener = Silent()
         self.failures = 0
+
+    def heard(self, message: FromWorker) -> None:
+        """Keep what a worker says for the report: the session header (the first one), and
+        every warning."""
+        if isinstance(message, Ready) and not self.result.header:
+            self.result.header = message.header
+        elif isinstance(message, Warned):
+            self.result.warnings.append(message.warning)
 
     def collected(self, slot: str, assigned: list[UnitRun], message: Collected) -> None:
         """A unit imported: its tests are now owed, its import errors are results."""

@@ -1,9 +1,10 @@
 """The coordinator<->worker protocol: typed messages, one JSON line each, checked on arrival.
 
 A worker sends ``Ready`` once its session is up, ``Collected`` after importing a unit,
-``TestDone`` per test, ``Next`` when it wants more work (its last test still held back) and
-``Bye`` as it leaves. The coordinator answers ``RunUnit``, ``Stop`` (nothing more: finish
-and leave) or ``Abort`` (run nothing more, not even the held-back test).
+``TestDone`` per test, ``Warned`` per warning pytest records, ``Next`` when it wants more
+work (its last test still held back) and ``Bye`` as it leaves. The coordinator answers
+``RunUnit``, ``Stop`` (nothing more: finish and leave) or ``Abort`` (run nothing more, not
+even the held-back test).
 
 Both sides import this module, so it must not import pytest. A line that is not a message
 of the expected side raises ``ProtocolError`` saying what was wrong with it.
@@ -16,7 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeAlias
 
-from fastci.model import TestResult
+from fastci.model import TestResult, WarningRecord
 
 
 class ProtocolError(ValueError):
@@ -25,9 +26,11 @@ class ProtocolError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Ready:
-    """The worker's session is up; it waits for its first unit."""
+    """The worker's session is up; it waits for its first unit. ``header``: the lines pytest
+    would print at the start of the user's session (rootdir, configfile, plugins...)."""
 
     kind: ClassVar[str] = "ready"
+    header: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +73,14 @@ class TestDone:
 
 
 @dataclasses.dataclass(frozen=True)
+class Warned:
+    """A warning pytest recorded while collecting or running a test."""
+
+    kind: ClassVar[str] = "warning"
+    warning: WarningRecord
+
+
+@dataclasses.dataclass(frozen=True)
 class Bye:
     """The worker is leaving; ``aborted``: pytest stopped it (``-x``, ``--maxfail``, ``--sw``)."""
 
@@ -102,7 +113,7 @@ class Abort:
     kind: ClassVar[str] = "abort"
 
 
-FromWorker: TypeAlias = Ready | Next | Collected | TestDone | Bye
+FromWorker: TypeAlias = Ready | Next | Collected | TestDone | Warned | Bye
 ToWorker: TypeAlias = RunUnit | Stop | Abort
 Message: TypeAlias = FromWorker | ToWorker
 
@@ -111,6 +122,8 @@ def encode(message: Message) -> bytes:
     """One message as one line."""
     if isinstance(message, TestDone):
         fields: dict[str, Any] = vars(message.result)  # flat fields: no deep copy per test
+    elif isinstance(message, Warned):
+        fields = vars(message.warning)
     else:
         fields = {f.name: getattr(message, f.name) for f in dataclasses.fields(message)}
     if isinstance(message, Collected):
@@ -229,11 +242,25 @@ _RESULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(("id", "file", "outcome", "stdout", "stderr"), _is_str),
     **dict.fromkeys(("setup", "call", "teardown", "start", "stop"), _is_float),
     **dict.fromkeys(
-        ("group", "longrepr", "worker", "teardown_error", "teardown_node"), _or_none(_is_str)
+        (
+            "group",
+            "longrepr",
+            "worker",
+            "teardown_error",
+            "teardown_node",
+            "crash",
+            "teardown_crash",
+            "skipped_at",
+        ),
+        _or_none(_is_str),
     ),
     "subtest_failures": _is_strs,
     "subtest_passes": _is_strs,
     "attempts": lambda v: type(v) is int and v == 1,  # reruns are counted by the coordinator
+}
+_WARNING_FIELDS: dict[str, Check] = {
+    **dict.fromkeys(("location", "message", "category", "filename", "nodeid", "when"), _is_str),
+    "lineno": lambda v: type(v) is int,
 }
 _UNIT_FIELDS: dict[str, Check] = {
     "id": _is_str,
@@ -263,6 +290,10 @@ def _test_done(data: dict[str, Any]) -> TestDone:
     return TestDone(TestResult(**d))
 
 
+def _warned(data: dict[str, Any]) -> Warned:
+    return Warned(WarningRecord(**_checked("warning", data, _WARNING_FIELDS)))
+
+
 def _run_unit(data: dict[str, Any]) -> RunUnit:
     d = _checked("unit", data, _UNIT_FIELDS)
     tests = None if d["tests"] is None else tuple(d["tests"])
@@ -278,15 +309,21 @@ def _empty(cls: Callable[[], Message]) -> Callable[[dict[str, Any]], Any]:
     return decode
 
 
+def _ready(data: dict[str, Any]) -> Ready:
+    d = _checked("ready", data, {"header": _is_strs}, required=False)
+    return Ready(header=tuple(d.get("header", ())))
+
+
 def _bye(data: dict[str, Any]) -> Bye:
     return Bye(**_checked("bye", data, {"aborted": _is_bool}, required=False))
 
 
 _FROM_WORKER: dict[str, Callable[[dict[str, Any]], FromWorker]] = {
-    Ready.kind: _empty(Ready),
+    Ready.kind: _ready,
     Next.kind: _empty(Next),
     Collected.kind: _collected,
     TestDone.kind: _test_done,
+    Warned.kind: _warned,
     Bye.kind: _bye,
 }
 _TO_WORKER: dict[str, Callable[[dict[str, Any]], ToWorker]] = {

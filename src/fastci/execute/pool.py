@@ -262,6 +262,7 @@ class Pool:
     # -- messages -----------------------------------------------------------------------
 
     def _handle(self, worker: _Worker, message: messages.FromWorker) -> None:
+        self.ledger.heard(message)  # what a worker says for the report: header, warnings
         if isinstance(message, messages.TestDone):
             self._record(worker, message.result)
         elif isinstance(message, messages.Collected):

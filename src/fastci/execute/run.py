@@ -9,11 +9,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastci import __version__
-from fastci.ci.providers import run_id_from_env
+from fastci.ci.providers import run_id_from_env, run_id_from_revision
 from fastci.errors import ExitCode, FastciError
 from fastci.execute.collection import interruption
 from fastci.execute.lastfailed import update_last_failed
@@ -21,6 +21,7 @@ from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.outcome import RunOutcome, RunRequest
 from fastci.execute.pool import Pool
 from fastci.execute.process import PoolOptions
+from fastci.execute.progress import ListenerFactory, progress_for
 from fastci.execute.scheduler import Scheduler
 from fastci.execute.signals import deferred_interrupts, interrupt_on_sigterm
 from fastci.execute.startup import Prepared, prepare
@@ -69,25 +70,26 @@ def workers_for(jobs: int, units: Sequence[Unit]) -> int:
     return max(1, min(jobs, len(units)))
 
 
-def new_run_id() -> str:
-    return os.environ.get("FASTCI_RUN_ID") or run_id_from_env(os.environ) or uuid.uuid4().hex
-
-
-# Makes the listener once the plan is known: (units, predicted seconds of work, jobs).
-ListenerFactory = Callable[[int, float, int], Listener]
+def new_run_id(revision: tuple[str, str] | None = None) -> str:
+    """$FASTCI_RUN_ID, else the CI's run id, else the checkout's: what all shards agree on."""
+    env = os.environ
+    return (
+        env.get("FASTCI_RUN_ID")
+        or run_id_from_env(env)
+        or run_id_from_revision(revision)
+        or uuid.uuid4().hex
+    )
 
 
 def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None) -> RunOutcome:
     """Plan the suite, run this shard's units on the local pool, and record everything."""
-    from fastci.report.progress import Progress
-
     config = request.config
     started = time.time()
     clock = PhaseClock()
     begun = process_started()
     if begun is not None:
         clock.add("interpreter, imports and options", STARTUP, started - begun)
-    run_id = request.queue.run_id if request.queue else new_run_id()
+    run_id = request.queue.run_id if request.queue else new_run_id(request.revision)
     queue = open_queue(request.queue) if request.queue else None
     no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
@@ -106,7 +108,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             inventory, plan, units = prepared.inventory, prepared.plan, prepared.units
             early, stop = prepared.early, prepared.stop
             pool.stop_on_collection_error = stop
-            listener: Listener = (make_listener or Progress)(
+            listener: Listener = (make_listener or progress_for(inventory, units, pool))(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             result, units = _run_units(pool, prepared, listener, queue, clock)
@@ -354,6 +356,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "planned_units": [u.id for u in outcome.units],
         "units": [dataclasses.asdict(s) for s in pool.units],
         "workers": [dataclasses.asdict(w) for w in pool.workers],
+        "warnings": [dataclasses.asdict(w) for w in pool.warnings],  # for merge's summary
         "counts": outcome.counts,
         "deselected": outcome.deselected,  # ids: fastci merge counts each once over shards
         "internal_error": pool.internal_error,  # for the JUnit case pytest writes for one

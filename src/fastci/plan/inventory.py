@@ -55,6 +55,11 @@ class PytestSettings:
     continue_on_collection_errors: bool = False
     import_mode: str = "prepend"  # pytest's --import-mode
     reportchars: str = "fE"  # pytest's -r: which outcomes the short test summary lists
+    verbosity: int = 0  # pytest's -v (1, 2) and -q (-1)
+    durations: int | None = None  # pytest's --durations=N (0: all)
+    durations_min: float | None = None  # pytest's --durations-min (None: not given)
+    disable_warnings: bool = False  # pytest's --disable-warnings: no warnings summary
+    fold_skipped: bool = True  # pytest's -rs folds skips by place (--no-fold-skipped: not)
     complete: bool = True  # the selection is the whole suite (no -k, -m, node ids, -x)
     junitxml: str | None = None
     cache_dir: str | None = None

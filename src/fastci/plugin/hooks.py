@@ -82,6 +82,12 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
         "continue_on_collection_errors": bool(config.option.continue_on_collection_errors),
         "import_mode": str(config.option.importmode),
         "reportchars": str(getattr(config.option, "reportchars", "fE")),
+        # The user's -v/-q: fastci's own pytest processes add one -q.
+        "verbosity": int(config.option.verbose) + 1,
+        "durations": getattr(config.option, "durations", None),
+        "durations_min": getattr(config.option, "durations_min", None),
+        "disable_warnings": bool(getattr(config.option, "disable_warnings", False)),
+        "fold_skipped": bool(getattr(config.option, "fold_skipped", True)),
         "complete": selection_is_complete(config),
         "junitxml": config.stash.get(JUNITXML, None),
         "cache_dir": cache_dir,

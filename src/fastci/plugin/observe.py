@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Generator
@@ -48,6 +49,7 @@ class PhaseRecorder:
     def __init__(self, worker: str | None = None) -> None:
         self.worker = worker
         self.count_subtest_passes = False  # pytest counts them only when asked to (-v)
+        self.started_in = Path.cwd()  # where pytest started: skip places are relative to it
         self._open: dict[str, TestResult] = {}
 
     def start(self, nodeid: str, group: str | None = None) -> None:
@@ -74,6 +76,7 @@ class PhaseRecorder:
             return
         if report.when == "teardown" and report.failed:  # counted apart, as pytest does
             result.teardown_error = report.longreprtext
+            result.teardown_crash = crash_message(report)
             _keep_output(result, report)
             return
         outcome = _phase_outcome(report)
@@ -82,9 +85,11 @@ class PhaseRecorder:
         if report.failed:
             text = report.longreprtext
             result.longrepr = text if result.longrepr is None else f"{result.longrepr}\n{text}"
+            result.crash = result.crash or crash_message(report)
             _keep_output(result, report)
-        elif report.skipped and result.longrepr is None:
-            result.longrepr = skip_reason(report)
+        elif (report.skipped or outcome == "xpassed") and result.longrepr is None:
+            result.longrepr = skip_reason(report)  # an xpass keeps its reason, as pytest's
+            result.skipped_at = skip_place(report, self.started_in)
 
     def finish(self, nodeid: str) -> TestResult | None:
         result = self._open.pop(nodeid, None)
@@ -117,6 +122,27 @@ def _phase_outcome(report: pytest.TestReport) -> str:
     if report.failed:
         return "failed" if report.when == "call" else "error"
     return "xpassed" if xfail and report.when == "call" else "passed"
+
+
+def crash_message(report: pytest.TestReport) -> str | None:
+    """pytest's message of the exception that failed a phase, as its short summary shows it."""
+    message = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
+    return message if isinstance(message, str) else None
+
+
+def skip_place(report: pytest.TestReport, start: Path) -> str | None:
+    """Where a skip happened as pytest's folded short summary names it: "path:line", or the
+    path alone for a skip marker that is not a module's ``pytestmark``."""
+    longrepr = report.longrepr
+    if hasattr(report, "wasxfail") or not isinstance(longrepr, tuple):
+        return None
+    if len(longrepr) != SKIP_LONGREPR_PARTS:
+        return None
+    path = os.path.relpath(os.path.abspath(str(longrepr[0])), start)
+    keywords = report.keywords
+    if report.when == "setup" and "skip" in keywords and "pytestmark" not in keywords:
+        return path
+    return f"{path}:{longrepr[1]}"
 
 
 def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:

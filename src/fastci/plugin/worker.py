@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,14 @@ from fastci.execute.messages import (
     RunUnit,
     Stop,
     TestDone,
+    Warned,
 )
 from fastci.model import TestResult
+from fastci.plugin.header import session_header
 from fastci.plugin.observe import TestObserver, skip_reason
 from fastci.plugin.ordering import SEED_VARIABLE, shuffled
 from fastci.plugin.teardown_scope import TeardownScope
+from fastci.plugin.warned import collection_warnings, warning_record
 
 
 class WorkerLoop(TestObserver):
@@ -97,14 +101,15 @@ class WorkerLoop(TestObserver):
             raise RuntimeError("fastci: a unit arrived before pytest_collection made the tree")
         items: list[pytest.Item] = []
         collected_by_pytest: list[pytest.Item] = []  # already through modifyitems
-        for file in unit.files:
-            found = self.tree.items_of(file)
-            if found is None:
-                collected_by_pytest.extend(self.tree.collect_as_argument(file))
-            else:
-                items.extend(found)
         config = session.config
-        config.hook.pytest_collection_modifyitems(session=session, config=config, items=items)
+        with collection_warnings(config):  # as pytest's pytest_collection records them
+            for file in unit.files:
+                found = self.tree.items_of(file)
+                if found is None:
+                    collected_by_pytest.extend(self.tree.collect_as_argument(file))
+                else:
+                    items.extend(found)
+            config.hook.pytest_collection_modifyitems(session=session, config=config, items=items)
         items.extend(collected_by_pytest)
         if unit.tests is not None:
             chosen = set(unit.tests)
@@ -130,7 +135,7 @@ class WorkerLoop(TestObserver):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool:
-        self.channel.send(Ready())
+        self.channel.send(Ready(header=session_header(session)))
         held: pytest.Item | None = None
         while not self.aborted:
             message = self.channel.receive()
@@ -170,6 +175,12 @@ class WorkerLoop(TestObserver):
         if result.teardown_error is not None:
             result.teardown_node = shared
         self.channel.send(TestDone(result))
+
+    def pytest_warning_recorded(
+        self, warning_message: warnings.WarningMessage, when: str, nodeid: str
+    ) -> None:
+        invoked_in = self.config.invocation_params.dir
+        self.channel.send(Warned(warning_record(warning_message, when, nodeid, invoked_in)))
 
 
 def _subtests_verbose(config: pytest.Config) -> bool:

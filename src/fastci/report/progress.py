@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from fastci.model import TestResult, UnitSpan
+from fastci.report.terminal import DEFAULT_TERMINAL, TerminalOptions, verbose_lines
 
 REDRAW_SECONDS = 0.25
 PLAIN_LINE_SECONDS = 30.0
@@ -30,11 +32,23 @@ def clock(seconds: float) -> str:
 class Progress:
     """Counts results as they arrive and shows them; prints each failure as it happens."""
 
-    def __init__(
-        self, total_units: int, predicted_work: float, jobs: int, stream: TextIO | None = None
+    def __init__(  # noqa: PLR0913 -- the pool's three (a ListenerFactory), then what to show
+        self,
+        total_units: int,
+        predicted_work: float,
+        jobs: int,
+        stream: TextIO | None = None,
+        *,
+        terminal: TerminalOptions = DEFAULT_TERMINAL,
+        total_tests: int = 0,  # 0: unknown, and -v lines show no percentage
+        header: Callable[[], Sequence[str]] = tuple,  # pytest's, once a worker sent it
     ) -> None:
         # sys.stderr as it is now, not as it was at import (a test's capture may replace it).
         self.stream = stream = stream or sys.stderr
+        self.terminal = terminal
+        self.total_tests = total_tests
+        self.header = header
+        self._header_shown = False
         self.interactive = stream.isatty()
         self.color = use_color(stream)
         self.total_units = total_units
@@ -49,10 +63,27 @@ class Progress:
         self._last_draw = 0.0
         self._status_shown = False
 
+    def show_header(self) -> None:
+        """pytest's session header, then fastci's own line about the plan, once, on stdout."""
+        if self._header_shown or self.terminal.verbosity < 0:
+            return
+        lines = self.header()
+        if not lines:
+            return
+        self._header_shown = True
+        jobs = f"{self.jobs} worker{'s' * (self.jobs != 1)}"
+        units = f"{self.total_units} unit{'s' * (self.total_units != 1)}"
+        plan = f"fastci: {units} on {jobs}, {self.predicted_work:.2f}s of tests predicted"
+        self._print("\n".join([*lines, plan, ""]), sys.stdout)
+
     def test_done(self, result: TestResult) -> None:
+        self.show_header()
         self.tests += 1
-        if result.failed:
-            self.failed += 1
+        self.failed += result.failed
+        if self.terminal.verbosity > 0:  # pytest's -v line, on stdout as pytest prints it
+            lines = verbose_lines(result, self.tests, self.total_tests, self.terminal)
+            self._print("\n".join(lines), sys.stdout)
+        elif result.failed:
             self._print(paint(f"{result.outcome.upper()} {result.id}", "red", self.color))
 
     def unit_done(self, span: UnitSpan) -> None:
@@ -91,14 +122,17 @@ class Progress:
                 self.stream.flush()
             self._last_draw = now
 
-    def _print(self, line: str) -> None:
+    def _print(self, line: str, out: TextIO | None = None) -> None:
         if self._status_shown:
             self.stream.write("\r\x1b[K")
+            self.stream.flush()
             self._status_shown = False
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        out = out or self.stream
+        out.write(line + "\n")
+        out.flush()
 
     def close(self) -> None:
+        self.show_header()
         if self._status_shown:
             self.stream.write("\r\x1b[K")
             self.stream.flush()

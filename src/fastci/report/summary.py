@@ -1,39 +1,44 @@
-"""The terminal summary after a run, in pytest's spirit: failures, slowest tests, a verdict."""
+"""The terminal summary after a run, as pytest's: failures, warnings, durations, a verdict."""
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from fastci.model import TestResult
+from fastci.model import TestResult, WarningRecord
 from fastci.report.progress import paint
+from fastci.report.terminal import (
+    DEFAULT_TERMINAL,
+    TerminalOptions,
+    durations_lines,
+    folded_skips,
+    reason,
+    rule,
+    unique_warnings,
+    warnings_summary,
+    with_crash,
+)
 
 if TYPE_CHECKING:
     from fastci.report.overview import Overview
 
-SLOWEST_SHOWN = 10
 # pytest's order for the verdict line, then fastci's own "crashed" and "flaky".
 VERDICT_ORDER = (
-    "failed", "passed", "skipped", "xfailed", "xpassed", "error", "subtests passed", "crashed",
-    "flaky",
+    "failed", "passed", "skipped", "xfailed", "xpassed", "warnings", "error", "subtests passed",
+    "crashed", "flaky",
 )  # fmt: skip
 
 
-def rule(title: str, char: str = "=") -> str:
-    width = min(100, shutil.get_terminal_size((80, 20)).columns)
-    title = f" {title} " if title else ""
-    side = max(3, (width - len(title)) // 2)
-    return f"{char * side}{title}{char * side}"
-
-
-def verdict_line(counts: Mapping[str, int], seconds: float, deselected: int = 0) -> str:
+def verdict_line(
+    counts: Mapping[str, int], seconds: float, deselected: int = 0, warnings: int = 0
+) -> str:
     parts = []
     for outcome in VERDICT_ORDER:
-        n = counts.get(outcome, 0)
+        n = warnings if outcome == "warnings" else counts.get(outcome, 0)
         if n:
-            noun = "errors" if outcome == "error" and n != 1 else outcome
+            noun = outcome[:-1] if outcome == "warnings" and n == 1 else outcome
+            noun = "errors" if outcome == "error" and n != 1 else noun
             parts.append(f"{n} {noun}")
         if outcome == "skipped" and deselected:  # where pytest puts it
             parts.append(f"{deselected} deselected")
@@ -79,25 +84,12 @@ def failure_sections(results: Iterable[TestResult]) -> list[str]:
     return lines
 
 
-def slowest_lines(results: Iterable[TestResult], count: int = SLOWEST_SHOWN) -> list[str]:
-    ranked = sorted(
-        (r for r in results if r.is_test),
-        key=lambda r: (-(r.setup + r.call + r.teardown), r.id),
-    )[:count]
-    if not ranked:
-        return []
-    lines = [rule(f"slowest {len(ranked)} tests", "-")]
-    lines += [f"{r.setup + r.call + r.teardown:8.2f}s  {r.id}" for r in ranked]
-    return lines
-
-
 # The outcomes each of pytest's -r letters lists, and the word its short summary uses.
 _OUTCOMES_OF = {
     "f": ("failed",), "E": ("error", "crashed"), "s": ("skipped",), "x": ("xfailed",),
     "X": ("xpassed",), "p": ("passed",), "P": ("passed",),
 }  # fmt: skip
 _SUMMARY_WORD = {"xfailed": "XFAIL", "xpassed": "XPASS"}
-_WITH_REASON = ("skipped", "xfailed")
 
 
 def report_letters(reportchars: str) -> str:
@@ -116,22 +108,37 @@ def report_letters(reportchars: str) -> str:
     return letters
 
 
-def short_summary(results: Iterable[TestResult], reportchars: str = "fE") -> list[str]:
+def _summary_line(word: str, result: TestResult, options: TerminalOptions) -> str:
+    """One line of the short summary: a failure's crash message, or why it skipped or xfailed."""
+    line = f"{word} {result.id}"
+    if word == "ERROR" and result.outcome not in ("error", "crashed"):  # its teardown failed
+        return with_crash(line, result.teardown_crash, options)
+    if result.outcome in ("failed", "error"):
+        return with_crash(line, result.crash, options)
+    why = reason(result)
+    return f"{line} - {why}" if why else line
+
+
+def short_summary(
+    results: Iterable[TestResult], options: TerminalOptions = DEFAULT_TERMINAL
+) -> list[str]:
     """pytest's short test summary: a line per test whose outcome ``-r`` asks for, in its order."""
     lines: list[str] = []
     listed: set[str] = set()
-    for letter in report_letters(reportchars):
+    for letter in report_letters(options.reportchars):
         for outcome in _OUTCOMES_OF.get(letter, ()):
             if outcome in listed:
                 continue
             listed.add(outcome)
             word = _SUMMARY_WORD.get(outcome, outcome.upper())
+            if outcome == "skipped" and options.fold_skipped:
+                lines += folded_skips(results)
+                continue
             for r in results:
                 if outcome == "failed":  # each failed subtest first, as pytest lists them
                     lines += [f"SUBFAILED{label} {r.id}" for label, _ in r.subtests()]
                 if outcome == r.outcome or (outcome == "error" and r.teardown_error is not None):
-                    reason = f" - {r.longrepr}" if outcome in _WITH_REASON and r.longrepr else ""
-                    lines.append(f"{word} {r.id}{reason}")
+                    lines.append(_summary_line(word, r, options))
     return [rule("short test summary info"), *lines] if lines else []
 
 
@@ -147,21 +154,24 @@ class Summary:
     notes: Sequence[str] = ()
     problems: Sequence[str] = ()  # one line each, just before the verdict: they turn it red
     deselected: int = 0
-    reportchars: str = "fE"
+    terminal: TerminalOptions = DEFAULT_TERMINAL
     quarantined: Collection[str] = ()  # tests that ran in quarantine: their failures fail nothing
+    warnings: Sequence[WarningRecord] = ()  # every worker's, duplicates and all
 
     def render(self, color: bool = False) -> str:
         lines = failure_sections(self.results)
-        lines += slowest_lines(self.results)
+        warned = unique_warnings(self.warnings)
+        lines += warnings_summary(warned) if self.terminal.show_warnings else []
+        lines += durations_lines(self.results, self.terminal)
         if self.coverage_report:
             lines += [rule("coverage", "-"), self.coverage_report.rstrip()]
         lines.append(self.timing_line)
         lines += list(self.notes)
-        lines += short_summary(self.results, self.reportchars)
+        lines += short_summary(self.results, self.terminal)
         lines += [paint(f"fastci: {problem}", "red", color) for problem in self.problems]
         spared = set(self.quarantined)
         failed = any(r.failed and r.id not in spared for r in self.results) or bool(self.problems)
-        verdict = verdict_line(self.counts, self.seconds, self.deselected)
+        verdict = verdict_line(self.counts, self.seconds, self.deselected, len(warned))
         if spared:
             bad = [r for r in self.results if r.id in spared and r.outcome != "passed"]
             lines += [f"quarantined, failing nothing: {r.outcome.upper()} {r.id}" for r in bad]
@@ -169,7 +179,11 @@ class Summary:
         if self.problems:  # never a line that reads like a success, whatever the counts say
             count = len(self.problems)
             verdict += f"; not a success: {count} problem{'s' * (count > 1)} above"
-        lines.append(paint(rule(verdict), "red" if failed else "green", color))  # always last
+        quiet = self.terminal.verbosity
+        if quiet < -1 and not self.problems:  # -qq: pytest prints no final line
+            return "\n".join(lines)
+        verdict = rule(verdict) if quiet >= 0 else verdict  # -q: pytest's line without its rule
+        lines.append(paint(verdict, "red" if failed else "green", color))  # always last
         return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastci.errors import ExitCode, FastciError
-from fastci.model import TestResult, UnitSpan, WorkerSpan
+from fastci.model import TestResult, UnitSpan, WarningRecord, WorkerSpan
 from fastci.results.building import PARTIAL_SUFFIX
 from fastci.results.phases import PHASES, Phase, read_phases
 from fastci.results.records import (
@@ -150,6 +150,7 @@ class Bundle:
     phases: tuple[Phase, ...] = ()  # its fixed costs (absent before fastci.results.phases)
     deselected: tuple[str, ...] = ()  # ids left out by -k, -m or --deselect
     internal_error: str | None = None  # pytest's INTERNALERROR text, if a worker met one
+    warnings: tuple[WarningRecord, ...] = ()  # as its workers recorded them
 
     @property
     def label(self) -> str:
@@ -271,6 +272,7 @@ def _bundle_from_manifest(
         phases=read_phases(f.get("phases", [])),
         deselected=tuple(f.get("deselected") or ()),
         internal_error=f.get("internal_error"),
+        warnings=_spans(WarningRecord, f.get("warnings", []), WARNING_KINDS, "warnings"),
     )
 
 
@@ -325,6 +327,7 @@ MANIFEST_KINDS: dict[str, Kind] = {
     "phases": PHASES,
     "deselected": list_of(TEXT, "strings"),
     "internal_error": optional(TEXT),
+    "warnings": LIST,
 }
 # absent in older bundles
 MANIFEST_OPTIONAL = (
@@ -335,6 +338,7 @@ MANIFEST_OPTIONAL = (
     "phases",
     "deselected",
     "internal_error",
+    "warnings",
 )
 
 UNIT_KINDS: dict[str, Kind] = {
@@ -352,6 +356,10 @@ WORKER_KINDS: dict[str, Kind] = {
     "stop": TIME,
     "crashed": optional(TEXT),
 }
+WARNING_KINDS: dict[str, Kind] = {
+    **dict.fromkeys(("location", "message", "category", "filename", "nodeid", "when"), TEXT),
+    "lineno": whole(0, 2**31 - 1),
+}
 RESULT_KINDS: dict[str, Kind] = {
     **TEST_KINDS,
     "start": TIME,
@@ -365,4 +373,7 @@ RESULT_KINDS: dict[str, Kind] = {
     "teardown_node": optional(TEXT),
     "subtest_failures": list_of(TEXT, "strings"),
     "subtest_passes": list_of(TEXT, "strings"),
+    "crash": optional(TEXT),
+    "teardown_crash": optional(TEXT),
+    "skipped_at": optional(TEXT),
 }
