@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 
 import pytest
@@ -21,4 +22,20 @@ def session_header(session: pytest.Session) -> tuple[str, ...]:
         reporter.pytest_sessionstart(session)
     finally:
         config.option.verbose = verbose
-    return tuple(out.getvalue().splitlines())
+    return tuple(_in_entry_point_order(line) for line in out.getvalue().splitlines())
+
+
+def _in_entry_point_order(line: str) -> str:
+    """The plugins line in the order plain pytest loads them (its pytest11 entry points, by
+    installed distribution), not with fastci first because a worker loads it by ``-p``."""
+    if not line.startswith("plugins: "):
+        return line
+    order: dict[str, int] = {}
+    for dist in importlib.metadata.distributions():
+        if any(ep.group == "pytest11" for ep in dist.entry_points):
+            name = dist.metadata["Name"] or ""
+            name = name.removeprefix("pytest-")
+            order.setdefault(f"{name}-{dist.version}", len(order))
+    shown = line.removeprefix("plugins: ").split(", ")
+    ranked = sorted(shown, key=lambda item: order.get(item, len(order)))
+    return "plugins: " + ", ".join(ranked)
