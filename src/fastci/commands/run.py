@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reruns",
         "allow_flaky",
         "quarantine",
+        "record_deps",
+        "affected_env",
         *PLANNING_SETTINGS,
     )
     parser.add_argument(
@@ -100,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     if args.random_order is not None:
         print(f"fastci: random order, seed {args.random_order} (--random-order="
               f"{args.random_order} runs this order again)", file=sys.stderr)  # fmt: skip
-    outcome = run_tests(request)
+    from fastci.affected.hooks import recorded_run
+
+    outcome = recorded_run(request, run_tests)
     where = f"shard {shard}" if shard else f"queue job {queue.job}" if queue else "run"
     took = outcome.finished - outcome.started
     workers = workers_for(config.jobs, outcome.units)
