@@ -11,6 +11,7 @@ from fastci.affected.data import DepsData, read_bundle_files, write_bundle_file
 from fastci.errors import FastciError
 
 if TYPE_CHECKING:
+    from fastci.config import Config
     from fastci.execute.outcome import RunOutcome, RunRequest
 
 
@@ -33,6 +34,28 @@ def recorded_run(request: RunRequest, run_tests: Callable[[RunRequest], RunOutco
     if request.shard is None and request.queue is None:
         save_recordings(config.store_path, [data])
     return outcome
+
+
+def affected_args(config: Config, base: str | None, pytest_args: list[str]) -> list[str] | None:
+    """pytest's arguments for ``fastci run --affected``: the selected tests in place of the
+    paths given; None when nothing is selected (a line says so)."""
+    from fastci.affected.explain import summary_line
+    from fastci.commands.affected import selection_for
+
+    selection, note = selection_for(config, base, pytest_args)
+    print(summary_line(selection, note), file=sys.stderr)
+    if not selection.selected:
+        print(
+            f"fastci: no test is affected by the changes since commit "
+            f"{selection.data_commit[:12]}: nothing to run"
+        )
+        return None
+    options = [a for a in pytest_args if a.startswith("-") or not _names_a_path(config, a)]
+    return [*options, *selection.selected]
+
+
+def _names_a_path(config: Config, arg: str) -> bool:
+    return (config.workdir / arg.split("::", maxsplit=1)[0]).exists()
 
 
 def merge_recordings(store_path: Path, bundles: Iterable[Path]) -> int:

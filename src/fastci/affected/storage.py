@@ -37,6 +37,7 @@ def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
         (data.commit, data.recorded, json.dumps(env, sort_keys=True)),
     )
     ids = _intern(db, {*data.hashes, *data.modules})
+    _forget_stale(db, data, ids)
     db.executemany(
         "INSERT OR REPLACE INTO dep_hashes (commit_sha, path_id, hash) VALUES (?, ?, ?)",
         [(data.commit, ids[p], h) for p, h in data.hashes.items()],
@@ -59,6 +60,30 @@ def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
             "INSERT OR REPLACE INTO dep_modules (commit_sha, path_id, items) VALUES (?, ?, ?)",
             (data.commit, ids[module], json.dumps(sorted(known | set(items)))),
         )
+
+
+def _forget_stale(db: sqlite3.Connection, data: DepsData, ids: dict[str, int]) -> None:
+    """Drop this commit's older tests that read a file whose content this recording saw
+    differ (uncommitted edits between two runs): their data no longer says what they read.
+    Their test files keep listing them, so they count as tests without data, and run."""
+    now = {ids[path]: digest for path, digest in data.hashes.items()}
+    moved = {
+        path_id
+        for path_id, digest in db.execute(
+            "SELECT path_id, hash FROM dep_hashes WHERE commit_sha = ?", (data.commit,)
+        )
+        if now.get(path_id, digest) != digest
+    }
+    if not moved:
+        return
+    stale = [
+        (data.commit, test)
+        for test, files in db.execute(
+            "SELECT test_id, files FROM dep_tests WHERE commit_sha = ?", (data.commit,)
+        )
+        if test not in data.tests and moved.intersection(_unpack(files))
+    ]
+    db.executemany("DELETE FROM dep_tests WHERE commit_sha = ? AND test_id = ?", stale)
 
 
 def _env(db: sqlite3.Connection, commit: str) -> dict[str, str]:
