@@ -34,7 +34,8 @@ affected_env = ["SHOP_MODE"]
     "README.md": "# shop\n",
     "pkg/__init__.py": "VERSION = 1\n",
     "pkg/consts.py": "LIMIT = 10\n",
-    "pkg/calc.py": "from pkg.consts import LIMIT\n\n\ndef add(a, b):\n    return min(a + b, LIMIT)\n",
+    "pkg/calc.py": "from pkg.consts import LIMIT\n\n\ndef add(a, b):\n"
+    "    return min(a + b, LIMIT)\n",
     "pkg/shapes.py": "class Box:\n    size = 3\n",
     "pkg/users.py": "def make_user():\n    return {'name': 'ann'}\n",
     "pkg/db.py": "def connect():\n    return {'rows': 2}\n",
