@@ -15,7 +15,7 @@ from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash
 from fastci.config import Config
 from fastci.model import TestResult
-from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE
+from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 
 @contextlib.contextmanager
@@ -50,7 +50,7 @@ def harvest(
             data.modules[module] = sorted({*data.modules.get(module, ()), *line["items"]})
     if not data.tests:
         return None
-    files = {f for t in data.tests.values() for f in t.files} | set(data.modules)
+    files = {f for t in data.tests.values() for f in t.files if f != SPAWNED} | set(data.modules)
     data.hashes = {f: file_hash(config.root / f) for f in sorted(files)}
     return data
 

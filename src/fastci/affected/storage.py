@@ -36,7 +36,8 @@ def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
         "INSERT OR REPLACE INTO dep_recordings (commit_sha, recorded, env) VALUES (?, ?, ?)",
         (data.commit, data.recorded, json.dumps(env, sort_keys=True)),
     )
-    ids = _intern(db, {*data.hashes, *data.modules})
+    files = {f for deps in data.tests.values() for f in deps.files}
+    ids = _intern(db, {*data.hashes, *data.modules, *files})
     _forget_stale(db, data, ids)
     db.executemany(
         "INSERT OR REPLACE INTO dep_hashes (commit_sha, path_id, hash) VALUES (?, ?, ?)",

@@ -29,8 +29,9 @@ from typing import Any
 
 import pytest
 
-from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE
+from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
+SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -70,7 +71,9 @@ class Recorder:
         self.stack[0].add(frame.f_code.co_filename)
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "open" and self.active and isinstance(args[0], str | Path):
+        if event in SPAWN_EVENTS and self.active:
+            self.stack[-1].add(SPAWNED)  # what the process runs and reads is not seen here
+        elif event == "open" and self.active and isinstance(args[0], str | Path):
             mode, flags = args[1], args[2]
             reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else None
             if reading or (reading is None and not flags & _READ_FLAGS):
@@ -106,6 +109,8 @@ class Recorder:
         return self.relative[name]
 
     def _relative(self, name: str) -> str | None:
+        if name == SPAWNED:
+            return name
         if not name.startswith(self.root) or name.endswith(".pyc"):
             return None  # bytecode stands for its source, which is recorded
         relative = name[len(self.root) :].replace(os.sep, "/")
