@@ -73,6 +73,8 @@ class Recorder:
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
         if event in SPAWN_EVENTS and self.active:
             self.stack[-1].add(SPAWNED)  # what the process runs and reads is not seen here
+        elif event == "sqlite3.connect" and self.active and isinstance(args[0], str | Path):
+            self.stack[-1].add(os.path.abspath(args[0]))  # a database file the test reads
         elif event == "open" and self.active and isinstance(args[0], str | Path):
             mode, flags = args[1], args[2]
             reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else None
