@@ -1,10 +1,12 @@
-"""Recording overhead of ``fastci run --record-deps`` beside plain pytest, on SymPy's tests.
+"""Recording overhead of ``fastci run --record-deps`` beside pytest-testmon, on SymPy's tests.
 
 fastci affected needs each test's dependencies recorded during a normal run; this measures
-what that costs. Three commands run in turn each repeat, all on one process so the cost is
-not hidden by parallelism: plain ``pytest``, ``fastci run -j 1`` and ``fastci run -j 1
---record-deps``. The installed SymPy is made a git repository first (recordings are keyed by
-commit). Prints medians, the ratios to plain pytest, and the store's size per 1,000 tests.
+what that costs beside what a user would pick instead, pytest-testmon (whose recording run
+is ``pytest --testmon`` with no data yet). Four commands run in turn each repeat, all on one
+process so the cost is not hidden by parallelism: plain ``pytest``, ``pytest --testmon``,
+``fastci run -j 1`` and ``fastci run -j 1 --record-deps``. The installed SymPy is made a git
+repository first (recordings are keyed by commit). Prints medians, the ratios to plain
+pytest, and the store's size per test.
 
     python bench/affected_overhead.py [--repeats 3] [--tests core/tests] [--work DIR]
 """
@@ -43,10 +45,13 @@ def main() -> None:
     args = parser.parse_args()
     suite = Suite(args.work, tests=args.tests)
     suite.install()
+    pip = [str(suite.python), "-m", "pip", "install", "--quiet", "pytest-testmon"]
+    subprocess.run(pip, check=True)
     make_repository(suite.root)
     recorded_store = args.work / "recorded.db"
     commands = {
         "pytest": suite.pytest(),
+        "pytest --testmon": suite.pytest("--testmon"),
         "fastci -j 1": suite.fastci("-j", "1"),
         "fastci -j 1 --record-deps": [
             *suite.fastci("-j", "1", "--record-deps")[:3],
@@ -54,9 +59,16 @@ def main() -> None:
             *suite.fastci("-j", "1", "--record-deps")[4:],
         ],
     }
-    medians = in_turn(commands, suite.root, args.repeats, lambda: recorded_store.unlink(True))
+
+    def forget() -> None:  # every repeat records from nothing, for both tools
+        recorded_store.unlink(missing_ok=True)
+        (suite.root / ".testmondata").unlink(missing_ok=True)
+
+    medians = in_turn(commands, suite.root, args.repeats, forget)
     recording = medians["fastci -j 1 --record-deps"]
     print(f"ratio recording / plain pytest = {recording / medians['pytest']:.2f} (target <= 1.3)")
+    testmon = medians["pytest --testmon"]
+    print(f"ratio pytest-testmon / plain pytest = {testmon / medians['pytest']:.2f}")
     print(f"ratio recording / fastci without = {recording / medians['fastci -j 1']:.2f}")
     size, tests = store_size(recorded_store)
     print(f"store: {size / 1024:.0f} KiB for {tests} tests ({size / max(tests, 1):.0f} bytes/test)")
