@@ -30,6 +30,12 @@ def make_repository(root: Path) -> None:
         subprocess.run([*git, *args], cwd=root, check=True)
 
 
+def with_cache(command: list[str]) -> list[str]:
+    """The command with pytest's cache plugin left on: pytest-testmon needs it."""
+    at = command.index("no:cacheprovider")
+    return command[: at - 1] + command[at + 1 :]
+
+
 def store_size(store: Path) -> tuple[int, int]:
     """(bytes of the store, tests recorded in it)."""
     with sqlite3.connect(store) as db:
@@ -51,7 +57,7 @@ def main() -> None:
     recorded_store = args.work / "recorded.db"
     commands = {
         "pytest": suite.pytest(),
-        "pytest --testmon": suite.pytest("--testmon"),
+        "pytest --testmon": with_cache(suite.pytest("--testmon")),
         "fastci -j 1": suite.fastci("-j", "1"),
         "fastci -j 1 --record-deps": [
             *suite.fastci("-j", "1", "--record-deps")[:3],
