@@ -55,6 +55,10 @@ class Config:
     deps_index_url: str | None = None
     deps_installer: str = "auto"
     queue: str | None = None  # a Redis URL: queue mode (fastci.queue)
+    record_deps: bool = False  # fastci affected's recording (docs/affected.md)
+    always_run: tuple[str, ...] = ()
+    inputs: tuple[tuple[str, tuple[str, ...]], ...] = ()  # glob -> test paths; () = all
+    affected_env: tuple[str, ...] = ()
 
     @property
     def store_path(self) -> Path:

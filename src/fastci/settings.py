@@ -111,6 +111,16 @@ def boolean(value: object) -> bool:
     raise ValueError("true or false")
 
 
+def input_map(value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``inputs``: globs that affect every test, or a table of glob -> the test paths it affects."""
+    if isinstance(value, dict):
+        try:
+            return tuple((str(k), text_list(v)) for k, v in value.items())
+        except ValueError:
+            raise ValueError("a list of globs, or a table of glob = [test paths]") from None
+    return tuple((glob, ()) for glob in text_list(value))
+
+
 def optional_text(value: object) -> str | None:
     if value in ("", None):
         return None
@@ -321,6 +331,35 @@ SETTINGS: tuple[Setting, ...] = (
         "take units from a Redis queue shared by every runner of the run (docs/queue.md; "
         "default: $FASTCI_QUEUE_URL)",
         "URL",
+    ),
+    Setting(
+        "record_deps",
+        "--record-deps",
+        boolean,
+        "record the files each test runs and reads, for fastci affected (docs/affected.md)",
+        switch=True,
+    ),
+    Setting(
+        "always_run",
+        "--always-run",
+        text_list,
+        "test paths (globs) and marker names that fastci affected always selects",
+        "PATTERNS",
+    ),
+    Setting(
+        "inputs",
+        "--inputs",
+        input_map,
+        "non-Python files (globs) whose change selects every test; in pyproject.toml also a "
+        "table of glob = [test paths it affects]",
+        "GLOBS",
+    ),
+    Setting(
+        "affected_env",
+        "--affected-env",
+        text_list,
+        "environment variables whose value every test depends on (fastci affected)",
+        "NAMES",
     ),
 )
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fastci.affected.hooks import merge_recordings
 from fastci.config import add_setting_arguments, argparse_type, load_config
 from fastci.errors import UsageError
 from fastci.files import writable_directory, write_atomically
@@ -159,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
                 f"fastci: timings store {config.store_path}: {imported.runs_new} new run(s), "
                 f"{imported.runs_unchanged} already known"
             )
+        merge_recordings(config.store_path, (b.path for b in bundles))
     request = CoverageRequest(
         source=None,
         reports=tuple(args.cov_report or DEFAULT_REPORTS),

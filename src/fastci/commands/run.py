@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
+from fastci.commands.affected import add_base_argument
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
@@ -32,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "reruns",
         "allow_flaky",
         "quarantine",
+        "record_deps",
+        "affected_env",
+        "always_run",
+        "inputs",
         *PLANNING_SETTINGS,
     )
     parser.add_argument(
@@ -58,6 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: a new seed, printed); the same seed gives the same order anywhere",
     )  # fmt: skip
     parser.add_argument(
+        "--affected",
+        action="store_true",
+        help="run only the tests the changes since the recorded commit can affect "
+        "(fastci affected; docs/affected.md)",
+    )
+    add_base_argument(parser)
+    parser.add_argument(
         "--results",
         type=Path,
         metavar="DIR",
@@ -77,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from fastci.report.summary import Summary
 
     config = load_config(args)
+    if not _narrow_to_affected(config, args):
+        return ExitCode.OK  # --affected, and nothing is affected
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
         return _collect_only(config, args.passthrough)
     queue = queue_settings(config.queue, args.run_id, args.queue_job, os.environ)
@@ -100,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     if args.random_order is not None:
         print(f"fastci: random order, seed {args.random_order} (--random-order="
               f"{args.random_order} runs this order again)", file=sys.stderr)  # fmt: skip
-    outcome = run_tests(request)
+    from fastci.affected.hooks import recorded_run
+
+    outcome = recorded_run(request, run_tests)
     where = f"shard {shard}" if shard else f"queue job {queue.job}" if queue else "run"
     took = outcome.finished - outcome.started
     workers = workers_for(config.jobs, outcome.units)
@@ -128,6 +144,18 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code
+
+
+def _narrow_to_affected(config: Config, args: argparse.Namespace) -> bool:
+    """With --affected, pass pytest only the affected tests; False when there are none."""
+    if not args.affected:
+        return True
+    from fastci.affected.hooks import affected_args
+
+    selected = affected_args(config, args.base, args.passthrough)
+    if selected is not None:
+        args.passthrough = selected
+    return selected is not None
 
 
 def _shard(given: ShardSpec | None, queued: bool) -> ShardSpec | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from fastci.plan.schema import SCHEMA_VERSION, write_meta
+from fastci.plan.schema import DEPS_SCHEMA, SCHEMA_VERSION, write_meta
 
 FIRST_VERSION = 1
 
@@ -34,10 +34,23 @@ def _reports_keep_trees(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE reports ADD COLUMN tree TEXT")
 
 
+def _cost_model(db: sqlite3.Connection) -> None:
+    """3 -> 4: the cost model's step, which its branch brings (nothing here)."""
+
+
+def _dependency_recordings(db: sqlite3.Connection) -> None:
+    """4 -> 5: the tables of fastci affected's recordings, empty: nothing was recorded yet."""
+    for statement in DEPS_SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 # MIGRATIONS[n - FIRST_VERSION] upgrades a store of version n to version n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _samples_keep_groups,
     _reports_keep_trees,
+    _cost_model,
+    _dependency_recordings,
 )
 
 

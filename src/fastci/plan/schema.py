@@ -14,7 +14,10 @@ from fastci.results.timings import MAX_SECONDS
 #      its newest run instead of the last one ever given.
 #   3: reports keep the commit and tree they ran on (reports.commit_sha, reports.tree), so a
 #      test that passed and failed on one tree is known flaky (fastci flaky).
-SCHEMA_VERSION = 3
+#   4: (the cost model's; on another branch)
+#   5: dependency recordings for fastci affected (DEPS_SCHEMA): per commit, each test's files
+#      (interned paths), outcome and markers, the files' content hashes and the environment.
+SCHEMA_VERSION = 5
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.
 APPLICATION_ID = 0x66434931
 
@@ -69,6 +72,39 @@ CREATE TABLE files (
 ) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+# fastci affected's recordings (fastci.affected.storage reads and writes them).
+DEPS_SCHEMA = """
+CREATE TABLE dep_recordings (
+    commit_sha TEXT PRIMARY KEY, -- the commit the tests ran on
+    recorded REAL NOT NULL,      -- epoch seconds of the newest run folded in
+    env TEXT NOT NULL            -- JSON: global input -> value or content hash
+) WITHOUT ROWID;
+-- Every path any recording names, once: tests refer to paths by id.
+CREATE TABLE dep_paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
+CREATE TABLE dep_hashes (
+    commit_sha TEXT NOT NULL,
+    path_id INTEGER NOT NULL,
+    hash TEXT NOT NULL,          -- content digest when recorded, '' for absent
+    PRIMARY KEY (commit_sha, path_id)
+) WITHOUT ROWID;
+CREATE TABLE dep_tests (
+    commit_sha TEXT NOT NULL,
+    test_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    markers TEXT NOT NULL,       -- comma-separated marker names
+    files BLOB NOT NULL,         -- zlib of the sorted path ids, as 4-byte integers
+    PRIMARY KEY (commit_sha, test_id)
+) WITHOUT ROWID;
+-- The tests collected from each test file (so a file none of whose tests changed is skipped whole).
+CREATE TABLE dep_modules (
+    commit_sha TEXT NOT NULL,
+    path_id INTEGER NOT NULL,
+    items TEXT NOT NULL,         -- JSON list of node ids
+    PRIMARY KEY (commit_sha, path_id)
+) WITHOUT ROWID;
+"""
+SCHEMA += DEPS_SCHEMA
 
 
 # -- rows, as the tables hold them: every query names its columns after these fields -------

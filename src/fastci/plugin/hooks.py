@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,8 @@ def _has_pytest_cov() -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """Start measuring before conftests import the code under test (fastci workers only)."""
+    """Start measuring before conftests import the code under test (fastci workers only):
+    coverage when the options ask for it, else dependency recording when fastci asks."""
     data_file = worker_data_file()
     if data_file is None or _worker_coverage:
         return
@@ -62,12 +64,18 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     )
     if request is not None:
         _worker_coverage.append(WorkerCoverage(request, data_file))
+    elif early_config.known_args_namespace.fastci_worker:
+        from fastci.plugin import deps  # coverage owns sys.settrace when it runs
+
+        deps.start(early_config.rootpath)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure() -> None:
     while _worker_coverage:
         _worker_coverage.pop().stop()
+    if "fastci.plugin.deps" in sys.modules:
+        sys.modules["fastci.plugin.deps"].stop()
 
 
 def effective_settings(config: pytest.Config) -> dict[str, Any]:
@@ -128,9 +136,18 @@ def pytest_configure(config: pytest.Config) -> None:
         from fastci.plugin.worker import WorkerLoop
 
         watchdog.install(config)
+        _record_deps(config)
 
         fd_in, fd_out = (int(fd) for fd in config.getoption("fastci_worker").split(","))
         config.pluginmanager.register(WorkerLoop(config, fd_in, fd_out, markers), "fastci-worker")
+
+
+def _record_deps(config: pytest.Config) -> None:
+    from fastci.plugin import deps
+
+    recorder = deps.recording()
+    if recorder is not None:
+        config.pluginmanager.register(deps.DepsPlugin(recorder), "fastci-deps")
 
 
 class DiscoveredFile(pytest.File):

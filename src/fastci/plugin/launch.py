@@ -21,6 +21,10 @@ TIMEOUT_VARIABLE = "FASTCI_TIMEOUT"
 # fixed-width header holding the running test's limit, then faulthandler's output.
 STACKS_VARIABLE = "FASTCI_STACKS_FILE"
 STACKS_HEADER_BYTES = 32
+# The directory a worker writes each test's recorded dependencies into (fastci affected).
+DEPS_VARIABLE = "FASTCI_DEPS_DIR"
+# The project root those recorded paths are relative to.
+DEPS_ROOT_VARIABLE = "FASTCI_DEPS_ROOT"
 
 
 class PytestError(FastciError):

@@ -1,0 +1,1 @@
+"""Change-aware testing: what each test depends on, and which tests a change can affect."""

@@ -1,0 +1,84 @@
+"""What one recording holds: each test's files, outcome and markers, at one commit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fastci.errors import UsageError
+
+BUNDLE_FILE = "deps.json"
+
+
+@dataclasses.dataclass
+class TestDeps:
+    """One test's recorded dependencies (project-relative paths) and how it ended."""
+
+    __test__ = False
+
+    outcome: str
+    files: list[str]
+    markers: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class DepsData:
+    """A recording at ``commit``: tests, the tests of each test file, file hashes, env."""
+
+    commit: str
+    recorded: float
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
+    hashes: dict[str, str] = dataclasses.field(default_factory=dict)  # "" : file was absent
+    tests: dict[str, TestDeps] = dataclasses.field(default_factory=dict)
+    modules: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def fold(self, other: DepsData) -> None:
+        """Add another recording of the same commit (another shard's)."""
+        self.recorded = max(self.recorded, other.recorded)
+        self.env.update(other.env)
+        self.hashes.update(other.hashes)
+        self.tests.update(other.tests)
+        for module, items in other.modules.items():
+            self.modules[module] = sorted({*self.modules.get(module, ()), *items})
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DepsData:
+        tests = {t: TestDeps(**d) for t, d in data.get("tests", {}).items()}
+        return cls(
+            str(data["commit"]),
+            float(data["recorded"]),
+            dict(data.get("env", {})),
+            dict(data.get("hashes", {})),
+            tests,
+            {m: list(i) for m, i in data.get("modules", {}).items()},
+        )
+
+
+def write_bundle_file(bundle: Path, data: DepsData) -> None:
+    from fastci.files import write_atomically
+
+    write_atomically(bundle / BUNDLE_FILE, json.dumps(data.to_json()))
+
+
+def read_bundle_files(bundles: Iterable[Path]) -> list[DepsData]:
+    """The recordings in these bundle directories (those that hold one), by commit."""
+    found: dict[str, DepsData] = {}
+    for bundle in bundles:
+        path = bundle / BUNDLE_FILE
+        if not path.is_file():
+            continue
+        try:
+            data = DepsData.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as e:
+            raise UsageError(f"{path} is not a fastci dependency recording ({e})") from None
+        if data.commit in found:
+            found[data.commit].fold(data)
+        else:
+            found[data.commit] = data
+    return list(found.values())

@@ -1,0 +1,60 @@
+"""The coordinator's side of recording: workers' files in, one DepsData out, per run."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from fastci.affected.data import DepsData, TestDeps
+from fastci.affected.environment import environment, file_hash
+from fastci.config import Config
+from fastci.model import TestResult
+from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE
+
+
+@contextlib.contextmanager
+def recording_directory(enabled: bool, root: Path) -> Iterator[Path | None]:
+    """A directory the workers write into (through their environment), while the run lasts."""
+    if not enabled:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="fastci-deps-") as directory:
+        os.environ[DEPS_VARIABLE] = directory
+        os.environ[DEPS_ROOT_VARIABLE] = str(root.resolve())
+        try:
+            yield Path(directory)
+        finally:
+            os.environ.pop(DEPS_VARIABLE, None)
+            os.environ.pop(DEPS_ROOT_VARIABLE, None)
+
+
+def harvest(
+    config: Config, directory: Path, results: Iterable[TestResult], commit: str
+) -> DepsData | None:
+    """What the workers recorded, with outcomes and file hashes; None if nothing was."""
+    outcomes = {r.id: r.outcome for r in results}
+    data = DepsData(commit, time.time(), environment(config, config.affected_env))
+    for line in _lines(directory):
+        test, module = line.get("test"), line.get("module")
+        if isinstance(test, str) and test in outcomes:
+            data.tests[test] = TestDeps(outcomes[test], list(line["files"]), list(line["markers"]))
+        elif isinstance(module, str):
+            data.modules[module] = sorted({*data.modules.get(module, ()), *line["items"]})
+    if not data.tests:
+        return None
+    files = {f for t in data.tests.values() for f in t.files} | set(data.modules)
+    data.hashes = {f: file_hash(config.root / f) for f in sorted(files)}
+    return data
+
+
+def _lines(directory: Path) -> Iterator[dict[str, Any]]:
+    for path in sorted(directory.glob("worker-*.jsonl")):
+        for text in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            with contextlib.suppress(ValueError):  # a line cut short by a crashed worker
+                yield json.loads(text)

@@ -1,0 +1,137 @@
+"""Which tests a change can affect, from a recording at commit X and the working tree now.
+
+Safe first: a test runs unless its recording proves nothing it touched has changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Sequence
+
+from fastci.affected.data import DepsData, TestDeps
+from fastci.affected.environment import environment, file_hash, input_key
+from fastci.config import Config
+from fastci.model import FAILING_OUTCOMES
+
+
+@dataclasses.dataclass
+class Selection:
+    """What runs (test ids, or whole test files) and why; what is skipped and why it is safe."""
+
+    data_commit: str
+    selected: list[str] = dataclasses.field(default_factory=list)
+    skipped: list[str] = dataclasses.field(default_factory=list)
+    reasons: dict[str, str] = dataclasses.field(default_factory=dict)
+    everything: str | None = None
+    safe_files: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> why
+
+    def select(self, test: str, reason: str) -> None:
+        self.selected.append(test)
+        self.reasons[test] = reason
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "data_commit": self.data_commit,
+            "selected": self.selected,
+            "skipped": self.skipped,
+            "reasons": self.reasons,
+            "everything": self.everything,
+        }
+
+
+def select(config: Config, data: DepsData, test_files: Sequence[str]) -> Selection:
+    """The tests in ``test_files`` (the suite now) that could see a difference since X."""
+    selection = Selection(data.commit)
+    now = environment(config, config.affected_env)
+    mapped = {input_key(g, p): p for g, p in config.inputs if p}
+    changed_inputs = [k for k in sorted({*now, *data.env}) if now.get(k) != data.env.get(k)]
+    global_changes = [k for k in changed_inputs if k not in mapped]
+    if global_changes:
+        selection.everything = f"{global_changes[0]} changed since the data's commit"
+        for test_file in test_files:
+            selection.select(test_file, selection.everything)
+        return selection
+    changed = _changed_files(config, data)
+    rules = _Rules(config.always_run, [(k, mapped[k]) for k in changed_inputs])
+    for test_file in test_files:
+        _select_in_file(selection, data, test_file, changed, rules)
+    return selection
+
+
+def _changed_files(config: Config, data: DepsData) -> dict[str, str]:
+    """Recorded files whose content differs now: path -> how."""
+    changed = {}
+    for path, recorded in data.hashes.items():
+        current = file_hash(config.root / path)
+        if current != recorded:
+            changed[path] = "deleted" if not current else "added" if not recorded else "changed"
+    return changed
+
+
+@dataclasses.dataclass
+class _Rules:
+    always_run: tuple[str, ...]
+    changed_inputs: list[tuple[str, tuple[str, ...]]]  # (input entry, test paths it affects)
+
+    def reason(self, test: str, deps: TestDeps | None) -> str | None:
+        path = test.split("::", maxsplit=1)[0]
+        for pattern in self.always_run:
+            if _matches(path, test, pattern) or (deps and pattern in deps.markers):
+                return f"always_run {pattern}"
+        for entry, paths in self.changed_inputs:
+            if any(_matches(path, test, p) for p in paths):
+                return f"{entry}: an input changed"
+        return None
+
+
+def _matches(path: str, test: str, pattern: str) -> bool:
+    pattern = pattern.rstrip("/")
+    return (
+        fnmatch.fnmatch(path, pattern)
+        or fnmatch.fnmatch(test, pattern)
+        or path.startswith(pattern + "/")
+    )
+
+
+def _select_in_file(
+    selection: Selection, data: DepsData, test_file: str, changed: dict[str, str], rules: _Rules
+) -> None:
+    items = data.modules.get(test_file)
+    if items is None:
+        why = f"new test file, or none of its tests ran at {data.commit[:12]}"
+        selection.select(test_file, why)
+        return
+    if test_file in changed:
+        selection.select(test_file, f"test file {changed[test_file]}")
+        return
+    skipped = 0
+    for test in items:
+        reason = _test_reason(data.tests.get(test), test, changed, rules, data.commit)
+        if reason is None:
+            selection.skipped.append(test)
+            skipped += 1
+        else:
+            selection.select(test, reason)
+    if skipped == len(items):
+        selection.safe_files[test_file] = f"none of its {len(items)} tests touched a changed file"
+    elif skipped:
+        selection.safe_files[test_file] = (
+            f"{skipped} of its {len(items)} tests touched no changed file"
+        )
+
+
+def _test_reason(
+    deps: TestDeps | None, test: str, changed: dict[str, str], rules: _Rules, commit: str
+) -> str | None:
+    rule = rules.reason(test, deps)
+    if rule is not None:
+        return rule
+    if deps is None:
+        return f"no data: it did not run at {commit[:12]}"
+    if deps.outcome in FAILING_OUTCOMES:
+        return f"{deps.outcome} at {commit[:12]}"
+    for path in deps.files:
+        if path in changed:
+            return f"{path} {changed[path]}"
+    return None
