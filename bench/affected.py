@@ -1,6 +1,6 @@
 """Safety and savings of `fastci affected` beside pytest-testmon, on real projects' history.
 
-    python bench/affected.py [--commits 50] [--mutations 100] [--projects pluggy,more-itertools]
+    python bench/affected.py [--commits 50] [--mutations 100] [--projects tomli,more-itertools]
         [--work DIR] [--seed 1]
 
 For each project (its real git history, from the local mirror or GitHub; a virtualenv with
@@ -56,16 +56,18 @@ class Case:
     note: str = ""
 
 
-def judge(case: Case, tool: str, truth: Outcomes, chosen: Selection | str) -> None:
-    """Fill in one tool's fraction of time and missed failures for ``case``."""
+def judge(
+    case: Case, tool: str, truth: Outcomes, chosen: Selection | str, timing: Outcomes
+) -> None:
+    """Fill in one tool's fraction of time (of ``timing``'s seconds: the full run's, or the
+    base's when the full run ran nothing) and missed failures for ``case``."""
     if isinstance(chosen, str):  # the tool failed: count it as running everything
         case.note = chosen
         chosen = Selection(frozenset(), everything=chosen)
-    total = truth.seconds() or 1.0
     if chosen.everything is not None:
         case.fraction[tool] = 1.0
     else:
-        case.fraction[tool] = truth.seconds(set(chosen.tests)) / total
+        case.fraction[tool] = timing.seconds(set(chosen.tests)) / (timing.seconds() or 1.0)
     case.missed[tool] = sorted(f for f in case.failing if not chosen.covers(f))
 
 
@@ -82,8 +84,8 @@ def replay(project: Project, count: int) -> tuple[list[Case], str]:
         project.checkout(commit)
         truth = project.pytest()
         case = Case(project.spec.name, "commit", commit[:10], sorted(truth.failing))
-        judge(case, "fastci", truth, project.affected(parent))
-        judge(case, "testmon", truth, project.testmon(project.testmon_data))
+        judge(case, "fastci", truth, project.affected(parent), truth)
+        judge(case, "testmon", truth, project.testmon(project.testmon_data), truth)
         changed = project.changed_files(parent, commit)
         case.note = case.note or f"{len(changed)} files: {' '.join(changed[:4])}"
         cases.append(case)
@@ -95,26 +97,28 @@ def replay(project: Project, count: int) -> tuple[list[Case], str]:
 def mutate(project: Project, base: str, count: int, seed: int) -> list[Case]:
     """``count`` mutants of the package at ``base`` (data recorded there), each judged."""
     project.checkout(base)
+    unchanged = project.pytest()
     root = project.repo
     sources = sorted(str(p.relative_to(root)) for p in (root / project.spec.source).rglob("*.py"))
     cases = []
     for mutant in sample(root, sources, count, seed):
         original = mutant.apply(root)
         try:
-            cases.append(judge_mutant(project, base, mutant))
+            cases.append(judge_mutant(project, base, mutant, unchanged))
         finally:
             (root / mutant.path).write_text(original)
         show(cases[-1])
     return cases
 
 
-def judge_mutant(project: Project, base: str, mutant: Mutant) -> Case:
+def judge_mutant(project: Project, base: str, mutant: Mutant, unchanged: Outcomes) -> Case:
     truth = project.pytest()
+    timing = truth if truth.tests else unchanged
     case = Case(project.spec.name, "mutation", mutant.describe(), sorted(truth.failing))
-    judge(case, "fastci", truth, project.affected(base))
+    judge(case, "fastci", truth, project.affected(base), timing)
     # testmon starts from its data at the base every time, not from the last mutant's
     scratch = project.copy_testmon(project.home / "testmondata.mutant")
-    judge(case, "testmon", truth, project.testmon(scratch))
+    judge(case, "testmon", truth, project.testmon(scratch), timing)
     return case
 
 

@@ -39,8 +39,10 @@ class Spec:
         return [*(f"--deselect={d}" for d in self.deselect), *self.tests]
 
 
+# Not pluggy, iniconfig or packaging: pytest itself imports them, so the project's own
+# checkout (installed editable) would run the test runner, and a mutant would break pytest.
 SPECS = {
-    "pluggy": Spec("pluggy", "pytest-dev/pluggy", "src/pluggy", ("testing",)),
+    "tomli": Spec("tomli", "hukkin/tomli", "src/tomli", ("tests",)),
     "more-itertools": Spec(
         "more-itertools",
         "more-itertools/more-itertools",
@@ -122,11 +124,10 @@ class Project:
         self._check([*pip, "--no-deps", "--force-reinstall", str(REPO)], self.home)
 
     def commits(self, count: int) -> list[str]:
-        """The last ``count`` first-parent commits of the default branch and the parent of
-        the oldest, oldest first."""
-        listed = self._check(
-            ["git", "rev-list", "--first-parent", f"--max-count={count + 1}", "HEAD"], self.repo
-        )
+        """The last ``count`` first-parent commits of the default branch (as cloned) and the
+        parent of the oldest, oldest first."""
+        argv = ["git", "rev-list", "--first-parent", f"--max-count={count + 1}", "origin/HEAD"]
+        listed = self._check(argv, self.repo)
         return list(reversed(listed.split()))
 
     def checkout(self, commit: str) -> None:
@@ -154,8 +155,8 @@ class Project:
              *self.spec.pytest_args()],
             env,
         )  # fmt: skip
-        if not self.outcomes_file.exists():
-            raise SystemExit(f"{self.spec.name}: pytest wrote no outcomes ({' '.join(args)})")
+        if not self.outcomes_file.exists():  # pytest stopped before the session ran:
+            return Outcomes({}, (".",))  # a broken conftest or plugin, so all of it failed
         seen = json.loads(self.outcomes_file.read_text())
         tests = {t: (outcome, seconds) for t, (outcome, seconds) in seen["tests"].items()}
         return Outcomes(tests, tuple(seen["errors"]))
@@ -177,6 +178,7 @@ class Project:
         """`fastci affected --base BASE --json`'s selection, or its error line."""
         fastci = str(self.venv / "bin" / "fastci")
         argv = [fastci, "affected", "--base", base, "--json", "--store", str(self.store)]
+        argv += self.spec.pytest_args()
         proc = self._run(argv, {})
         if proc.returncode != 0:
             return f"fastci affected exited {proc.returncode}: {_tail(proc)}"
