@@ -21,7 +21,9 @@ from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE
 @contextlib.contextmanager
 def recording_directory(enabled: bool, root: Path) -> Iterator[Path | None]:
     """A directory the workers write into (through their environment), while the run lasts."""
-    if not enabled:
+    if not enabled:  # nor may a fastci run inside a recorded test write into that recording
+        os.environ.pop(DEPS_VARIABLE, None)
+        os.environ.pop(DEPS_ROOT_VARIABLE, None)
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="fastci-deps-") as directory:

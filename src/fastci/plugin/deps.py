@@ -106,9 +106,10 @@ class Recorder:
         return self.relative[name]
 
     def _relative(self, name: str) -> str | None:
-        if not name.startswith(self.root) or "site-packages" in name or name.endswith(".pyc"):
+        if not name.startswith(self.root) or name.endswith(".pyc"):
             return None  # bytecode stands for its source, which is recorded
-        return name[len(self.root) :].replace(os.sep, "/")
+        relative = name[len(self.root) :].replace(os.sep, "/")
+        return None if "site-packages/" in relative else relative  # a virtualenv in the project
 
     def write(self, record: dict[str, Any]) -> None:
         with self.out.open("a", encoding="utf-8") as f:
