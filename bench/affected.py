@@ -66,6 +66,7 @@ def judge(
         chosen = Selection(frozenset(), everything=chosen)
     if chosen.everything is not None:
         case.fraction[tool] = 1.0
+        case.note = case.note or f"{tool} ran everything: {chosen.everything}"
     else:
         case.fraction[tool] = timing.seconds(set(chosen.tests)) / (timing.seconds() or 1.0)
     case.missed[tool] = sorted(f for f in case.failing if not chosen.covers(f))
@@ -126,7 +127,8 @@ def show(case: Case) -> None:
     parts = [f"{t} {case.fraction[t]:.2f} missed {len(case.missed[t])}" for t in TOOLS]
     print(
         f"{case.project} {case.kind} {case.label}: {len(case.failing)} failing; "
-        + "; ".join(parts),
+        + "; ".join(parts)
+        + (f" ({case.note})" if case.kind == "commit" or "everything" in case.note else ""),
         flush=True,
     )
 
@@ -141,6 +143,9 @@ def summary(title: str, cases: Sequence[Case]) -> list[str]:
         f"mutations {sum(len(c.failing) for c in mutations)} "
         f"({sum(1 for c in mutations if c.failing)} mutations broke a test)",
     ]
+    failed = sum(1 for c in cases if c.note.startswith("fastci affected exited"))
+    if failed:
+        lines.append(f"   fastci affected failed {failed} times (counted as running everything)")
     for tool in TOOLS:
         missed = sum(len(c.missed[tool]) for c in cases)
         lines.append(
