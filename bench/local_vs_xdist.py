@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from suite import DEFAULT_WORK, Suite, median, timed
+from suite import DEFAULT_WORK, Suite, in_turn
 
 
 def main() -> None:
@@ -28,18 +28,9 @@ def main() -> None:
         "xdist load": suite.pytest("-n", "2", "--dist", "load"),
         "xdist worksteal": suite.pytest("-n", "2", "--dist", "worksteal"),
     }
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for repeat in range(args.repeats):
-        for name, command in commands.items():
-            times[name].append(timed(command, suite.root))
-        print(
-            f"repeat {repeat + 1}: " + ", ".join(f"{n} {t[-1]:.1f}s" for n, t in times.items()),
-            flush=True,
-        )
-    medians = {name: median(t) for name, t in times.items()}
+    medians = in_turn(commands, suite.root, args.repeats)
     best = min(("xdist load", "xdist worksteal"), key=medians.__getitem__)
     ratio = medians["fastci -j 2"] / medians[best]
-    print("medians: " + ", ".join(f"{n} {m:.1f}s" for n, m in medians.items()))
     print(f"ratio fastci / best xdist ({best}) = {ratio:.2f} (target <= 0.90)")
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,6 +120,28 @@ def timed(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = Non
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(command)}\n{tail}")
     return seconds
+
+
+def in_turn(
+    commands: Mapping[str, Sequence[str]],
+    cwd: Path,
+    repeats: int,
+    before: Callable[[], None] = lambda: None,
+) -> dict[str, float]:
+    """Each repeat runs every command once, in turn (``before`` first); prints each repeat's
+    times and the medians, and returns the medians."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for repeat in range(repeats):
+        before()
+        for name, command in commands.items():
+            times[name].append(timed(command, cwd))
+        print(
+            f"repeat {repeat + 1}: " + ", ".join(f"{n} {t[-1]:.1f}s" for n, t in times.items()),
+            flush=True,
+        )
+    medians = {name: median(t) for name, t in times.items()}
+    print("medians: " + ", ".join(f"{n} {m:.1f}s" for n, m in medians.items()))
+    return medians
 
 
 def median(values: Sequence[float]) -> float:

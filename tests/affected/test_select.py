@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.affected import FILES, affected, changed_copy, git, recorded_project
+from tests.helpers.affected import (
+    FILES,
+    affected,
+    changed_copy,
+    git,
+    recorded_project,
+    run_fastci,
+)
+from tests.helpers.git import new_project
 
 # Selected with no change at all: the recorded failure and the always_run marker.
 ALWAYS = {"tests/test_fails.py::test_broken", "tests/test_shapes.py::test_slow"}
@@ -179,3 +187,25 @@ def test_always_run_takes_test_paths_too(recorded: Path, tmp_path: Path) -> None
     copy = changed_copy(recorded, tmp_path / "copy", {})
     chosen = affected(copy, "--always-run", "tests/test_db.py")["selected"]
     assert set(chosen) - ALWAYS == {"tests/test_db.py::test_one", "tests/test_db.py::test_two"}
+
+
+def test_a_test_that_starts_a_process_is_selected_by_any_change_in_the_project(
+    tmp_path: Path,
+) -> None:
+    files = {
+        "tool.py": "print('hi')\n",
+        "other.py": "X = 1\n",
+        "tests/test_tool.py": "import subprocess, sys\n\n\ndef test_tool():\n"
+        "    out = subprocess.run([sys.executable, 'tool.py'], capture_output=True, text=True)\n"
+        "    assert out.stdout == 'hi\\n'\n",
+        "tests/test_plain.py": "def test_plain():\n    pass\n",
+    }
+    root = new_project(tmp_path / "p", files)
+    assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
+    assert affected(root)["selected"] == []
+    (root / "tool.py").write_text("print('bye')\n")  # only the child process ran it
+    result = affected(root)
+    assert result["selected"] == ["tests/test_tool.py::test_tool"]
+    assert result["reasons"]["tests/test_tool.py::test_tool"] == (
+        "<started a process> and tool.py changed"
+    )

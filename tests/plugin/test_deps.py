@@ -49,3 +49,14 @@ def test_recording_is_off_unless_asked(tmp_path: Path) -> None:
     assert recorded_tests(root) == {}
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
     assert recorded_tests(root) == {"tests/test_a.py::test_a": ["tests/test_a.py"]}
+
+
+def test_a_sqlite_database_a_test_opens_is_recorded(tmp_path: Path) -> None:
+    files = {
+        "tests/test_db.py": "import sqlite3\n\n\ndef test_db():\n"
+        "    sqlite3.connect('data.db').close()\n",
+        "data.db": "",
+    }
+    root = new_project(tmp_path / "p", files)
+    assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
+    assert recorded_tests(root) == {"tests/test_db.py::test_db": ["data.db", "tests/test_db.py"]}

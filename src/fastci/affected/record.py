@@ -15,7 +15,7 @@ from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash
 from fastci.config import Config
 from fastci.model import TestResult
-from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE
+from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 
 @contextlib.contextmanager
@@ -26,7 +26,7 @@ def recording_directory(enabled: bool, root: Path) -> Iterator[Path | None]:
         os.environ.pop(DEPS_ROOT_VARIABLE, None)
         yield None
         return
-    with tempfile.TemporaryDirectory(prefix="fastci-deps-") as directory:
+    with tempfile.TemporaryDirectory(prefix="fastci-recording-") as directory:
         os.environ[DEPS_VARIABLE] = directory
         os.environ[DEPS_ROOT_VARIABLE] = str(root.resolve())
         try:
@@ -50,13 +50,24 @@ def harvest(
             data.modules[module] = sorted({*data.modules.get(module, ()), *line["items"]})
     if not data.tests:
         return None
-    files = {f for t in data.tests.values() for f in t.files} | set(data.modules)
+    files = {f for t in data.tests.values() for f in t.files if f != SPAWNED} | set(data.modules)
     data.hashes = {f: file_hash(config.root / f) for f in sorted(files)}
     return data
 
 
 def _lines(directory: Path) -> Iterator[dict[str, Any]]:
+    """Each worker's lines, a test's file numbers turned into paths; a line cut short by a
+    crashed worker, or naming a number never written, is left out (that test runs)."""
     for path in sorted(directory.glob("worker-*.jsonl")):
+        paths: dict[int, str] = {}
         for text in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            with contextlib.suppress(ValueError):  # a line cut short by a crashed worker
-                yield json.loads(text)
+            try:
+                line = json.loads(text)
+                if "paths" in line:
+                    paths.update({int(n): str(p) for n, p in line["paths"].items()})
+                    continue
+                if "ids" in line:
+                    line["files"] = [paths[n] for n in line["ids"]]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+            yield line

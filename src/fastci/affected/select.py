@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash, input_key
+from fastci.affected.project import first_change
 from fastci.config import Config
 from fastci.model import FAILING_OUTCOMES
+from fastci.plugin.launch import SPAWNED
 
 
 @dataclasses.dataclass
@@ -53,6 +55,10 @@ def select(config: Config, data: DepsData, test_files: Sequence[str]) -> Selecti
             selection.select(test_file, selection.everything)
         return selection
     changed = _changed_files(config, data)
+    if any(SPAWNED in t.files for t in data.tests.values()):
+        change = first_change(config.root, data.commit)
+        if change is not None:
+            changed[SPAWNED] = f"and {change}"
     rules = _Rules(config.always_run, [(k, mapped[k]) for k in changed_inputs])
     for test_file in test_files:
         _select_in_file(selection, data, test_file, changed, rules)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import itertools
 import json
 import sqlite3
 import zlib
@@ -36,7 +37,8 @@ def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
         "INSERT OR REPLACE INTO dep_recordings (commit_sha, recorded, env) VALUES (?, ?, ?)",
         (data.commit, data.recorded, json.dumps(env, sort_keys=True)),
     )
-    ids = _intern(db, {*data.hashes, *data.modules})
+    files = {f for deps in data.tests.values() for f in deps.files}
+    ids = _intern(db, {*data.hashes, *data.modules, *files})
     _forget_stale(db, data, ids)
     db.executemany(
         "INSERT OR REPLACE INTO dep_hashes (commit_sha, path_id, hash) VALUES (?, ?, ?)",
@@ -97,13 +99,16 @@ def _intern(db: sqlite3.Connection, paths: set[str]) -> dict[str, int]:
 
 
 def _pack(ids: Iterable[int]) -> bytes:
-    return zlib.compress(array.array("I", sorted(ids)).tobytes())
+    """Sorted ids as their differences (mostly small, so zlib packs them tight)."""
+    numbers = sorted(ids)
+    deltas = [b - a for a, b in zip([0, *numbers], numbers, strict=False)]
+    return zlib.compress(array.array("I", deltas).tobytes(), 9)
 
 
 def _unpack(blob: bytes) -> list[int]:
-    numbers = array.array("I")
-    numbers.frombytes(zlib.decompress(blob))
-    return list(numbers)
+    deltas = array.array("I")
+    deltas.frombytes(zlib.decompress(blob))
+    return list(itertools.accumulate(deltas))
 
 
 def _prune(db: sqlite3.Connection) -> None:

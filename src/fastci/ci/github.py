@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastci.ci import workflow as shared
+from fastci.ci.affected import GITHUB_TRUSTED, shard_command
 from fastci.ci.github_steps import checkout, restore_timings, setup, step, uses, wheelhouse
 from fastci.ci.quoting import branch_filter, expression_string, q
 from fastci.ci.workflow import RESULTS, WorkflowOptions, comment, header, python_slug, seal
@@ -198,7 +199,11 @@ def _test_job(options: WorkflowOptions) -> list[str]:
             if options.queue
             else step(
                 "Run the shard's tests on every core",
-                run=f'fastci run --shard "$SHARD" --results {RESULTS}',
+                run=shard_command(
+                    f'fastci run --shard "$SHARD" --results {RESULTS}',
+                    options.affected,
+                    GITHUB_TRUSTED,
+                ),
                 env=(("SHARD", f"${{{{ matrix.shard }}}}/{n}"),),
             )
         ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fastci.ci.affected import GITLAB_TRUSTED, shard_command
 from fastci.ci.quoting import q, scalar, sh
 from fastci.ci.workflow import (
     DEPS_BUILD,
@@ -318,7 +319,9 @@ def _test_job(options: WorkflowOptions, python: str) -> list[str]:
                     else [
                         "# parallel sets CI_NODE_INDEX and CI_NODE_TOTAL: fastci run reads its "
                         "shard there.",
-                        f"fastci run --results {results}",
+                        shard_command(
+                            f"fastci run --results {results}", options.affected, GITLAB_TRUSTED
+                        ),
                     ]
                 ),
             ],

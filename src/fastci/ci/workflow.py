@@ -83,6 +83,7 @@ class WorkflowOptions:
     pin_sha: bool = False
     command: str = ""  # the command line that wrote the file, for its header
     queue: bool = False  # the test jobs take units from a shared Redis queue (docs/queue.md)
+    affected: str = "pull-requests"  # where tests run --affected (fastci.ci.affected)
 
     @property
     def primary_python(self) -> str:
@@ -159,6 +160,7 @@ class WorkflowFlags:
     pin_sha: bool = False
     settings: tuple[tuple[str, str], ...] = ()  # the setting flags given, as (flag, value)
     queue: bool = False
+    affected: str = "pull-requests"
 
 
 def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions:
@@ -196,6 +198,7 @@ def options_for_project(config: Config, flags: WorkflowFlags) -> WorkflowOptions
         pin_sha=flags.pin_sha,
         command=_command(flags, shards, pythons),
         queue=flags.queue,
+        affected=flags.affected,
     )
 
 
@@ -213,6 +216,8 @@ def _command(flags: WorkflowFlags, shards: int, pythons: Sequence[str]) -> str:
         words.append("--pin-sha")
     if flags.queue:
         words.append("--queue")
+    if flags.affected != "pull-requests":
+        words.append(f"--affected {flags.affected}")
     words += [f"{flag} {sh(value)}" for flag, value in flags.settings]
     return " ".join(words)
 

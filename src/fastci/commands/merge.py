@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastci.affected.hooks import merge_recordings
+from fastci.affected.hooks import merge_notes
+from fastci.affected.verdict import nothing_affected
 from fastci.config import add_setting_arguments, argparse_type, load_config
-from fastci.errors import UsageError
+from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory, write_atomically
 from fastci.merge.coverage import DEFAULT_REPORTS, FULL_COVERAGE, REPORT_FILES, CoverageRequest
 from fastci.settings import shard_count
@@ -119,6 +120,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if nothing := nothing_affected(args.dirs or ()):  # every shard ran --affected, found none
+        print(f"fastci: {nothing}")
+        return ExitCode.OK
+    return _merge(args)
+
+
+def _merge(args: argparse.Namespace) -> int:
     from fastci.merge.bundles import (
         import_timings,
         load_bundles,
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     written = [output / "junit.xml"]
     write_merged_junit(written[0], bundles)
     notes = [f"fastci: {note}" for note in bundle_set.notes]
+    notes += merge_notes(None if args.no_store else config.store_path, (b.path for b in bundles))
     if not args.no_store and bundles:
         try:  # the store is a cache: one that cannot be written costs a warning, not the merge
             with TimingsStore(config.store_path, window=config.estimate_window) as store:
@@ -160,7 +169,6 @@ def run(args: argparse.Namespace) -> int:
                 f"fastci: timings store {config.store_path}: {imported.runs_new} new run(s), "
                 f"{imported.runs_unchanged} already known"
             )
-        merge_recordings(config.store_path, (b.path for b in bundles))
     request = CoverageRequest(
         source=None,
         reports=tuple(args.cov_report or DEFAULT_REPORTS),

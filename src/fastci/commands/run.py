@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from fastci.report.summary import Summary
 
     config = load_config(args)
-    if not _narrow_to_affected(config, args):
+    affected = _narrow_to_affected(config, args)
+    if affected is False:
         return ExitCode.OK  # --affected, and nothing is affected
     if any(a in ("--co", "--collect-only") for a in args.passthrough):
         return _collect_only(config, args.passthrough)
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
               f"{args.random_order} runs this order again)", file=sys.stderr)  # fmt: skip
     from fastci.affected.hooks import recorded_run
 
-    outcome = recorded_run(request, run_tests)
+    outcome = recorded_run(request, run_tests, affected if isinstance(affected, dict) else None)
     where = f"shard {shard}" if shard else f"queue job {queue.job}" if queue else "run"
     took = outcome.finished - outcome.started
     workers = workers_for(config.jobs, outcome.units)
@@ -146,16 +147,18 @@ def run(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
-def _narrow_to_affected(config: Config, args: argparse.Namespace) -> bool:
-    """With --affected, pass pytest only the affected tests; False when there are none."""
+def _narrow_to_affected(config: Config, args: argparse.Namespace) -> dict[str, object] | bool:
+    """With --affected, pass pytest only the affected tests: what was selected (for the
+    bundle), or False when nothing was."""
     if not args.affected:
         return True
     from fastci.affected.hooks import affected_args
 
-    selected = affected_args(config, args.base, args.passthrough)
-    if selected is not None:
-        args.passthrough = selected
-    return selected is not None
+    selected, note = affected_args(config, args.base, args.passthrough, args.results)
+    if selected is None:
+        return False
+    args.passthrough = selected
+    return note or True
 
 
 def _shard(given: ShardSpec | None, queued: bool) -> ShardSpec | None:

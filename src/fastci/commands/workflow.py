@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from fastci.ci.affected import AFFECTED_MODES, DEFAULT_MODE
 from fastci.config import (
     add_root_argument,
     add_setting_arguments,
@@ -77,6 +78,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help="runners take units from a shared Redis queue whose URL is the "
             "FASTCI_QUEUE_URL secret, instead of fixed shards (docs/queue.md)",
         )
+        sub.add_argument(
+            "--affected",
+            choices=AFFECTED_MODES,
+            default=DEFAULT_MODE,
+            help="where the test jobs run only the tests a change can affect (fastci run "
+            "--affected, with the dependencies the default branch records): on pull "
+            "requests (the default), always, or never",
+        )
         add_setting_arguments(sub, *SETTINGS)
         output = sub.add_mutually_exclusive_group()
         output.add_argument(
@@ -108,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         fail_under=args.fail_under,
         pin_sha=getattr(args, "pin_sha", False),
         queue=args.queue,
+        affected=args.affected,
         settings=_given_settings(args),
     )
     options = options_for_project(config, flags)

@@ -9,8 +9,9 @@ holds the module. Imports that find a module already loaded run no code, so
 file too. Files opened for reading come from an audit hook. Fixtures keep what their setup
 ran, and every test that uses a fixture is charged with it, whichever test set it up.
 
-Each finished test is one JSON line ``{"test", "files", "markers"}`` and each collected
-test file one line ``{"module", "items"}`` in ``$FASTCI_DEPS_DIR/worker-PID.jsonl``;
+Each finished test is one JSON line ``{"test", "ids", "markers"}`` (its files by number,
+named by an earlier ``{"paths": {number: path}}`` line) and each collected test file one
+line ``{"module", "items"}`` in ``$FASTCI_DEPS_DIR/worker-PID.jsonl``;
 paths are relative to the project root, and files outside it are left to the environment.
 """
 
@@ -29,8 +30,9 @@ from typing import Any
 
 import pytest
 
-from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE
+from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
+SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
@@ -44,6 +46,7 @@ class Recorder:
         self.closures: dict[str, set[str]] = {}  # module file -> what its import ran
         self.fixtures: dict[int, set[str]] = {}  # id(FixtureDef) -> what its setup ran
         self.relative: dict[str, str | None] = {}
+        self.ids: dict[str, int] = {}  # project path -> its number in this worker's file
         self.active = True
 
     # -- the hot path: called for every new frame ------------------------------------
@@ -59,7 +62,7 @@ class Recorder:
 
         def module_end(frame: FrameType, event: str, arg: object) -> Any:
             if event == "return" and len(self.stack) > 1:
-                ran = self.stack.pop()
+                ran = self.expand(self.stack.pop())  # transitive: see expand()
                 self.closures.setdefault(filename, set()).update(ran)
                 self.stack[-1].update(ran)
             return module_end
@@ -70,7 +73,11 @@ class Recorder:
         self.stack[0].add(frame.f_code.co_filename)
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "open" and self.active and isinstance(args[0], str | Path):
+        if event in SPAWN_EVENTS and self.active:
+            self.stack[-1].add(SPAWNED)  # what the process runs and reads is not seen here
+        elif event == "sqlite3.connect" and self.active and isinstance(args[0], str | Path):
+            self.stack[-1].add(os.path.abspath(args[0]))  # a database file the test reads
+        elif event == "open" and self.active and isinstance(args[0], str | Path):
             mode, flags = args[1], args[2]
             reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else None
             if reading or (reading is None and not flags & _READ_FLAGS):
@@ -91,12 +98,22 @@ class Recorder:
         self.fixtures.setdefault(key, set()).update(ran)
         self.stack[-1].update(ran)
 
-    def project_files(self, files: set[str]) -> set[str]:
-        """``files`` with every module's import closure, as paths under the rootdir."""
-        expanded = set(files)
+    def expand(self, files: set[str]) -> set[str]:
+        """``files`` with the import closure of every module among them.
+
+        Each closure is already closed (it was expanded when its module's body ended), so a
+        file found inside one needs no look of its own: one union per closure, not per file.
+        """
+        expanded: set[str] = set()
         for name in files:
-            expanded.update(self.closures.get(name, ()))
-        found = (self.relative_path(name) for name in expanded)
+            if name not in expanded:
+                expanded.add(name)
+                expanded |= self.closures.get(name, set())
+        return expanded
+
+    def project_files(self, files: set[str]) -> set[str]:
+        """``files`` with every module's import closure, as paths under the project root."""
+        found = (self.relative_path(name) for name in self.expand(files))
         return {relative for relative in found if relative is not None}
 
     def relative_path(self, name: str) -> str | None:
@@ -106,10 +123,20 @@ class Recorder:
         return self.relative[name]
 
     def _relative(self, name: str) -> str | None:
+        if name == SPAWNED:
+            return name
         if not name.startswith(self.root) or name.endswith(".pyc"):
             return None  # bytecode stands for its source, which is recorded
         relative = name[len(self.root) :].replace(os.sep, "/")
         return None if "site-packages/" in relative else relative  # a virtualenv in the project
+
+    def write_test(self, test: str, files: set[str], markers: list[str]) -> None:
+        """One test's line, its files as numbers; a ``paths`` line first names new ones."""
+        new = {path: len(self.ids) + i for i, path in enumerate(sorted(files - self.ids.keys()))}
+        if new:
+            self.ids.update(new)
+            self.write({"paths": {number: path for path, number in new.items()}})
+        self.write({"test": test, "ids": sorted(self.ids[f] for f in files), "markers": markers})
 
     def write(self, record: dict[str, Any]) -> None:
         with self.out.open("a", encoding="utf-8") as f:
@@ -198,8 +225,7 @@ class DepsPlugin:
         finally:
             ran = recorder.stack[0] | self.fixture_files(item)
             markers = sorted({m.name for m in item.iter_markers()})
-            files = sorted(recorder.project_files(ran))
-            recorder.write({"test": item.nodeid, "files": files, "markers": markers})
+            recorder.write_test(item.nodeid, recorder.project_files(ran), markers)
             recorder.stack[:] = [set()]
 
     def fixture_files(self, item: pytest.Item) -> set[str]:

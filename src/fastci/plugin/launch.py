@@ -25,6 +25,9 @@ STACKS_HEADER_BYTES = 32
 DEPS_VARIABLE = "FASTCI_DEPS_DIR"
 # The project root those recorded paths are relative to.
 DEPS_ROOT_VARIABLE = "FASTCI_DEPS_ROOT"
+# The pseudo-path of a test that started a process: what that process ran and read is not
+# seen, so any change anywhere in the project selects the test.
+SPAWNED = "<started a process>"
 
 
 class PytestError(FastciError):

@@ -1,0 +1,78 @@
+"""Recording overhead of ``fastci run --record-deps`` beside pytest-testmon, on SymPy's tests.
+
+fastci affected needs each test's dependencies recorded during a normal run; this measures
+what that costs beside what a user would pick instead, pytest-testmon (whose recording run
+is ``pytest --testmon`` with no data yet). Four commands run in turn each repeat, all on one
+process so the cost is not hidden by parallelism: plain ``pytest``, ``pytest --testmon``,
+``fastci run -j 1`` and ``fastci run -j 1 --record-deps``. The installed SymPy is made a git
+repository first (recordings are keyed by commit). Prints medians, the ratios to plain
+pytest, and the store's size per test.
+
+    python bench/affected_overhead.py [--repeats 3] [--tests core/tests] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from suite import DEFAULT_WORK, Suite, in_turn
+
+
+def make_repository(root: Path) -> None:
+    """The installed package as a git repository with one commit, once."""
+    if (root / ".git").exists():
+        return
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@fastci.invalid"]
+    for args in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "sympy"]):
+        subprocess.run([*git, *args], cwd=root, check=True)
+
+
+def store_size(store: Path) -> tuple[int, int]:
+    """(bytes of the store, tests recorded in it)."""
+    with sqlite3.connect(store) as db:
+        tests = db.execute("SELECT COUNT(*) FROM dep_tests").fetchone()[0]
+    return store.stat().st_size, int(tests)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tests", default="core/tests", help="SymPy test path to run")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    args = parser.parse_args()
+    suite = Suite(args.work, tests=args.tests)
+    suite.install()
+    pip = [str(suite.python), "-m", "pip", "install", "--quiet", "pytest-testmon"]
+    subprocess.run(pip, check=True)
+    make_repository(suite.root)
+    recorded_store = args.work / "recorded.db"
+    commands = {
+        "pytest": suite.pytest(),
+        "pytest --testmon": suite.pytest("--testmon"),
+        "fastci -j 1": suite.fastci("-j", "1"),
+        "fastci -j 1 --record-deps": [
+            *suite.fastci("-j", "1", "--record-deps")[:3],
+            str(recorded_store),  # its own store, so its size is the recording's
+            *suite.fastci("-j", "1", "--record-deps")[4:],
+        ],
+    }
+
+    def forget() -> None:  # every repeat records from nothing, for both tools
+        recorded_store.unlink(missing_ok=True)
+        (suite.root / ".testmondata").unlink(missing_ok=True)
+
+    medians = in_turn(commands, suite.root, args.repeats, forget)
+    recording = medians["fastci -j 1 --record-deps"]
+    print(f"ratio recording / plain pytest = {recording / medians['pytest']:.2f} (target <= 1.3)")
+    testmon = medians["pytest --testmon"]
+    print(f"ratio pytest-testmon / plain pytest = {testmon / medians['pytest']:.2f}")
+    print(f"ratio recording / fastci without = {recording / medians['fastci -j 1']:.2f}")
+    size, tests = store_size(recorded_store)
+    print(f"store: {size / 1024:.0f} KiB for {tests} tests ({size / max(tests, 1):.0f} bytes/test)")
+
+
+if __name__ == "__main__":
+    main()

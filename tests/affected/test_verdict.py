@@ -1,0 +1,59 @@
+"""Sharded --affected runs and their merge: the verdict says what was skipped, by whose data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers.affected import run_fastci
+from tests.helpers.git import new_project
+
+FILES = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": "def a():\n    return 1\n",
+    "pkg/b.py": "def b():\n    return 2\n",
+    "tests/test_a.py": "from pkg.a import a\n\n\ndef test_a():\n    assert a() == 1\n",
+    "tests/test_b.py": "from pkg.b import b\n\n\ndef test_b():\n    assert b() == 2\n",
+}
+
+
+def shards(root: Path, *args: str) -> None:
+    for shard in ("1/2", "2/2"):
+        run = run_fastci(root, "run", "--shard", shard, "--results", "out", *args)
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def recorded(tmp_path: Path) -> Path:
+    root = new_project(tmp_path / "p", FILES)
+    assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
+    return root
+
+
+def test_the_merge_says_how_many_tests_were_skipped_and_by_which_commits_data(
+    tmp_path: Path,
+) -> None:
+    root = recorded(tmp_path)
+    (root / "pkg/a.py").write_text("def a():\n    return 1  # same\n")
+    shards(root, "--affected")
+    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    assert "1 passed" in merge.stdout
+    assert "fastci: 1 tests skipped as unaffected, by the dependency data of commit" in merge.stdout
+
+
+def test_shards_that_select_nothing_pass_the_merge_with_a_line_saying_so(tmp_path: Path) -> None:
+    root = recorded(tmp_path)
+    (root / "README.md").write_text("# docs\n")
+    shards(root, "--affected")
+    assert not list((root / "out").glob("fastci-shard-*"))
+    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
+    assert merge.returncode == 0
+    assert "no test is affected by the changes since commit" in merge.stdout
+    assert "all 2 skipped" in merge.stdout
+
+
+def test_run_affected_without_any_data_runs_every_test(tmp_path: Path) -> None:
+    root = new_project(tmp_path / "p", FILES)
+    run = run_fastci(root, "run", "--affected", "-j", "1")
+    assert run.returncode == 0
+    assert "running every test" in run.stderr
+    assert "2 passed" in run.stdout
