@@ -38,11 +38,6 @@ def test_load():
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the recorder's trace function is unset by a RecursionError (issue 14); "
-    "remove this mark with the fix",
-)
 def test_a_test_after_one_that_hit_the_recursion_limit_is_selected_by_what_it_calls(
     tmp_path: Path,
 ) -> None:
