@@ -1,0 +1,54 @@
+"""Failures fastci affected missed in bench/affected.py's replays and mutations, each made
+small: a recorded run of a real project in a real git repository, the change, the selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LEAKY_VARIABLES
+from tests.helpers.affected import affected, changed_copy, run_fastci
+from tests.helpers.git import new_project
+
+# tomli's layout (bench/affected.py, mutation src/tomli/_parser.py:505): the tests import
+# the library through tests/__init__.py, and test_misc.py hits the recursion limit in one
+# test before calling the library in the next.
+DEEP = {
+    "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+    "lib/__init__.py": "from lib._impl import answer, nest\n",
+    "lib/_impl.py": "def answer():\n    return 42\n\n\ndef nest(n):\n    return nest(n + 1)\n",
+    "tests/__init__.py": "import lib\n",
+    "tests/test_data.py": "from tests import lib\n\n\ndef test_data():\n"
+    "    assert lib.answer() == 42\n",
+    "tests/test_misc.py": """\
+import pytest
+
+from tests import lib
+
+
+def test_deep():
+    with pytest.raises(RecursionError):
+        lib.nest(0)
+
+
+def test_load():
+    assert lib.answer() == 42
+""",
+}
+
+
+def test_a_test_after_one_that_hit_the_recursion_limit_is_selected_by_what_it_calls(
+    tmp_path: Path,
+) -> None:
+    # CPython unsets a trace function that raises, and a RecursionError raised inside the
+    # recorder's trace function does; every later test in that worker recorded no code.
+    with pytest.MonkeyPatch.context() as patch:
+        for name in LEAKY_VARIABLES:
+            patch.delenv(name, raising=False)
+        root = new_project(tmp_path / "recorded", DEEP)
+        run = run_fastci(root, "run", "-j", "1", "--record-deps")
+        assert run.returncode == 0, run.stdout + run.stderr
+    changed = DEEP["lib/_impl.py"].replace("return 42", "return 41")
+    result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
+    assert "tests/test_misc.py::test_load" in result["selected"]
