@@ -142,7 +142,10 @@ def test_a_package_init_change_selects_every_test_importing_from_the_package(
 @pytest.mark.parametrize(
     ("files", "why"),
     [
-        ({"pyproject.toml": FILES["pyproject.toml"] + "\n# note\n"}, "pyproject.toml"),
+        (
+            {"pyproject.toml": FILES["pyproject.toml"] + "\n[tool.coverage.run]\nbranch = true\n"},
+            "pyproject.toml",
+        ),
         ({"tests/conftest.py": FILES["tests/conftest.py"] + "\n"}, "tests/conftest.py"),
         ({"tests/unit/conftest.py": ""}, "tests/unit/conftest.py"),
         ({"schema/db.sql": "CREATE TABLE u (y);\n"}, "inputs schema/*.sql"),
@@ -155,6 +158,15 @@ def test_a_global_input_change_selects_everything(
     assert result["everything"] == f"{why} changed since the data's commit"
     assert result["skipped"] == []
     assert "tests/test_words.py" in result["selected"]
+
+
+def test_a_lint_setting_or_a_comment_in_pyproject_toml_selects_nothing_more(
+    recorded: Path, tmp_path: Path
+) -> None:
+    pyproject = FILES["pyproject.toml"] + "\n# wider lines\n[tool.ruff]\nline-length = 120\n"
+    result = selection(recorded, tmp_path, {"pyproject.toml": pyproject})
+    assert result["everything"] is None
+    assert set(result["selected"]) == ALWAYS
 
 
 def test_a_declared_environment_variable_change_selects_everything(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from importlib import metadata
@@ -11,7 +12,35 @@ from pathlib import Path
 from fastci.config import Config
 from fastci.errors import FastciError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
 CONFIG_FILES = ("pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", "setup.py")
+# [tool.*] tables of tools that never run inside pytest: a change there (a lint rule, a
+# release setting) cannot change a test's outcome through pytest's configuration. A test that
+# reads pyproject.toml itself records the file, and any change to it selects that test.
+NOT_TEST_TOOLS = frozenset(
+    (
+        "black",
+        "bumpversion",
+        "codespell",
+        "commitizen",
+        "docformatter",
+        "flake8",
+        "interrogate",
+        "isort",
+        "mypy",
+        "pydocstyle",
+        "pylint",
+        "pyright",
+        "ruff",
+        "semantic_release",
+        "tbump",
+        "towncrier",
+    )
+)
 SKIPPED_DIRS = {".git", ".venv", "venv", ".tox", "node_modules", "__pycache__", ".fastci"}
 
 
@@ -21,6 +50,21 @@ def file_hash(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     except OSError:
         return ""
+
+
+def pyproject_hash(path: Path) -> str:
+    """A digest of what pyproject.toml says, without comments, layout and the tables of
+    tools that never run inside pytest (NOT_TEST_TOOLS); the file's own digest when it does
+    not parse."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return file_hash(path)
+    tools = document.get("tool")
+    if isinstance(tools, dict):
+        document["tool"] = {k: v for k, v in tools.items() if k not in NOT_TEST_TOOLS}
+    canonical = json.dumps(document, sort_keys=True, default=str).encode()
+    return hashlib.sha256(canonical).hexdigest()[:16]
 
 
 def conftest_files(root: Path) -> list[str]:
@@ -44,7 +88,8 @@ def environment(config: Config, env_names: tuple[str, ...]) -> dict[str, str]:
         "deps key": _deps_key(config),
     }
     for name in CONFIG_FILES:
-        inputs[name] = file_hash(config.root / name)
+        path = config.root / name
+        inputs[name] = pyproject_hash(path) if name == "pyproject.toml" else file_hash(path)
     for name in conftest_files(config.root):
         inputs[name] = file_hash(config.root / name)
     for name in env_names:
