@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from fastci import __version__
@@ -34,6 +35,7 @@ from fastci.merge.coverage import (
     worker_env,
 )
 from fastci.model import TestResult
+from fastci.plan.costs import predicted_wall
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.quarantine import Judge
@@ -82,7 +84,7 @@ ListenerFactory = Callable[[int, float, int], Listener]
 
 def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None) -> RunOutcome:
     """Plan the suite, run this shard's units on the local pool, and record everything."""
-    from fastci.report.progress import Progress
+    from fastci.report.progress import Forecast, Progress
 
     config = request.config
     started = time.time()
@@ -111,7 +113,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 pool.close()
                 raise
             pool.stop_on_collection_error = stop
-            listener: Listener = (make_listener or Progress)(
+            progress = partial(Progress, forecast=Forecast(predicted_wall(plan, units), plan.rough))
+            listener: Listener = (make_listener or progress)(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             maxfail = inventory.settings.maxfail
@@ -275,12 +278,13 @@ def _timings_run(outcome: RunOutcome) -> Run:
         startup=pool.startup, rootdir=str(request.config.root),
         commit=request.revision[0] if request.revision else None,
         tree=request.revision[1] if request.revision else None,
+        workers=workers_for(request.config.jobs, outcome.units), cpus=os.cpu_count(),
     ))  # fmt: skip
     for result in pool.results:
         if result.is_test:  # not a whole file's or directory's error or skip
             run.tests[result.id] = result.timing()
     for file, seconds in sorted(pool.file_collect.items()):
-        run.files[file] = FileRecord(file, seconds)
+        run.files[file] = FileRecord(file, seconds, pool.file_imports.get(file))
     return run
 
 

@@ -34,10 +34,26 @@ def _reports_keep_trees(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE reports ADD COLUMN tree TEXT")
 
 
+def _runs_keep_parallelism_and_imports(db: sqlite3.Connection) -> None:
+    """3 -> 4: each run keeps its workers and cores, each file its packages' import seconds.
+
+    Older runs never said (NULL workers: their durations are taken as they are) and hold
+    no import samples; the estimates they gave stay what they were.
+    """
+    db.execute("ALTER TABLE reports ADD COLUMN workers INTEGER")
+    db.execute("ALTER TABLE reports ADD COLUMN cpus INTEGER")
+    db.execute(
+        "CREATE TABLE import_samples (report_id TEXT NOT NULL, file TEXT NOT NULL,"
+        " package TEXT NOT NULL, seconds REAL NOT NULL, started REAL NOT NULL,"
+        " PRIMARY KEY (file, package, report_id)) WITHOUT ROWID"
+    )
+
+
 # MIGRATIONS[n - FIRST_VERSION] upgrades a store of version n to version n + 1.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _samples_keep_groups,
     _reports_keep_trees,
+    _runs_keep_parallelism_and_imports,
 )
 
 

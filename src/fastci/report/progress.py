@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from fastci.model import TestResult, UnitSpan
 
@@ -27,13 +27,29 @@ def clock(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
+class Forecast(NamedTuple):
+    """The plan's prediction of the whole run (fastci.plan.costs), and whether it is a guess
+    from the files' contents (nothing timed yet)."""
+
+    wall: float | None
+    rough: bool
+
+
 class Progress:
     """Counts results as they arrive and shows them; prints each failure as it happens."""
 
     def __init__(
-        self, total_units: int, predicted_work: float, jobs: int, stream: TextIO = sys.stderr
+        self,
+        total_units: int,
+        predicted_work: float,
+        jobs: int,
+        stream: TextIO = sys.stderr,
+        *,
+        forecast: Forecast | None = None,
     ) -> None:
         self.stream = stream
+        self.wall = forecast.wall if forecast else None
+        self.rough = forecast.rough if forecast else False
         self.interactive = stream.isatty()
         self.color = use_color(stream)
         self.total_units = total_units
@@ -62,6 +78,8 @@ class Progress:
     def eta(self) -> float:
         """Seconds left: the predicted work not yet done, corrected by how the plan fared so far."""
         remaining = max(0.0, self.predicted_work - self.predicted_done) / self.jobs
+        if self.wall is not None and self.predicted_work > 0:  # fixed costs and imports too
+            remaining = self.wall * remaining * self.jobs / self.predicted_work
         if self.predicted_done > 0:
             remaining *= min(3.0, max(0.3, self.actual_done / self.predicted_done))
         return remaining
@@ -72,6 +90,7 @@ class Progress:
         eta = self.eta()
         # Past the plan's prediction (a test slower than ever, or hung), say so, not "00:00 left".
         left = f"about {clock(eta)} left" if eta >= 1 else "longer than the plan predicted"
+        left += " (rough: no timings yet)" if self.rough else ""
         return (
             f"fastci: {self.tests} tests done{failed}, units {self.units_done}/{self.total_units}, "
             f"{clock(elapsed)} elapsed, {left}"
