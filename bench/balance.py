@@ -8,8 +8,8 @@ one full run first (fastci ``run -j 2``, pytest-split ``--store-durations``, one
   ``run --shard K/4`` against the prediction of ``fastci plan --shards 4``; pytest-split
   ``--splits 4 --group K`` with its durations file (plus ``-n 2`` for the ``-j 2`` row)
   against the estimate it prints;
-- one local ``-j 2`` run: ``fastci run -j 2`` against ``fastci plan -j 2``, beside
-  ``pytest -n 2``.
+- one local ``-j 2`` run: ``fastci run -j 2`` against ``fastci plan -j 2``, the same with
+  no store (a first run, planned roughly from the files), and ``pytest -n 2``.
 
 Actual is the command's wall time (interpreter, discovery and wrap-up included): what a user
 waits for. Per shard it is the median over repeats; each row prints predicted vs actual, the
@@ -104,8 +104,9 @@ class Bench:
             seconds, _ = run(command, suite.root)
             print(f"  recorded: {name} in {seconds:.1f}s", flush=True)
 
-    def plan(self, shards: int, jobs: int) -> list[float | None]:
-        command = [self.fastci, "plan", "--json", "--store", str(self.suite.store),
+    def plan(self, shards: int, jobs: int, store: Path | None = None) -> list[float | None]:
+        store = store or self.suite.store
+        command = [self.fastci, "plan", "--json", "--store", str(store),
                    "--shards", str(shards), "-j", str(jobs), *self.suite.pytest_args()]  # fmt: skip
         _, output = run(command, self.suite.root)
         plan = json.loads(output[output.index("{") :])
@@ -129,8 +130,12 @@ class Bench:
         found = SPLIT_ESTIMATE.search(output)
         return seconds, float(found.group(1)) if found else None
 
-    def local(self) -> float:
-        shutil.copyfile(self.suite.store, self.local_store)  # the real store stays as recorded
+    def local(self, first: bool = False) -> float:
+        """``fastci run -j 2`` on a copy of the store (the real one stays as recorded), or
+        with ``first`` on no store at all: a first run's rough plan."""
+        self.local_store.unlink(missing_ok=True)
+        if not first:
+            shutil.copyfile(self.suite.store, self.local_store)
         command = [self.fastci, "run", "--store", str(self.local_store), "-j", "2",
                    *self.suite.pytest_args()]  # fmt: skip
         return run(command, self.suite.root)[0]
@@ -152,11 +157,14 @@ def measure(bench: Bench, repeats: int) -> list[Row]:
                 theirs.predicted[k - 1] = estimate
         rows += [ours, theirs]
     local = Row("fastci run -j 2", bench.plan(1, 2), [[]])
+    bench.local_store.unlink(missing_ok=True)
+    first = Row("fastci run -j 2, no store", bench.plan(1, 2, bench.local_store), [[]])
     xdist = Row("pytest -n 2", [None], [[]])
     for _ in range(repeats):
         local.actual[0].append(bench.local())
+        first.actual[0].append(bench.local(first=True))
         xdist.actual[0].append(run(bench.suite.pytest("-n", "2"), bench.suite.root)[0])
-    return [*rows, local, xdist]
+    return [*rows, local, first, xdist]
 
 
 def report(name: str, spec: Spec, rows: list[Row], repeats: int) -> None:
@@ -166,11 +174,16 @@ def report(name: str, spec: Spec, rows: list[Row], repeats: int) -> None:
         if len(row.actual) > 1:
             print("\n".join(row.shards()))
     makespan = {row.name: max(row.medians()) for row in rows}
+
+    def ratio(ours: str, theirs: str) -> str:
+        return f"{makespan[ours] / makespan[theirs]:.2f}"
+
     print(
         "ratios: fastci/pytest-split makespan "
-        f"-j 1 {makespan['fastci 4 shards -j 1'] / makespan['pytest-split 4 shards']:.2f}, "
-        f"-j 2 {makespan['fastci 4 shards -j 2'] / makespan['pytest-split 4 shards -n 2']:.2f}; "
-        f"fastci -j 2 / pytest -n 2 {makespan['fastci run -j 2'] / makespan['pytest -n 2']:.2f}",
+        f"-j 1 {ratio('fastci 4 shards -j 1', 'pytest-split 4 shards')}, "
+        f"-j 2 {ratio('fastci 4 shards -j 2', 'pytest-split 4 shards -n 2')}; "
+        f"fastci -j 2 / pytest -n 2 {ratio('fastci run -j 2', 'pytest -n 2')} "
+        f"(first run, no store: {ratio('fastci run -j 2, no store', 'pytest -n 2')})",
         flush=True,
     )
 
