@@ -171,8 +171,7 @@ def report(name: str, spec: Spec, rows: list[Row], repeats: int) -> None:
     print(f"\n== {name}: {spec.tests} ({spec.kind}), median of {repeats} repeat(s)")
     for row in rows:
         print(row.summary())
-        if len(row.actual) > 1:
-            print("\n".join(row.shards()))
+        print("\n".join(row.shards()))
     makespan = {row.name: max(row.medians()) for row in rows}
 
     def ratio(ours: str, theirs: str) -> str:
