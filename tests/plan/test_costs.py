@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+from fastci.plan.planner import Plan
 from fastci.results.timings import ReportWriter, RunHeader, TestRecord
-from tests.helpers.projects import Project
-from tests.plugin.test_imports import HEAVY_SECONDS, write_shared_import_suite
+from tests.helpers.projects import HEAVY_SECONDS, Project, write_shared_import_suite
 
 
 def shards_of(plan: dict[str, Any]) -> list[tuple[float, list[str]]]:
@@ -83,5 +82,5 @@ def test_a_first_run_without_a_store_estimates_from_its_files_and_says_it_is_rou
 
 def test_a_plan_read_back_keeps_its_parallelism_and_roughness(project: Project) -> None:
     project.write("test_one.py", "def test(): pass\n")
-    plan = project.fastci_json("plan", "-j", "1")
-    assert json.loads(json.dumps(plan))["parallelism"] == 1.0
+    plan = Plan.from_json(project.fastci_json("plan", "-j", "1"))
+    assert (plan.parallelism, plan.rough) == (1.0, True)

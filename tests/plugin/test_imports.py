@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.helpers.projects import Project
-
-HEAVY_SECONDS = 0.4
-
-
-def write_shared_import_suite(project: Project, files: int = 2, light: int = 0) -> None:
-    """``files`` test files importing ``heavylib`` (it sleeps at import), ``light`` that do not."""
-    project.write("pyproject.toml", '[tool.pytest.ini_options]\npythonpath = ["."]\n')
-    project.write("heavylib/__init__.py", f"import time\ntime.sleep({HEAVY_SECONDS})\n")
-    for n in range(files):
-        project.write(f"tests/test_heavy{n}.py", "import heavylib\n\ndef test_one(): pass\n")
-    for n in range(light):
-        project.write(f"tests/test_light{n}.py", "import time\n\ndef test_one(): time.sleep(0.3)\n")
+from tests.helpers.projects import HEAVY_SECONDS, Project, write_shared_import_suite
 
 
 def test_a_shared_package_is_charged_to_the_first_file_importing_it_not_to_its_own_import(
