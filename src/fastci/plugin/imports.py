@@ -42,8 +42,8 @@ class ImportClock(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if "." in fullname:
-            return None  # a submodule is part of its package's time
+        if "." in fullname or fullname == "conftest":
+            return None  # a submodule is part of its package's time; a conftest is no package
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
