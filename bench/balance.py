@@ -167,8 +167,8 @@ def measure(bench: Bench, repeats: int) -> list[Row]:
     return [*rows, local, first, xdist]
 
 
-def report(name: str, spec: Spec, rows: list[Row], repeats: int) -> None:
-    print(f"\n== {name}: {spec.tests} ({spec.kind}), median of {repeats} repeat(s)")
+def report(name: str, suite: Suite, kind: str, rows: list[Row], repeats: int) -> None:
+    print(f"\n== {name}: {suite.tests} ({kind}), median of {repeats} repeat(s)")
     for row in rows:
         print(row.summary())
         print("\n".join(row.shards()))
@@ -202,7 +202,7 @@ def main() -> None:
         suite.install()
         bench = Bench(suite)
         bench.record()
-        report(name, spec, measure(bench, args.repeats), args.repeats)
+        report(name, suite, spec.kind, measure(bench, args.repeats), args.repeats)
 
 
 if __name__ == "__main__":
