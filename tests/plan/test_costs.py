@@ -74,7 +74,8 @@ def test_a_first_run_without_a_store_estimates_from_its_files_and_says_it_is_rou
     plan = project.fastci_json("plan")
     units = plan["units"]
     assert plan["rough"] is True
-    assert units["test_many.py"]["duration"] == 50 * units["test_one.py"]["duration"]
+    # 50 counted cases against 1 (and a little for each file's size).
+    assert 40 * units["test_one.py"]["duration"] < units["test_many.py"]["duration"]
     text = project.fastci("plan").stdout
     assert "rough estimate: no timings yet" in text
     assert not (project.root / ".fastci").exists()  # planning reads; it writes no store

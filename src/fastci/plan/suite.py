@@ -27,6 +27,7 @@ from fastci.plan.store import TimingsStore
 DEFAULT_FILE_COST = 0.02
 DEFAULT_SHARD_STARTUP = 0.5
 ROUGH_TEST_SECONDS = 0.02  # a test of a suite never timed: pytest's own cost and a bit more
+ROUGH_BYTE_SECONDS = 1e-4  # and longer test code runs longer: 0.1 s a kilobyte
 MIN_PIECE_SECONDS = 1.0  # a piece of a cut file shorter than this is not worth its import
 MIN_PIECES = 2  # a file is cut only into two pieces or more
 
@@ -138,7 +139,7 @@ def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
         if _known(knowledge, f.path)
         else f.size * per_byte
         if known_seconds
-        else counted_tests(rootdir / f.path) * ROUGH_TEST_SECONDS  # nothing timed yet: rough
+        else counted_tests(rootdir / f.path) * ROUGH_TEST_SECONDS + f.size * ROUGH_BYTE_SECONDS
         for f in inventory.files
     }
     # Files whose tests share a group merge into one unit (union-find over file paths).
