@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastci.plan.planner import CostModel, Unit, lower_bound, plan_shards
+from fastci.plan.costs import CostModel
+from fastci.plan.planner import Unit, lower_bound, plan_shards
 
 TESTS = 200_000
 FILES = 5_000

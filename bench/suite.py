@@ -27,12 +27,20 @@ DEFAULT_WORK = Path(
 
 
 class Suite:
-    """SymPy installed in ``work/venv``; commands run in the installed sympy directory."""
+    """A package's shipped tests (SymPy's by default) installed in ``work/venv``; commands run
+    in the installed package's directory, which is every tool's rootdir."""
 
     def __init__(
-        self, work: Path, tests: str = "core/tests", extra_args: Sequence[str] = ()
+        self,
+        work: Path,
+        tests: str = "core/tests",
+        extra_args: Sequence[str] = (),
+        module: str = "sympy",
+        packages: Sequence[str] = SUITE_PACKAGES,
     ) -> None:
         self.work = work
+        self.module = module  # the installed package whose directory holds its tests
+        self.packages = list(packages)
         self.extra_args = list(extra_args)
         self.venv = work / "venv"
         self.tests = tests
@@ -46,7 +54,11 @@ class Suite:
     @property
     def root(self) -> Path:
         found = subprocess.run(
-            [str(self.python), "-c", "import sympy, os; print(os.path.dirname(sympy.__file__))"],
+            [
+                str(self.python),
+                "-c",
+                f"import {self.module} as m, os; print(os.path.dirname(m.__file__))",
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -57,11 +69,11 @@ class Suite:
         if not self.python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
         pip = [str(self.python), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, *SUITE_PACKAGES], check=True)
+        subprocess.run([*pip, *self.packages], check=True)
         subprocess.run([*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True)
 
     def pytest_args(self) -> list[str]:
-        # SymPy keeps its conftest.py in the package root: make that the rootdir for every tool.
+        # SymPy (and NetworkX) keep conftest.py in the package root: every tool's rootdir.
         return [
             f"--rootdir={self.root}",
             "-p",
@@ -107,6 +119,13 @@ class Suite:
 
 def timed(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> float:
     """Wall seconds of one run of the command; a failing run is an error, not a time."""
+    return timed_output(command, cwd, env)[0]
+
+
+def timed_output(
+    command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[float, str]:
+    """Wall seconds and output (stdout, then stderr) of one run; a failure is an error."""
     started = time.perf_counter()
     proc = subprocess.run(
         command,
@@ -120,7 +139,7 @@ def timed(command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = Non
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(command)}\n{tail}")
-    return seconds
+    return seconds, proc.stdout + proc.stderr
 
 
 def in_turn(

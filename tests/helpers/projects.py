@@ -137,3 +137,16 @@ def write_report(path: Path, durations: dict[str, float]) -> None:
         writer.test(TestRecord(test_id, test_id.split("::")[0], 0.0, seconds, 0.0, "passed"))
     writer.end(complete=True)
     writer.close()
+
+
+HEAVY_SECONDS = 0.4
+
+
+def write_shared_import_suite(project: Project, files: int = 2, light: int = 0) -> None:
+    """``files`` test files importing ``heavylib`` (it sleeps at import), ``light`` that do not."""
+    project.write("pyproject.toml", '[tool.pytest.ini_options]\npythonpath = ["."]\n')
+    project.write("heavylib/__init__.py", f"import time\ntime.sleep({HEAVY_SECONDS})\n")
+    for n in range(files):
+        project.write(f"tests/test_heavy{n}.py", "import heavylib\n\ndef test_one(): pass\n")
+    for n in range(light):
+        project.write(f"tests/test_light{n}.py", "import time\n\ndef test_one(): time.sleep(0.3)\n")

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from fastci.plan.costs import read_imports
 from fastci.plan.migrations import FIRST_VERSION, MIGRATIONS
 from fastci.plan.schema import SCHEMA_VERSION
 from fastci.plan.store import TimingsStore
+from fastci.results.timings import FileRecord
 from tests.plan.test_store import make_run
 
 # The tables as fastci wrote them, frozen here: the code's SCHEMA moves on, these must not.
@@ -119,4 +121,41 @@ def test_a_v2_store_upgraded_to_v3_keeps_old_runs_without_a_tree_and_stores_new_
     assert [(r.header.commit, r.header.tree) for r in runs] == [
         (None, None), (None, None), ("c0ffee", "7ree"),
     ]  # fmt: skip
+    store.close()
+
+
+# Version 3 (4ea775f): reports keep the commit and tree they ran on.
+V3 = WITH_SAMPLE_GROUPS.replace(
+    "digest TEXT NOT NULL);", "digest TEXT NOT NULL, commit_sha TEXT, tree TEXT);"
+)
+
+
+def test_a_v3_store_upgraded_to_v4_keeps_old_runs_unscaled_and_learns_workers_and_imports(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "timings.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA application_id = 1715685681")
+    db.executescript(V3)
+    db.executemany("INSERT INTO meta VALUES (?, ?)", [("schema_version", "3"), ("window", "5")])
+    db.execute("INSERT INTO reports VALUES ('r1', 'run', NULL, 1.0, 1, 0.5, 'd', 'c1', 't1')")
+    db.execute(
+        "INSERT INTO samples VALUES ('r1', 't.py::a', 't.py', 0, 2.0, 0, 'passed', NULL, 1.0)"
+    )
+    db.execute("INSERT INTO tests VALUES ('t.py::a', 't.py', 2.0, 1.0, NULL)")
+    db.close()
+    store = TimingsStore(path)
+    new = make_run("r2", 2.0, {"u.py::b": 3.0})
+    new.header = dataclasses.replace(new.header, workers=4, cpus=2)
+    new.files["u.py"] = FileRecord("u.py", 1.5, {"numpy": 1.0})
+    store.import_runs([new])
+    runs = store.runs()
+    assert [(r.header.workers, r.header.cpus) for r in runs] == [(None, None), (4, 2)]
+    assert runs[1].files["u.py"].packages == {"numpy": 1.0}
+    # The old run's duration stands; the new one ran 4 workers on 2 cores: half of it, alone.
+    assert store.current_tests()["t.py::a"].estimate == 2.0
+    assert store.current_tests()["u.py::b"].estimate == 1.5
+    # The file's own import is its collect time without the package it loaded first.
+    assert store.file_estimates()["u.py"].collect == 0.25
+    assert read_imports(store).packages == {"numpy": 0.5}
     store.close()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastci.plan.planner import CostModel, Plan, Unit, lower_bound, plan_shards
+from fastci.plan.costs import CostModel
+from fastci.plan.planner import Plan, Unit, lower_bound, plan_shards
 
 
 @st.composite

@@ -16,7 +16,8 @@ UNITS_SHOWN_PER_SHARD = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_setting_arguments(parser, "shards", *PLANNING_SETTINGS)
+    # --jobs: the workers each shard runs, which its predicted time assumes (fastci.plan.costs).
+    add_setting_arguments(parser, "shards", "jobs", *PLANNING_SETTINGS)
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="list every unit of every shard"
@@ -42,6 +43,8 @@ def format_plan(plan: Plan, file_count: int, verbose: bool = False) -> str:
         f"{shard_count} shard{'s' if shard_count != 1 else ''}, {plan.granularity} "
         f"granularity, {len(plan.units)} units from {file_count} test files"
     ]
+    if plan.rough:
+        lines.append("rough estimate: no timings yet, durations guessed from each file's tests")
     for shard in plan.shards:
         lines.append(
             f"shard {shard.index}/{shard_count}: predicted {shard.predicted:.2f}s, "
@@ -52,8 +55,9 @@ def format_plan(plan: Plan, file_count: int, verbose: bool = False) -> str:
         if len(shown) < len(shard.units):
             lines.append(f"    … {len(shard.units) - len(shown)} more (-v lists them all)")
     ratio = plan.makespan / plan.lower_bound if plan.lower_bound > 0 else 1.0
+    workers = f"{plan.parallelism:g} worker{'s' if plan.parallelism != 1 else ''} per shard"
     lines.append(
         f"predicted makespan {plan.makespan:.2f}s, lower bound {plan.lower_bound:.2f}s "
-        f"(ratio {ratio:.3f}; includes {plan.shard_startup:.2f}s shard startup)"
+        f"(ratio {ratio:.3f}; {workers}; includes {plan.shard_startup:.2f}s shard startup)"
     )
     return "\n".join(lines)

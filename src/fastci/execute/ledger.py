@@ -25,6 +25,8 @@ class PoolResult:
     units: list[UnitSpan] = dataclasses.field(default_factory=list)
     workers: list[WorkerSpan] = dataclasses.field(default_factory=list)
     file_collect: dict[str, float] = dataclasses.field(default_factory=dict)
+    # file -> own seconds of the top-level packages it was first to import in its worker
+    file_imports: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
     startup: float | None = None  # seconds from the pool's start until a worker was ready
     header: tuple[str, ...] = ()  # pytest's session header, as the first ready worker wrote it
     warnings: list[WarningRecord] = dataclasses.field(default_factory=list)  # as they came
@@ -87,6 +89,7 @@ class Ledger:
         run.order = list(message.tests)
         run.remaining = set(run.order)
         self.result.file_collect.update(message.files)
+        self.result.file_imports.update({f: dict(p) for f, p in message.imports.items()})
         self.result.deselected.update(message.deselected)
         for error in message.errors:  # and modules that skipped themselves
             self.record(slot, assigned, TestResult(

@@ -61,6 +61,8 @@ class Collected:
     files: Mapping[str, float]  # seconds each file took to import
     start: float
     stop: float
+    # file -> own seconds of each top-level package it was first to import in this worker
+    imports: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +131,7 @@ def encode(message: Message) -> bytes:
     if isinstance(message, Collected):
         fields["errors"] = [vars(e) for e in message.errors]
         fields["files"] = dict(message.files)
+        fields["imports"] = {f: dict(p) for f, p in message.imports.items()}
     return json.dumps({"kind": message.kind, **fields}, separators=(",", ":")).encode() + b"\n"
 
 
@@ -237,6 +240,10 @@ _COLLECTED_FIELDS: dict[str, Check] = {
     "files": _is_file_seconds,
     "start": _is_float,
     "stop": _is_float,
+    "imports": lambda v: (
+        isinstance(v, dict)
+        and all(isinstance(k, str) and _is_file_seconds(p) for k, p in v.items())
+    ),
 }
 _RESULT_FIELDS: dict[str, Check] = {
     **dict.fromkeys(("id", "file", "outcome", "stdout", "stderr"), _is_str),
@@ -280,6 +287,7 @@ def _collected(data: dict[str, Any]) -> Collected:
         files=d["files"],
         start=d["start"],
         stop=d["stop"],
+        imports=d["imports"],
     )
 
 

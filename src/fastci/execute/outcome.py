@@ -9,6 +9,7 @@ from fastci.ci.providers import ShardSpec
 from fastci.config import Config
 from fastci.errors import ExitCode
 from fastci.execute.ledger import PoolResult
+from fastci.plan.costs import predicted_wall
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Plan, Unit
 from fastci.plan.quarantine import matching
@@ -55,14 +56,11 @@ class RunOutcome:
 
     @property
     def predicted(self) -> float:
-        """Expected wall time: the shard's work shared by its workers, never under its
-        largest unit."""
-        index = self.request.shard.index if self.request.shard else 1
-        shard = self.plan.shard(index)
-        startup = self.plan.shard_startup
-        largest = max((self.plan.units[u].duration for u in shard.units), default=0.0)
-        jobs = max(1, min(self.request.config.jobs, len(shard.units)))
-        return startup + max(largest, (shard.predicted - startup) / jobs)
+        """Expected wall time: the plan's, for this shard and its workers (fastci.plan.costs)."""
+        wall = predicted_wall(self.plan, self.units)
+        if wall is None:  # a queue runner's units: the plan's first shard says what one takes
+            wall = self.plan.shard(self.request.shard.index if self.request.shard else 1).predicted
+        return wall
 
     @property
     def deselected(self) -> list[str]:

@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 
 from fastci.execute.ledger import Listener
 from fastci.execute.pool import Pool
+from fastci.plan.costs import predicted_wall
 from fastci.plan.inventory import Inventory, PytestSettings
-from fastci.plan.planner import Unit
+from fastci.plan.planner import Plan, Unit
 from fastci.report.terminal import TerminalOptions
 
 
@@ -24,10 +25,12 @@ def terminal_options(settings: PytestSettings) -> TerminalOptions:
     )
 
 
-def progress_for(inventory: Inventory, units: Sequence[Unit], pool: Pool) -> ListenerFactory:
+def progress_for(
+    inventory: Inventory, plan: Plan, units: Sequence[Unit], pool: Pool
+) -> ListenerFactory:
     """The live progress, showing what the user's pytest options ask for: pytest's header
-    from the pool's first ready worker, -v lines."""
-    from fastci.report.progress import Progress
+    from the pool's first ready worker, -v lines, the plan's predicted wall time."""
+    from fastci.report.progress import Forecast, Progress
 
     known = all(u.tests is not None for u in units)
     return functools.partial(
@@ -35,6 +38,7 @@ def progress_for(inventory: Inventory, units: Sequence[Unit], pool: Pool) -> Lis
         terminal=terminal_options(inventory.settings),
         total_tests=sum(len(u.tests or ()) for u in units) if known else 0,
         header=lambda: pool.result.header,
+        forecast=Forecast(predicted_wall(plan, units), plan.rough),
     )
 
 

@@ -108,7 +108,7 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
             inventory, plan, units = prepared.inventory, prepared.plan, prepared.units
             early, stop = prepared.early, prepared.stop
             pool.stop_on_collection_error = stop
-            listener: Listener = (make_listener or progress_for(inventory, units, pool))(
+            listener: Listener = (make_listener or progress_for(inventory, plan, units, pool))(
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             result, units = _run_units(pool, prepared, listener, queue, clock)
@@ -295,12 +295,13 @@ def _timings_run(outcome: RunOutcome) -> Run:
         startup=pool.startup, rootdir=str(request.config.root),
         commit=request.revision[0] if request.revision else None,
         tree=request.revision[1] if request.revision else None,
+        workers=workers_for(request.config.jobs, outcome.units), cpus=os.cpu_count(),
     ))  # fmt: skip
     for result in pool.results:
         if result.is_test:  # not a whole file's or directory's error or skip
             run.tests[result.id] = result.timing()
     for file, seconds in sorted(pool.file_collect.items()):
-        run.files[file] = FileRecord(file, seconds)
+        run.files[file] = FileRecord(file, seconds, pool.file_imports.get(file))
     return run
 
 

@@ -14,6 +14,7 @@ from fastci.plan.estimates import median
 from fastci.plan.schema import (
     FileRow,
     FileSampleRow,
+    ImportSampleRow,
     ReportRow,
     SampleRow,
     TestRow,
@@ -30,6 +31,10 @@ CHUNK = 500  # ids per IN (...) query, well under SQLite's limit on bound parame
 INSERT_REPORT = insert_sql("reports", ReportRow, replace=True)
 INSERT_SAMPLE = insert_sql("samples", SampleRow, replace=True)
 INSERT_FILE_SAMPLE = insert_sql("file_samples", FileSampleRow, replace=True)
+INSERT_IMPORT_SAMPLE = insert_sql("import_samples", ImportSampleRow, replace=True)
+# What a second measured in a run is worth alone: a run of N workers on C < N cores made
+# each CPU-bound test take about N / C times as long (fastci.plan.costs predicts for a -j).
+ALONE = "(CASE WHEN r.workers > r.cpus THEN CAST(r.cpus AS REAL) / r.workers ELSE 1.0 END)"
 MARK_COMPLETE = insert_sql(
     "files",
     FileRow,
@@ -73,9 +78,14 @@ def run_digest(run: Run) -> str:
         # Without a commit and tree, as before they were kept: a re-import stays unchanged.
         "header": {k: v for k, v in vars(run.header).items() if v is not None or k in _OLD},
         "tests": [vars(t) for _, t in sorted(run.tests.items())],
-        "files": [vars(f) for _, f in sorted(run.files.items())],
+        "files": [_present(vars(f)) for _, f in sorted(run.files.items())],
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _present(fields: dict[str, object]) -> dict[str, object]:
+    """Without fields a run did not record, as before they existed: a re-import stays unchanged."""
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def fold_runs(db: sqlite3.Connection, runs: Sequence[Run], window: int) -> ImportResult:
@@ -114,7 +124,18 @@ def _add_run(db: sqlite3.Connection, run: Run, digest: str) -> None:
             digest=digest,
             commit_sha=head.commit,
             tree=head.tree,
+            workers=head.workers,
+            cpus=head.cpus,
         ),
+    )
+    db.execute("DELETE FROM import_samples WHERE report_id = ?", (head.report_id,))
+    db.executemany(
+        INSERT_IMPORT_SAMPLE,
+        [
+            ImportSampleRow(head.report_id, f.file, package, seconds, head.started)
+            for f in run.files.values()
+            for package, seconds in sorted((f.packages or {}).items())
+        ],
     )
     db.executemany(
         INSERT_SAMPLE,
@@ -154,8 +175,11 @@ def rederive(db: sqlite3.Connection, test_ids: set[str], files: set[str], window
         rows = fetch(
             db,
             Collect._make,
-            f"SELECT file, collect FROM file_samples WHERE file IN ({marks})"  # noqa: S608 -- only ?s
-            " ORDER BY file, started DESC, report_id",
+            # A file's own import: its collect time without the packages it was first to load.
+            f"SELECT fs.file, max(0.0, fs.collect - coalesce((SELECT sum(i.seconds) FROM"  # noqa: S608 -- only ?s
+            " import_samples i WHERE i.file = fs.file AND i.report_id = fs.report_id), 0.0))"
+            f" * {ALONE} FROM file_samples fs LEFT JOIN reports r ON r.id = fs.report_id"
+            f" WHERE fs.file IN ({marks}) ORDER BY fs.file, fs.started DESC, fs.report_id",
             chunk,
         )
         by_file: dict[str, list[float]] = defaultdict(list)
@@ -173,9 +197,10 @@ def _rederive_tests(db: sqlite3.Connection, test_ids: list[str], window: int) ->
     rows = fetch(
         db,
         Sample._make,
-        "SELECT test_id, file, setup + call + teardown AS duration, started, report_id,"  # noqa: S608 -- only ?s
-        f" group_name FROM samples WHERE test_id IN ({marks})"
-        " ORDER BY test_id, started DESC, report_id",
+        "SELECT s.test_id, s.file, (s.setup + s.call + s.teardown) * "  # noqa: S608 -- only ?s
+        f"{ALONE}, s.started, s.report_id, s.group_name FROM samples s"
+        f" LEFT JOIN reports r ON r.id = s.report_id WHERE s.test_id IN ({marks})"
+        " ORDER BY s.test_id, s.started DESC, s.report_id",
         test_ids,
     )
     by_test: dict[str, list[Sample]] = defaultdict(list)
@@ -218,6 +243,8 @@ def unfold_runs(db: sqlite3.Connection) -> list[Run]:
             startup=r.startup,
             commit=r.commit_sha,
             tree=r.tree,
+            workers=r.workers,
+            cpus=r.cpus,
         )
         result[r.id] = Run(header)
     order = "ORDER BY report_id, test_id"
@@ -236,4 +263,9 @@ def unfold_runs(db: sqlite3.Connection) -> list[Run]:
     for f in fetch(db, FileSampleRow._make, select_sql("file_samples", FileSampleRow, order)):
         if f.report_id in result:
             result[f.report_id].files[f.file] = FileRecord(file=f.file, collect=f.collect)
+    for i in fetch(db, ImportSampleRow._make, select_sql("import_samples", ImportSampleRow, order)):
+        record = result[i.report_id].files.get(i.file) if i.report_id in result else None
+        if record is not None:
+            packages = {**(record.packages or {}), i.package: i.seconds}
+            result[i.report_id].files[i.file] = dataclasses.replace(record, packages=packages)
     return list(result.values())

@@ -34,8 +34,19 @@ def _reports_keep_trees(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE reports ADD COLUMN tree TEXT")
 
 
-def _cost_model(db: sqlite3.Connection) -> None:
-    """3 -> 4: the cost model's step, which its branch brings (nothing here)."""
+def _runs_keep_parallelism_and_imports(db: sqlite3.Connection) -> None:
+    """3 -> 4: each run keeps its workers and cores, each file its packages' import seconds.
+
+    Older runs never said (NULL workers: their durations are taken as they are) and hold
+    no import samples; the estimates they gave stay what they were.
+    """
+    db.execute("ALTER TABLE reports ADD COLUMN workers INTEGER")
+    db.execute("ALTER TABLE reports ADD COLUMN cpus INTEGER")
+    db.execute(
+        "CREATE TABLE import_samples (report_id TEXT NOT NULL, file TEXT NOT NULL,"
+        " package TEXT NOT NULL, seconds REAL NOT NULL, started REAL NOT NULL,"
+        " PRIMARY KEY (file, package, report_id)) WITHOUT ROWID"
+    )
 
 
 def _dependency_recordings(db: sqlite3.Connection) -> None:
@@ -49,7 +60,7 @@ def _dependency_recordings(db: sqlite3.Connection) -> None:
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _samples_keep_groups,
     _reports_keep_trees,
-    _cost_model,
+    _runs_keep_parallelism_and_imports,
     _dependency_recordings,
 )
 

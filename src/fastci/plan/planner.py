@@ -1,7 +1,8 @@
 """The planner: units of tests into N duration-balanced shards, deterministically.
 
-The cost of a shard is its startup, plus its units' durations, plus the import cost of each
-file it touches (a file split over two shards is imported twice). Units are placed largest
+The cost of a shard is fastci.plan.costs's: its startup, plus its units' durations, plus the
+import cost of each file it touches (a file split over two shards is imported twice) and of
+each shared package its files need, once. Units are placed largest
 file first (and within a file, largest unit first) on the shard where they end the lowest,
 which keeps a file's units together unless splitting it balances better; then a refinement
 pass moves or swaps units off the most loaded shard while that lowers it. The same units,
@@ -20,6 +21,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import Any, NamedTuple
+
+from fastci.plan.costs import CostModel
 
 PLAN_FORMAT = 1
 # Refinement stops after this many improving steps: bounds planning time on huge inputs.
@@ -43,15 +46,6 @@ class Unit(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
-class CostModel:
-    shard_startup: float = 0.0
-    file_costs: Mapping[str, float] = dataclasses.field(default_factory=dict)
-
-    def file_cost(self, file: str) -> float:
-        return self.file_costs.get(file, 0.0)
-
-
-@dataclasses.dataclass(frozen=True)
 class Shard:
     index: int  # 1-based, as in --shard K/N
     units: tuple[str, ...]  # in run order: longest first
@@ -66,6 +60,8 @@ class Plan:
     shard_startup: float
     makespan: float
     lower_bound: float
+    parallelism: float = 1.0  # workers per shard its predictions assume (min(-j, cores))
+    rough: bool = False  # nothing measured yet: estimated from the files' contents
 
     def shard(self, index: int) -> Shard:
         return self.shards[index - 1]
@@ -77,6 +73,8 @@ class Plan:
             "shard_startup": self.shard_startup,
             "makespan": self.makespan,
             "lower_bound": self.lower_bound,
+            "parallelism": self.parallelism,
+            "rough": self.rough,
             "shards": [dataclasses.asdict(s) for s in self.shards],
             "units": {
                 uid: {
@@ -117,14 +115,17 @@ class Plan:
             shard_startup=float(data["shard_startup"]),
             makespan=float(data["makespan"]),
             lower_bound=float(data["lower_bound"]),
+            parallelism=float(data.get("parallelism", 1.0)),
+            rough=bool(data.get("rough", False)),
         )
 
 
 class _Loads:
     """Mutable shard state during planning: loads, members and per-file use counts."""
 
-    def __init__(self, shard_count: int, model: CostModel) -> None:
+    def __init__(self, shard_count: int, model: CostModel, units: Sequence[Unit]) -> None:
         self.model = model
+        self.needs = {u.id: model.needs(u) for u in units}  # its files, then shared packages
         self.load = [model.shard_startup] * shard_count
         # (duration, id) per shard; sorted on demand, since placing 10^5 units must be cheap.
         self.members: list[list[tuple[float, str]]] = [[] for _ in range(shard_count)]
@@ -138,13 +139,14 @@ class _Loads:
         uses = self.file_uses[shard]
         if remove is not None:
             load -= remove.duration
-            for f in remove.files:
+            for f in self.needs[remove.id]:
                 if uses[f] == 1:
                     load -= self.model.file_cost(f)
         if add is not None:
             load += add.duration
-            for f in add.files:
-                count = uses.get(f, 0) - (1 if remove is not None and f in remove.files else 0)
+            removed = self.needs[remove.id] if remove is not None else ()
+            for f in self.needs[add.id]:
+                count = uses.get(f, 0) - (1 if f in removed else 0)
                 if count == 0:
                     load += self.model.file_cost(f)
         return load
@@ -155,7 +157,7 @@ class _Loads:
             bisect.insort(self.members[shard], (unit.duration, unit.id))
         else:
             self.members[shard].append((unit.duration, unit.id))
-        for f in unit.files:
+        for f in self.needs[unit.id]:
             self.file_uses[shard][f] += 1
             self.holders[f].add(shard)
 
@@ -166,7 +168,7 @@ class _Loads:
         self.members[shard].extend((u.duration, u.id) for u in units)
         uses = self.file_uses[shard]
         for unit in units:
-            for f in unit.files:
+            for f in self.needs[unit.id]:
                 uses[f] += 1
                 self.holders[f].add(shard)
 
@@ -181,7 +183,7 @@ class _Loads:
         members = self.sorted_members(shard)
         del members[bisect.bisect_left(members, (unit.duration, unit.id))]
         uses = self.file_uses[shard]
-        for f in unit.files:
+        for f in self.needs[unit.id]:
             uses[f] -= 1
             if uses[f] == 0:
                 del uses[f]
@@ -200,7 +202,7 @@ def plan_shards(
         raise ValueError("unit ids must be unique")
     cost = _unit_costs(units, model)
     bound = lower_bound(units, shard_count, model, cost)
-    state = _Loads(shard_count, model)
+    state = _Loads(shard_count, model, units)
     _place_greedily(state, units, cost, bound - model.shard_startup)
     _fill_empty_shards(state, by_id)
     _refine(state, by_id)
@@ -209,14 +211,13 @@ def plan_shards(
 
 def _unit_costs(units: Sequence[Unit], model: CostModel) -> dict[str, float]:
     """Each unit's duration plus the import cost of its files."""
-    costs = model.file_costs
     result = {}
     for u in units:
-        files = u.files
+        files = model.needs(u)
         if len(files) == 1:
-            result[u.id] = u.duration + costs.get(files[0], 0.0)
+            result[u.id] = u.duration + model.file_cost(files[0])
         else:
-            result[u.id] = u.duration + math.fsum(costs.get(f, 0.0) for f in files)
+            result[u.id] = u.duration + math.fsum(model.file_cost(f) for f in files)
     return result
 
 
@@ -236,7 +237,7 @@ def _place_greedily(
         blocks[unit.files[0] if unit.files else ""].append(unit)
     block_cost = {
         home: math.fsum(u.duration for u in members)
-        + math.fsum(model.file_cost(f) for f in {f for u in members for f in u.files})
+        + math.fsum(model.file_cost(f) for f in {f for u in members for f in state.needs[u.id]})
         for home, members in blocks.items()
     }
     count = [0] * shard_count
@@ -264,7 +265,7 @@ def _place_greedily(
             continue
         for unit in sorted(members, key=lambda u: (-cost[u.id], u.id)):
             candidates = {least_loaded()}
-            for f in unit.files:
+            for f in state.needs[unit.id]:
                 candidates.update(state.holders.get(f, ()))
             best = min(candidates, key=lambda s: (state.after(s, add=unit), count[s], s))
             state.place(best, unit)
@@ -348,11 +349,10 @@ def _finish(
     for index, members in enumerate(state.members):
         by_name = sorted(uid for _, uid in members)
         ordered = sorted(by_name, key=cost.__getitem__, reverse=True)  # ties stay by name
-        predicted = (
-            model.shard_startup
-            + math.fsum(duration for duration, _ in members)
-            + math.fsum(model.file_cost(f) for f in state.file_uses[index])
-        )
+        largest = max((by_id[u].duration + math.fsum(model.file_costs.get(f, 0.0)
+                       for f in by_id[u].files) for u in by_name), default=0.0)  # fmt: skip
+        tests = math.fsum(duration for duration, _ in members)
+        predicted = model.wall(sorted(state.file_uses[index]), tests, largest, len(members))
         shards.append(Shard(index=index + 1, units=tuple(ordered), predicted=predicted))
     return Plan(
         granularity=granularity,
@@ -360,7 +360,10 @@ def _finish(
         units=dict(by_id),
         shard_startup=model.shard_startup,
         makespan=max(s.predicted for s in shards),
-        lower_bound=bound,
+        # The bound is of one process's work; a shard's workers share all but its fixed cost.
+        lower_bound=model.shard_startup + (bound - model.shard_startup) / model.parallelism,
+        parallelism=model.parallelism,
+        rough=model.rough,
     )
 
 
@@ -375,6 +378,6 @@ def lower_bound(
         return model.shard_startup
     if cost is None:
         cost = _unit_costs(units, model)
-    files = {f for u in units for f in u.files}
+    files = {f for u in units for f in model.needs(u)}
     total = math.fsum(u.duration for u in units) + math.fsum(model.file_cost(f) for f in files)
     return model.shard_startup + max(*cost.values(), total / shard_count)

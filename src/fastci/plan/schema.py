@@ -14,7 +14,9 @@ from fastci.results.timings import MAX_SECONDS
 #      its newest run instead of the last one ever given.
 #   3: reports keep the commit and tree they ran on (reports.commit_sha, reports.tree), so a
 #      test that passed and failed on one tree is known flaky (fastci flaky).
-#   4: (the cost model's; on another branch)
+#   4: reports keep the workers and cores they ran with (reports.workers, reports.cpus), so
+#      durations measured under contention are scaled; import_samples keep the own seconds of
+#      each top-level package a file was first to import (shared imports, fastci.plan.costs).
 #   5: dependency recordings for fastci affected (DEPS_SCHEMA): per commit, each test's files
 #      (interned paths), outcome and markers, the files' content hashes and the environment.
 SCHEMA_VERSION = 5
@@ -32,7 +34,9 @@ CREATE TABLE reports (
     startup REAL,              -- seconds from process start to the first test
     digest TEXT NOT NULL,      -- sha256 of the run's content
     commit_sha TEXT,           -- git commit it ran on; NULL: no git, or stored before version 3
-    tree TEXT                  -- that commit's tree, plus a digest of uncommitted changes
+    tree TEXT,                 -- that commit's tree, plus a digest of uncommitted changes
+    workers INTEGER,           -- worker processes it ran; NULL: not recorded (before version 4)
+    cpus INTEGER               -- the machine's cores; NULL: not recorded
 );
 -- One duration sample per test per run; pruned to the newest MAX_SAMPLES_PER_TEST per test.
 CREATE TABLE samples (
@@ -54,6 +58,15 @@ CREATE TABLE file_samples (
     collect REAL NOT NULL,
     started REAL NOT NULL,
     PRIMARY KEY (file, report_id)
+) WITHOUT ROWID;
+-- Own seconds of a top-level package a file was first to import in its process, per run.
+CREATE TABLE import_samples (
+    report_id TEXT NOT NULL,
+    file TEXT NOT NULL,
+    package TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    started REAL NOT NULL,
+    PRIMARY KEY (file, package, report_id)
 ) WITHOUT ROWID;
 -- Derived from samples on import: the current estimate per test.
 CREATE TABLE tests (
@@ -120,6 +133,8 @@ class ReportRow(NamedTuple):
     digest: str
     commit_sha: str | None
     tree: str | None
+    workers: int | None
+    cpus: int | None
 
 
 class SampleRow(NamedTuple):
@@ -138,6 +153,14 @@ class FileSampleRow(NamedTuple):
     report_id: str
     file: str
     collect: float
+    started: float
+
+
+class ImportSampleRow(NamedTuple):
+    report_id: str
+    file: str
+    package: str
+    seconds: float
     started: float
 
 
@@ -209,6 +232,7 @@ UNSOUND_VALUES = "SELECT " + " OR ".join(
         _unsound("tests", "estimate"),
         _unsound("files", "collect"),
         _unsound("reports", "startup", nullable=True),
+        _unsound("import_samples", "seconds"),
     )
 )
 

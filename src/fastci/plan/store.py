@@ -276,7 +276,7 @@ class TimingsStore:
 
     # -- reading -----------------------------------------------------------------------
 
-    def _read(
+    def read(
         self, make: Callable[[Iterable[Any]], Row], query: str, params: tuple[object, ...] = ()
     ) -> list[Row]:
         """A read that answers 'nothing known' when the store is damaged or unusable."""
@@ -297,7 +297,7 @@ class TimingsStore:
         A test is current when it ran in, or after, the newest complete run of its file, so
         tests deleted from a file stop counting once the file has run completely again.
         """
-        rows = self._read(
+        rows = self.read(
             _Current._make,
             "SELECT t.test_id, t.file, t.estimate, t.group_name FROM tests t"
             " LEFT JOIN files f ON f.file = t.file"
@@ -317,7 +317,7 @@ class TimingsStore:
             current = self.current_tests()
         for file, estimate, _ in current.values():
             totals[file].append(estimate)
-        rows = self._read(_FileCollect._make, "SELECT file, collect FROM files")
+        rows = self.read(_FileCollect._make, "SELECT file, collect FROM files")
         collect = {r.file: r.collect for r in rows}
         return {
             file: FileEstimate(
@@ -330,13 +330,13 @@ class TimingsStore:
 
     def newest_run(self) -> float | None:
         """When the newest stored run started (epoch seconds), or None for an empty store."""
-        rows = self._read(_Seconds._make, "SELECT max(started) AS seconds FROM reports")
+        rows = self.read(_Seconds._make, "SELECT max(started) AS seconds FROM reports")
         return rows[0].seconds if rows else None
 
     def outcome_history(self, also: Collection[str] = ()) -> list[OutcomeRow]:
         """Every stored outcome of a test that ever failed or was flaky (and of the tests
         ``also``), oldest first, with the shard, commit and tree of its run."""
-        return self._read(
+        return self.read(
             OutcomeRow._make,
             "SELECT s.test_id, s.outcome, s.started, r.shard, r.commit_sha, r.tree"
             " FROM samples s JOIN reports r ON r.id = s.report_id WHERE s.test_id IN"
@@ -347,7 +347,7 @@ class TimingsStore:
         )
 
     def startup_estimate(self) -> float | None:
-        rows = self._read(
+        rows = self.read(
             _Seconds._make,
             "SELECT startup AS seconds FROM reports WHERE startup IS NOT NULL"
             " ORDER BY started DESC LIMIT ?",

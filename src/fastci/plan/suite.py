@@ -7,17 +7,27 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
 from fastci.config import Config
-from fastci.plan.estimates import DEFAULT_TEST_SECONDS, Estimator, FileEstimate
+from fastci.plan.costs import (
+    CostModel,
+    Imports,
+    effective_parallelism,
+    needed_packages,
+    read_imports,
+)
+from fastci.plan.estimates import Estimator, FileEstimate
 from fastci.plan.inventory import Inventory, TestItem, collect_items, discover_files
-from fastci.plan.planner import CostModel, Plan, Unit, plan_shards
+from fastci.plan.planner import Plan, Unit, plan_shards
+from fastci.plan.sizing import counted_tests
 from fastci.plan.store import TimingsStore
 
-# With no timings at all, a test file's duration is guessed from its size.
-DEFAULT_BYTES_PER_TEST = 250
+# With no timings at all, a test file's duration is guessed from its tests (plan.sizing).
 DEFAULT_FILE_COST = 0.02
 DEFAULT_SHARD_STARTUP = 0.5
+ROUGH_TEST_SECONDS = 0.02  # a test of a suite never timed: pytest's own cost and a bit more
+ROUGH_BYTE_SECONDS = 1e-4  # and longer test code runs longer: 0.1 s a kilobyte
 MIN_PIECE_SECONDS = 1.0  # a piece of a cut file shorter than this is not worth its import
 MIN_PIECES = 2  # a file is cut only into two pieces or more
 
@@ -29,11 +39,13 @@ class Knowledge:
     tests: Mapping[str, tuple[str, float, str | None]]
     files: Mapping[str, FileEstimate]
     startup: float | None
+    imports: Imports = dataclasses.field(default_factory=lambda: Imports({}, {}))
 
     @classmethod
     def from_store(cls, store: TimingsStore) -> Knowledge:
         tests = store.current_tests()
-        return cls(tests=tests, files=store.file_estimates(tests), startup=store.startup_estimate())
+        files = store.file_estimates(tests)
+        return cls(tests, files, store.startup_estimate(), read_imports(store))
 
     @classmethod
     def empty(cls) -> Knowledge:
@@ -41,8 +53,12 @@ class Knowledge:
 
 
 def cost_model(
-    inventory: Inventory, knowledge: Knowledge, shard_startup: float | None = None
+    inventory: Inventory,
+    knowledge: Knowledge,
+    shard_startup: float | None = None,
+    jobs: int = 1,
 ) -> CostModel:
+    """The model for this suite (fastci.plan.costs), predicting shards of ``jobs`` workers."""
     known = [e.collect for e in knowledge.files.values() if e.collect > 0]
     typical = statistics.median(known) if known else DEFAULT_FILE_COST
     costs = {}
@@ -55,7 +71,15 @@ def cost_model(
         shard_startup = (
             knowledge.startup if knowledge.startup is not None else DEFAULT_SHARD_STARTUP
         )
-    return CostModel(shard_startup=shard_startup, file_costs=costs)
+    paths = [f.path for f in inventory.files]
+    return CostModel(
+        shard_startup=shard_startup,
+        file_costs=costs,
+        package_costs=knowledge.imports.packages,
+        file_packages=needed_packages(Path(inventory.rootdir), paths, knowledge.imports),
+        parallelism=effective_parallelism(jobs),
+        rough=not knowledge.tests,
+    )
 
 
 def build_units(
@@ -108,13 +132,14 @@ def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
     known_seconds = math.fsum(
         knowledge.files[f.path].tests for f in inventory.files if _known(knowledge, f.path)
     )
-    per_byte = (
-        known_seconds / known_bytes
-        if known_bytes and known_seconds
-        else DEFAULT_TEST_SECONDS / DEFAULT_BYTES_PER_TEST
-    )
+    per_byte = known_seconds / known_bytes if known_bytes else 0.0
+    rootdir = Path(inventory.rootdir)
     duration = {
-        f.path: knowledge.files[f.path].tests if _known(knowledge, f.path) else f.size * per_byte
+        f.path: knowledge.files[f.path].tests
+        if _known(knowledge, f.path)
+        else f.size * per_byte
+        if known_seconds
+        else counted_tests(rootdir / f.path) * ROUGH_TEST_SECONDS + f.size * ROUGH_BYTE_SECONDS
         for f in inventory.files
     }
     # Files whose tests share a group merge into one unit (union-find over file paths).
@@ -256,5 +281,5 @@ def plan_suite(config: Config, inventory: Inventory, shard_count: int | None = N
     if not config.split_files:
         parallelism = 1
     units = build_units(inventory, knowledge, config.granularity, parallelism)
-    model = cost_model(inventory, knowledge, config.shard_startup)
+    model = cost_model(inventory, knowledge, config.shard_startup, config.jobs)
     return plan_shards(units, shard_count, model, config.granularity)

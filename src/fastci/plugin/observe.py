@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from fastci.model import TestResult, node_file
+from fastci.plugin.imports import ImportClock
 from fastci.results.timings import FileRecord, ReportWriter, RunHeader
 
 MAX_OUTPUT_CHARS = 64_000
@@ -187,6 +188,10 @@ class TestObserver:
     def file_collected(self, file: str, seconds: float) -> None:
         """Called after a test file was imported and collected."""
 
+    def file_imported(self, file: str, packages: dict[str, float]) -> None:
+        """Called, before ``file_collected``, with the own seconds of each top-level package
+        the file was first to import."""
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> None:
         self.test_started(item.nodeid)
@@ -204,10 +209,16 @@ class TestObserver:
     def pytest_make_collect_report(
         self, collector: pytest.Collector
     ) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+        if not isinstance(collector, pytest.File):
+            return (yield)
+        origin = str(collector.path)
         started = time.perf_counter()
-        report = yield
-        if isinstance(collector, pytest.File):
-            self.file_collected(collector.nodeid, time.perf_counter() - started)
+        with ImportClock(skip=lambda path: path == origin) as clock:
+            report = yield
+        seconds = time.perf_counter() - started
+        if clock.seconds:
+            self.file_imported(collector.nodeid, clock.seconds)
+        self.file_collected(collector.nodeid, seconds)
         return report
 
 
@@ -218,6 +229,7 @@ class ReportRecorder(TestObserver):
         self, config: pytest.Config, out: Path, group_markers: tuple[str, ...], shard: str | None
     ) -> None:
         super().__init__(group_markers)
+        self.packages: dict[str, dict[str, float]] = {}
         self.writer = ReportWriter(
             out,
             RunHeader(
@@ -233,8 +245,11 @@ class ReportRecorder(TestObserver):
     def test_finished(self, result: TestResult) -> None:
         self.writer.test(result.timing())
 
+    def file_imported(self, file: str, packages: dict[str, float]) -> None:
+        self.packages[file] = packages
+
     def file_collected(self, file: str, seconds: float) -> None:
-        self.writer.file(FileRecord(file, seconds))
+        self.writer.file(FileRecord(file, seconds, self.packages.pop(file, None)))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)

@@ -61,6 +61,7 @@ class WorkerLoop(TestObserver):
         self.channel = WorkerChannel(fd_in, fd_out)
         self.tree: CollectionTree | None = None
         self.collect_seconds: dict[str, float] = {}
+        self.collect_imports: dict[str, dict[str, float]] = {}
         self.collect_errors: list[CollectError] = []
         self.deselected: list[str] = []
         self.aborted = False
@@ -81,6 +82,9 @@ class WorkerLoop(TestObserver):
     def file_collected(self, file: str, seconds: float) -> None:
         self.collect_seconds[file] = seconds
 
+    def file_imported(self, file: str, packages: dict[str, float]) -> None:
+        self.collect_imports[file] = packages
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # A module that fails to import is an error; one that skips itself at import
         # (pytest.importorskip, allow_module_level) is a skip, counted as pytest counts it.
@@ -94,6 +98,7 @@ class WorkerLoop(TestObserver):
 
     def _collect(self, session: pytest.Session, unit: RunUnit) -> list[pytest.Item]:
         self.collect_seconds.clear()
+        self.collect_imports = {}
         self.collect_errors.clear()
         self.deselected.clear()
         started = time.time()
@@ -128,6 +133,7 @@ class WorkerLoop(TestObserver):
             files=dict(self.collect_seconds),
             start=started,
             stop=time.time(),
+            imports=self.collect_imports,
         ))  # fmt: skip
         return items
 

@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from fastci.model import TestResult, UnitSpan
 from fastci.report.terminal import DEFAULT_TERMINAL, TerminalOptions, verbose_lines
@@ -29,6 +29,14 @@ def clock(seconds: float) -> str:
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
+class Forecast(NamedTuple):
+    """The plan's prediction of the whole run (fastci.plan.costs), and whether it is a guess
+    from the files' contents (nothing timed yet)."""
+
+    wall: float | None
+    rough: bool
+
+
 class Progress:
     """Counts results as they arrive and shows them; prints each failure as it happens."""
 
@@ -42,6 +50,7 @@ class Progress:
         terminal: TerminalOptions = DEFAULT_TERMINAL,
         total_tests: int = 0,  # 0: unknown, and -v lines show no percentage
         header: Callable[[], Sequence[str]] = tuple,  # pytest's, once a worker sent it
+        forecast: Forecast | None = None,
     ) -> None:
         # sys.stderr as it is now, not as it was at import (a test's capture may replace it).
         self.stream = stream = stream or sys.stderr
@@ -49,6 +58,8 @@ class Progress:
         self.total_tests = total_tests
         self.header = header
         self._header_shown = False
+        self.wall = forecast.wall if forecast else None
+        self.rough = forecast.rough if forecast else False
         self.interactive = stream.isatty()
         self.color = use_color(stream)
         self.total_units = total_units
@@ -94,6 +105,8 @@ class Progress:
     def eta(self) -> float:
         """Seconds left: the predicted work not yet done, corrected by how the plan fared so far."""
         remaining = max(0.0, self.predicted_work - self.predicted_done) / self.jobs
+        if self.wall is not None and self.predicted_work > 0:  # fixed costs and imports too
+            remaining = self.wall * remaining * self.jobs / self.predicted_work
         if self.predicted_done > 0:
             remaining *= min(3.0, max(0.3, self.actual_done / self.predicted_done))
         return remaining
@@ -104,6 +117,7 @@ class Progress:
         eta = self.eta()
         # Past the plan's prediction (a test slower than ever, or hung), say so, not "00:00 left".
         left = f"about {clock(eta)} left" if eta >= 1 else "longer than the plan predicted"
+        left += " (rough: no timings yet)" if self.rough else ""
         return (
             f"fastci: {self.tests} tests done{failed}, units {self.units_done}/{self.total_units}, "
             f"{clock(elapsed)} elapsed, {left}"

@@ -44,6 +44,7 @@ from fastci.results.records import (
     optional,
     parse_json,
     typed,
+    whole,
 )
 
 FORMAT_VERSION = 1
@@ -65,6 +66,8 @@ class RunHeader:
     rootdir: str | None = None
     commit: str | None = None  # the git commit the run ran on; None: not in a git checkout
     tree: str | None = None  # its tree (with a digest of uncommitted changes, if any)
+    workers: int | None = None  # worker processes the run used; None: not recorded
+    cpus: int | None = None  # the machine's cores, so durations under contention are scaled
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +92,9 @@ class TestRecord:
 @dataclasses.dataclass(frozen=True)
 class FileRecord:
     file: str
-    collect: float
+    collect: float  # seconds to import and collect it, its packages' below included
+    # Own seconds of each top-level package this file was first to import in its process.
+    packages: dict[str, float] | None = None
 
 
 @dataclasses.dataclass
@@ -110,6 +115,8 @@ HEADER_KINDS: dict[str, Kind] = {
     "rootdir": optional(TEXT),
     "commit": optional(TEXT),
     "tree": optional(TEXT),
+    "workers": optional(whole(1, 100_000)),
+    "cpus": optional(whole(1, 100_000)),
 }
 TEST_KINDS: dict[str, Kind] = {
     "id": NAME,
@@ -120,7 +127,18 @@ TEST_KINDS: dict[str, Kind] = {
     "outcome": one_of(OUTCOMES),
     "group": optional(TEXT),
 }
-FILE_KINDS: dict[str, Kind] = {"file": TEXT, "collect": SECONDS}
+PACKAGE_SECONDS = Kind(
+    "an object of package names to seconds",
+    lambda v: (
+        isinstance(v, dict)
+        and all(isinstance(k, str) and k and SECONDS.accepts(s) for k, s in v.items())
+    ),
+)
+FILE_KINDS: dict[str, Kind] = {
+    "file": TEXT,
+    "collect": SECONDS,
+    "packages": optional(PACKAGE_SECONDS),
+}
 
 
 def new_report_id() -> str:
