@@ -52,8 +52,8 @@ def affected_args(
     paths given, None when nothing is selected (a line says so, and a marker in ``results``
     tells the merge); and the note for the run's bundle. Without data, everything runs."""
     from fastci.affected.explain import summary_line
+    from fastci.affected.select import selection_for
     from fastci.affected.verdict import NOTHING_MARKER, note, write_note
-    from fastci.commands.affected import selection_for
 
     try:
         selection, how = selection_for(config, base, pytest_args)

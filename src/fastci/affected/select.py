@@ -5,6 +5,7 @@ Safe first: a test runs unless its recording proves nothing it touched has chang
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import fnmatch
 from collections.abc import Sequence
@@ -141,3 +142,25 @@ def _test_reason(
         if path in changed:
             return f"{path} {changed[path]}"
     return None
+
+
+def add_base_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="compare with the data recorded at this commit (default: the newest recorded "
+        "ancestor of HEAD)",
+    )
+
+
+def selection_for(
+    config: Config, base: str | None, pytest_args: list[str]
+) -> tuple[Selection, str]:
+    """The selection for the suite pytest would collect with ``pytest_args``, and a note."""
+    from fastci.affected.base import load_recording
+    from fastci.plan.inventory import discover_files
+
+    data, note = load_recording(config.store_path, config.root, base)
+    inventory = discover_files(config.workdir, [*config.pytest_args, *pytest_args],
+                               config.group_markers)  # fmt: skip
+    return select(config, data, [f.path for f in inventory.files]), note

@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING
 
-from fastci.config import Config, add_setting_arguments, load_config
+from fastci.affected.select import add_base_argument, selection_for
+from fastci.config import add_setting_arguments, load_config
 from fastci.errors import ExitCode
-
-if TYPE_CHECKING:
-    from fastci.affected.select import Selection
 
 NAME = "affected"
 HELP = "list the tests a change can affect, from the dependencies recorded at a commit"
@@ -31,15 +28,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_setting_arguments(parser, *SETTINGS)
 
 
-def add_base_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--base",
-        metavar="REF",
-        help="compare with the data recorded at this commit (default: the newest recorded "
-        "ancestor of HEAD)",
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     from fastci.affected.explain import explain, summary_line
 
@@ -54,17 +42,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("\n".join(selection.selected))
     return ExitCode.OK
-
-
-def selection_for(
-    config: Config, base: str | None, pytest_args: list[str]
-) -> tuple[Selection, str]:
-    """The selection for the suite pytest would collect with ``pytest_args``, and a note."""
-    from fastci.affected.base import load_recording
-    from fastci.affected.select import select
-    from fastci.plan.inventory import discover_files
-
-    data, note = load_recording(config.store_path, config.root, base)
-    inventory = discover_files(config.workdir, [*config.pytest_args, *pytest_args],
-                               config.group_markers)  # fmt: skip
-    return select(config, data, [f.path for f in inventory.files]), note
