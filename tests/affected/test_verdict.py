@@ -57,3 +57,35 @@ def test_run_affected_without_any_data_runs_every_test(tmp_path: Path) -> None:
     assert run.returncode == 0
     assert "running every test" in run.stderr
     assert "2 passed" in run.stdout
+
+
+def test_a_stale_nothing_affected_marker_never_hides_a_failing_bundle(tmp_path: Path) -> None:
+    root = recorded(tmp_path)
+    (root / "README.md").write_text("# docs\n")
+    shards(root, "--affected")  # nothing affected: markers only
+    (root / "pkg/a.py").write_text("def a():\n    return 0\n")
+    run_fastci(root, "run", "-j", "1", "--results", "out")  # a later local run that fails
+    merge = run_fastci(root, "merge", "out")
+    assert merge.returncode == 1, merge.stdout + merge.stderr
+    assert "no test is affected" not in merge.stdout
+    assert "1 failed" in merge.stdout
+
+
+def test_a_damaged_recording_in_a_bundle_costs_a_warning_not_the_verdict(tmp_path: Path) -> None:
+    root = recorded(tmp_path)
+    shards(root, "--record-deps")
+    (root / "out/fastci-shard-1-of-2/deps.json").write_text("[]")
+    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    assert "2 passed" in merge.stdout
+    assert "left out: not a dependency recording" in merge.stderr
+
+
+def test_an_option_whose_value_is_an_existing_path_keeps_its_value(tmp_path: Path) -> None:
+    root = recorded(tmp_path)
+    (root / "report.xml").write_text("old")
+    (root / "pkg/a.py").write_text("def a():\n    return 1  # same\n")
+    run = run_fastci(root, "run", "--affected", "-j", "1", "--junitxml", "report.xml")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+    assert 'name="test_a"' in (root / "report.xml").read_text()

@@ -151,6 +151,16 @@ def test_a_plan_survives_a_round_trip_through_json() -> None:
     assert Plan.from_json(plan.to_json()).dumps() == plan.dumps()
 
 
+def test_shards_planned_on_machines_with_other_core_counts_share_one_placement_digest() -> None:
+    units = [Unit(id=f"u{n}", files=(f"f{n}.py",), duration=float(n + 1)) for n in range(8)]
+    one_core = plan_shards(units, 3, CostModel(shard_startup=1.0, parallelism=1.0))
+    four_cores = plan_shards(units, 3, CostModel(shard_startup=1.0, parallelism=4.0))
+    assert one_core.makespan != four_cores.makespan  # predictions follow the machine
+    assert one_core.placement_digest() == four_cores.placement_digest()
+    other = plan_shards(units[:-1], 3, CostModel(shard_startup=1.0, parallelism=1.0))
+    assert other.placement_digest() != one_core.placement_digest()
+
+
 def test_no_units_give_empty_shards_and_a_startup_only_bound() -> None:
     plan = plan_shards([], 3, CostModel(shard_startup=2.0))
     assert [s.units for s in plan.shards] == [(), (), ()]

@@ -11,7 +11,9 @@ from fastci.errors import UsageError
 from fastci.plan.store import TimingsStore
 
 
-def load_recording(store_path: Path, root: Path, base: str | None) -> tuple[DepsData, str]:
+def load_recording(
+    store_path: Path, root: Path, base: str | None, window: int
+) -> tuple[DepsData, str]:
     """The recording to compare with, and a note on how it was chosen."""
     repo = toplevel(root)
     if repo is None:
@@ -22,7 +24,7 @@ def load_recording(store_path: Path, root: Path, base: str | None) -> tuple[Deps
         raise UsageError(
             f"no timings store at {store_path}: run the suite with fastci run --record-deps first"
         )
-    with TimingsStore(store_path) as store:
+    with TimingsStore(store_path, window=window) as store:
         commits = [c for c, _ in storage.recorded_commits(store)]
         if not commits:
             raise UsageError(

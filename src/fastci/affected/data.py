@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-
-from fastci.errors import UsageError
 
 BUNDLE_FILE = "deps.json"
 
@@ -75,8 +74,11 @@ def read_bundle_files(bundles: Iterable[Path]) -> list[DepsData]:
             continue
         try:
             data = DepsData.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as e:
-            raise UsageError(f"{path} is not a fastci dependency recording ({e})") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            # The recording is a cache: a damaged one costs its data, never the verdict.
+            print(f"fastci: warning: {path} left out: not a dependency recording ({e})",
+                  file=sys.stderr)  # fmt: skip
+            continue
         if data.commit in found:
             found[data.commit].fold(data)
         else:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastci.affected.data import DepsData, read_bundle_files, write_bundle_file
-from fastci.errors import FastciError, UsageError
+from fastci.errors import FastciError
 from fastci.files import ensure_dir
 
 if TYPE_CHECKING:
@@ -25,12 +26,14 @@ def recorded_run(
     which commit they belong to): into the bundle, and into the store unless a merge will.
     ``affected``: what --affected selected, noted in the bundle for the merge's verdict."""
     from fastci.affected.record import harvest, recording_directory
-    from fastci.affected.verdict import BUNDLE_NOTE, write_note
+    from fastci.affected.verdict import BUNDLE_NOTE, NOTHING_MARKER, write_note
 
     config = request.config
     enabled = config.record_deps and request.revision is not None
     with recording_directory(enabled, config.root) as directory:
         outcome = run_tests(request)
+        if outcome.bundle is not None:  # this run's bundle: an older "nothing" marker is stale
+            (outcome.bundle.parent / NOTHING_MARKER).unlink(missing_ok=True)
         if affected is not None and outcome.bundle is not None:
             write_note(outcome.bundle, BUNDLE_NOTE, affected)
         if directory is None or request.revision is None:
@@ -41,7 +44,7 @@ def recorded_run(
     if outcome.bundle is not None:
         write_bundle_file(outcome.bundle, data)
     if request.shard is None and request.queue is None:
-        save_recordings(config.store_path, [data])
+        save_recordings(config.store_path, config.estimate_window, [data])
     return outcome
 
 
@@ -57,8 +60,9 @@ def affected_args(
 
     try:
         selection, how = selection_for(config, base, pytest_args)
-    except UsageError as e:  # no git, store or data: any doubt means run
-        print(f"fastci: --affected: {e.message}; running every test", file=sys.stderr)
+    except (FastciError, sqlite3.Error) as e:  # no git, store or data: any doubt means run
+        why = e.message if isinstance(e, FastciError) else f"the store could not be read ({e})"
+        print(f"fastci: --affected: {why}; running every test", file=sys.stderr)
         return pytest_args, None
     print(summary_line(selection, how), file=sys.stderr)
     if not selection.selected:
@@ -70,34 +74,80 @@ def affected_args(
             ensure_dir(results)
             write_note(results, NOTHING_MARKER, note(selection))
         return None, None
-    options = [a for a in pytest_args if a.startswith("-") or not _names_a_path(config, a)]
-    return [*options, *selection.selected], note(selection)
+    kept = [a for i, a in enumerate(pytest_args) if not _is_test_path(config, pytest_args, i)]
+    return [*kept, *selection.selected], note(selection)
 
 
-def _names_a_path(config: Config, arg: str) -> bool:
-    return (config.workdir / arg.split("::", maxsplit=1)[0]).exists()
+# pytest options that take no value, so a path after one is a test path, not its value.
+FLAGS = frozenset(
+    [
+        "-v",
+        "-vv",
+        "-vvv",
+        "-q",
+        "-qq",
+        "-x",
+        "-s",
+        "-l",
+        "--lf",
+        "--ff",
+        "--nf",
+        "--sw",
+        "--exitfirst",
+        "--verbose",
+        "--quiet",
+        "--last-failed",
+        "--failed-first",
+        "--new-first",
+        "--stepwise",
+        "--showlocals",
+        "--strict-markers",
+        "--strict-config",
+        "--runxfail",
+        "--no-header",
+        "--no-summary",
+        "--disable-warnings",
+        "--co",
+        "--collect-only",
+        "--setup-show",
+        "--doctest-modules",
+        "--pdb",
+        "--trace",
+    ]
+)
 
 
-def merge_notes(store_path: Path | None, bundles: Iterable[Path]) -> list[str]:
+def _is_test_path(config: Config, args: Sequence[str], index: int) -> bool:
+    """Whether ``args[index]`` is a test path pytest would collect: it names a path and is
+    not the value of an option before it. An option fastci does not know may take a value,
+    so a path after one stays (any doubt means run more, never lose an option's value)."""
+    arg = args[index]
+    if arg.startswith("-") or not (config.workdir / arg.split("::", maxsplit=1)[0]).exists():
+        return False
+    before = args[index - 1] if index else ""
+    return not before.startswith("-") or "=" in before or before in FLAGS
+
+
+def merge_notes(store_path: Path | None, window: int, bundles: Iterable[Path]) -> list[str]:
     """Fold the recordings in these bundles into the store (None: no store); the merge's
     line on tests skipped as unaffected, if the shards ran --affected."""
     from fastci.affected.verdict import skipped_line
 
     bundles = list(bundles)
     if store_path is not None:
-        save_recordings(store_path, read_bundle_files(bundles))
+        save_recordings(store_path, window, read_bundle_files(bundles))
     skipped = skipped_line(bundles)
     return [] if skipped is None else [f"fastci: {skipped}"]
 
 
-def save_recordings(store_path: Path, recordings: list[DepsData]) -> None:
+def save_recordings(store_path: Path, window: int, recordings: list[DepsData]) -> None:
     from fastci.affected import storage
     from fastci.plan.store import TimingsStore
 
     if not recordings:
         return
     try:
-        with TimingsStore(store_path) as store:
+        with TimingsStore(store_path, window=window) as store:
             storage.save(store, recordings)
-    except (FastciError, OSError) as e:
+    except (FastciError, OSError, sqlite3.Error) as e:  # the store is a cache: never the run
         print(f"fastci: warning: dependencies not recorded: {e}", file=sys.stderr)

@@ -160,7 +160,7 @@ def selection_for(
     from fastci.affected.base import load_recording
     from fastci.plan.inventory import discover_files
 
-    data, note = load_recording(config.store_path, config.root, base)
+    data, note = load_recording(config.store_path, config.root, base, config.estimate_window)
     inventory = discover_files(config.workdir, [*config.pytest_args, *pytest_args],
                                config.group_markers)  # fmt: skip
     return select(config, data, [f.path for f in inventory.files]), note

@@ -52,8 +52,10 @@ def skipped_line(bundles: Iterable[Path]) -> str | None:
 
 def nothing_affected(dirs: Iterable[Path]) -> str | None:
     """The verdict when every shard found no affected test (no bundles, only markers)."""
+    from fastci.merge.bundles import bundle_dirs
+
     dirs = list(dirs)
-    if any(next(d.glob("**/fastci-shard-*"), None) for d in dirs if d.is_dir()):
+    if any(next(bundle_dirs(d), None) for d in dirs if d.is_dir()):  # any bundle at all
         return None
     for directory in dirs:
         for marker in sorted(directory.glob(f"**/{NOTHING_MARKER}")):

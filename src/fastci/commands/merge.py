@@ -129,7 +129,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if nothing := nothing_affected(args.dirs or ()):  # every shard ran --affected, found none
+    # Every shard ran --affected and found nothing (a queue merge asks Redis instead).
+    if not args.queue and (nothing := nothing_affected(args.dirs or ())):
         print(f"fastci: {nothing}")
         return ExitCode.OK
     return _merge(args)
@@ -154,7 +155,8 @@ def _merge(args: argparse.Namespace) -> int:
     written = [output / "junit.xml"]
     write_merged_junit(written[0], bundles)
     notes = [f"fastci: {note}" for note in bundle_set.notes]
-    notes += merge_notes(None if args.no_store else config.store_path, (b.path for b in bundles))
+    store_path = None if args.no_store else config.store_path
+    notes += merge_notes(store_path, config.estimate_window, (b.path for b in bundles))
     if not args.no_store and bundles:
         try:  # the store is a cache: one that cannot be written costs a warning, not the merge
             with TimingsStore(config.store_path, window=config.estimate_window) as store:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import sys
 import tempfile
@@ -351,7 +350,7 @@ def _manifest(outcome: RunOutcome, has_coverage: bool) -> dict[str, object]:
         "actual": outcome.finished - outcome.started,
         "plan_makespan": outcome.plan.makespan,
         # Shards of one run must share one plan; fastci merge compares these.
-        "plan_digest": hashlib.sha256(outcome.plan.dumps().encode()).hexdigest(),
+        "plan_digest": outcome.plan.placement_digest(),
         "plan_lower_bound": outcome.plan.lower_bound,
         "startup": pool.startup,
         "planned_units": [u.id for u in outcome.units],

@@ -61,7 +61,7 @@ class BundleSet:
 
     @property
     def results(self) -> list[TestResult]:
-        return [r for b in self.bundles for r in b.results]
+        return [r for _, results in distinct_results(self.bundles) for r in results]
 
     @property
     def deselected(self) -> int:
@@ -86,7 +86,7 @@ def load_bundles(
     dirs = list(dict.fromkeys(d.resolve() for d in dirs))  # one directory named twice is one
     require_directories(dirs)
     for directory in dirs:
-        for path in _bundle_dirs(directory):
+        for path in bundle_dirs(directory):
             partial = PARTIAL_NAME.fullmatch(path.name)
             if partial is not None:
                 partials.setdefault(partial["final"], path)
@@ -139,7 +139,7 @@ def require_directories(dirs: Sequence[Path]) -> None:
         )
 
 
-def _bundle_dirs(directory: Path) -> Iterator[Path]:
+def bundle_dirs(directory: Path) -> Iterator[Path]:
     """Bundles at or under ``directory``: fastci's bundle names, or any dir with a manifest."""
     base_depth = len(directory.parts)
     for current, subdirs, files in os.walk(directory):
@@ -302,6 +302,19 @@ def _incomplete(message: str) -> Problem:
 # -- what a merge writes --------------------------------------------------------------------
 
 
+def distinct_results(bundles: Sequence[Bundle]) -> list[tuple[Bundle, list[TestResult]]]:
+    """Each bundle's results, a whole file's or directory's (an import error, a skipped
+    directory) kept in the first bundle that has it: every queue runner plans the whole
+    suite and reports them, and any of them may be the one that survives."""
+    seen: set[str] = set()
+    kept = []
+    for bundle in bundles:
+        results = [r for r in bundle.results if r.is_test or r.id not in seen]
+        seen.update(r.id for r in results if not r.is_test)
+        kept.append((bundle, results))
+    return kept
+
+
 def write_merged_junit(path: Path, bundles: Sequence[Bundle]) -> None:
     """One JUnit XML with a <testsuite> per shard, holding every test of every shard, and
     pytest's one "internal" case if any shard ended in an INTERNALERROR (the first's text)."""
@@ -311,9 +324,9 @@ def write_merged_junit(path: Path, bundles: Sequence[Bundle]) -> None:
         path,
         [
             JunitSuite(
-                f"fastci {b.label}", b.results, b.host, b.internal_error if b is first else None
+                f"fastci {b.label}", results, b.host, b.internal_error if b is first else None
             )
-            for b in bundles
+            for b, results in distinct_results(bundles)
         ],
     )
 

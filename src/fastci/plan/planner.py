@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import hashlib
 import heapq
 import json
 import math
@@ -89,6 +90,19 @@ class Plan:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True, indent=1) + "\n"
+
+    def placement_digest(self) -> str:
+        """A digest of which tests each shard runs, and nothing the machine decides (its
+        cores change the predictions, not the placement): shards of one run agree on it."""
+        placement = {
+            "granularity": self.granularity,
+            "shards": [list(s.units) for s in self.shards],
+            "units": {
+                uid: [list(u.files), u.tests and list(u.tests), list(u.exclude)]
+                for uid, u in sorted(self.units.items())
+            },
+        }
+        return hashlib.sha256(json.dumps(placement, sort_keys=True).encode()).hexdigest()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
