@@ -117,13 +117,14 @@ def one_repeat(suite: Suite, store: Path, url: str, runners: int, repeat: int) -
     store; the figures of this repeat."""
     results = suite.work / "results" / f"repeat-{repeat}"
     run = ["--store", str(store), "-j", "1"]
+    run_id = f"bench-{time.time()}-{repeat}"  # one id for every runner: one queue
     commands = {
         "static": [
             suite.fastci(f"--shard={k}/{runners}", "--results", str(results / "static"), *run)
             for k in range(1, runners + 1)
         ],
         "queue": [
-            suite.fastci("--queue", url, "--run-id", f"bench-{time.time()}-{repeat}",
+            suite.fastci("--queue", url, "--run-id", run_id,
                          "--queue-job", f"r{k}", "--shards", str(runners),
                          "--results", str(results / "queue"), *run)
             for k in range(1, runners + 1)
