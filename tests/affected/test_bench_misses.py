@@ -52,3 +52,39 @@ def test_a_test_after_one_that_hit_the_recursion_limit_is_selected_by_what_it_ca
     changed = DEEP["lib/_impl.py"].replace("return 42", "return 41")
     result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
     assert "tests/test_misc.py::test_load" in result["selected"]
+
+
+UNTRACED = {
+    "pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n',
+    "lib/__init__.py": "",
+    "lib/_impl.py": "def answer():\n    return 42\n",
+    "tests/conftest.py": "import lib._impl  # noqa: F401\n",
+    "tests/test_untraced.py": """\
+import sys
+
+
+def test_untraced():
+    sys.settrace(None)  # as CPython does to a trace function that raised
+    assert sys.modules["lib._impl"].answer() == 42
+
+
+def test_next():
+    assert sys.modules["lib._impl"].answer() == 42
+""",
+}
+
+
+def test_a_test_whose_trace_function_was_unset_is_selected_by_any_change(
+    tmp_path: Path,
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        for name in LEAKY_VARIABLES:
+            patch.delenv(name, raising=False)
+        root = new_project(tmp_path / "recorded", UNTRACED)
+        run = run_fastci(root, "run", "-j", "1", "--record-deps")
+        assert run.returncode == 0, run.stdout + run.stderr
+    changed = UNTRACED["lib/_impl.py"].replace("return 42", "return 41")
+    result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
+    assert {"tests/test_untraced.py::test_untraced", "tests/test_untraced.py::test_next"} <= set(
+        result["selected"]
+    )

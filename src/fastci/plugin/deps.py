@@ -162,6 +162,17 @@ def start(rootpath: Path) -> Recorder | None:
     return recorder
 
 
+def _armed(recorder: Recorder) -> bool:
+    return sys.gettrace() == recorder.trace
+
+
+def _arm(recorder: Recorder) -> None:
+    """Set the trace function again if something unset it: CPython drops a trace function
+    that raises (a RecursionError raised inside it, at the recursion limit)."""
+    if not _armed(recorder):
+        sys.settrace(recorder.trace)
+
+
 def stop() -> None:
     while _recorder:
         _recorder.pop().active = False
@@ -220,10 +231,14 @@ class DepsPlugin:
         recorder = self.recorder
         self.flush_modules()
         recorder.stack[:] = [{str(item.path)}]
+        _arm(recorder)
         try:
             return (yield)
         finally:
             ran = recorder.stack[0] | self.fixture_files(item)
+            if not _armed(recorder):  # lost mid-test: what ran is unknown, so any change counts
+                ran.add(SPAWNED)
+                _arm(recorder)
             markers = sorted({m.name for m in item.iter_markers()})
             recorder.write_test(item.nodeid, recorder.project_files(ran), markers)
             recorder.stack[:] = [set()]
