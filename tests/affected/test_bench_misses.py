@@ -11,6 +11,18 @@ from tests.conftest import LEAKY_VARIABLES
 from tests.helpers.affected import affected, changed_copy, run_fastci
 from tests.helpers.git import new_project
 
+
+def recorded(tmp_path: Path, files: dict[str, str]) -> Path:
+    """The project, after one recorded run of its whole suite."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in LEAKY_VARIABLES:
+            patch.delenv(name, raising=False)
+        root = new_project(tmp_path / "recorded", files)
+        run = run_fastci(root, "run", "-j", "1", "--record-deps")
+        assert run.returncode == 0, run.stdout + run.stderr
+    return root
+
+
 # tomli's layout (bench/affected.py, mutation src/tomli/_parser.py:505): the tests import
 # the library through tests/__init__.py, and test_misc.py hits the recursion limit in one
 # test before calling the library in the next.
@@ -43,12 +55,7 @@ def test_a_test_after_one_that_hit_the_recursion_limit_is_selected_by_what_it_ca
 ) -> None:
     # CPython unsets a trace function that raises, and a RecursionError raised inside the
     # recorder's trace function does; every later test in that worker recorded no code.
-    with pytest.MonkeyPatch.context() as patch:
-        for name in LEAKY_VARIABLES:
-            patch.delenv(name, raising=False)
-        root = new_project(tmp_path / "recorded", DEEP)
-        run = run_fastci(root, "run", "-j", "1", "--record-deps")
-        assert run.returncode == 0, run.stdout + run.stderr
+    root = recorded(tmp_path, DEEP)
     changed = DEEP["lib/_impl.py"].replace("return 42", "return 41")
     result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
     assert "tests/test_misc.py::test_load" in result["selected"]
@@ -77,12 +84,7 @@ def test_next():
 def test_a_test_whose_trace_function_was_unset_is_selected_by_any_change(
     tmp_path: Path,
 ) -> None:
-    with pytest.MonkeyPatch.context() as patch:
-        for name in LEAKY_VARIABLES:
-            patch.delenv(name, raising=False)
-        root = new_project(tmp_path / "recorded", UNTRACED)
-        run = run_fastci(root, "run", "-j", "1", "--record-deps")
-        assert run.returncode == 0, run.stdout + run.stderr
+    root = recorded(tmp_path, UNTRACED)
     changed = UNTRACED["lib/_impl.py"].replace("return 42", "return 41")
     result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
     assert {"tests/test_untraced.py::test_untraced", "tests/test_untraced.py::test_next"} <= set(
