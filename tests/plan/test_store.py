@@ -100,7 +100,8 @@ def test_a_store_holding_values_fastci_never_wrote_is_moved_aside(
     tmp_path: Path, damage: str
 ) -> None:
     path = tmp_path / "timings.db"
-    TimingsStore(path).import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
+    with TimingsStore(path) as first:  # closed now, not whenever it is collected
+        first.import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
     db = sqlite3.connect(path)
     db.execute(damage)
     db.commit()
@@ -130,7 +131,8 @@ def test_a_store_from_a_newer_fastci_is_left_untouched_and_read_as_empty_with_on
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "timings.db"
-    TimingsStore(path).import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
+    with TimingsStore(path) as first:  # closed now, not whenever it is collected
+        first.import_runs([make_run("a", 1.0, {"t.py::x": 1.0})])
     db = sqlite3.connect(path)
     db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     db.commit()
