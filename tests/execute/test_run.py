@@ -199,7 +199,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(
     project.write("tests/test_fast.py", "def test_quick(): pass\n")
     project.write(
         "tests/test_slow.py",
-        "import time\n" + "".join(f"def test_slow_{n}(): time.sleep(3)\n" for n in range(5)),
+        "import time\n" + "".join(f"def test_slow_{n}(): time.sleep(3)\n" for n in range(8)),
     )
     results = tmp_path / "results"
     proc = subprocess.Popen(
@@ -209,7 +209,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4.5)  # startup, then the quick test and one slow test finish
+    time.sleep(7)  # startup (slow on a loaded machine), then some tests finish; 12 s in all
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, out + err
@@ -217,7 +217,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(
     assert manifest(bundle)["interrupted"] is True
     finished = bundle_results(bundle)
     assert "tests/test_fast.py::test_quick" in finished
-    assert len(finished) < 6
+    assert len(finished) < 9
     db = sqlite3.connect(project.root / ".fastci" / "timings.db")
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     stored = {row[0] for row in db.execute("SELECT test_id FROM tests")}
