@@ -4,8 +4,6 @@ processes tests leave behind."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +15,7 @@ from fastci.execute.pool import Pool
 from fastci.execute.process import PoolOptions
 from fastci.plan.planner import Unit
 from tests.execute.test_run import manifest, run_local
+from tests.helpers.cli import started_fastci, wait_for_file
 from tests.helpers.projects import Project
 
 
@@ -135,28 +134,15 @@ def test_a_child_a_test_leaves_running_is_named_and_ended_and_does_not_hold_up_t
     assert leftovers[0].startswith(named)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: a SIGINT sent while fastci starts up under coverage.py's "
-    "subprocess patch is swallowed and the run completes (seen in .ci/run); to fix",
-)
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to see the child")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 def test_an_interrupt_ends_a_run_whose_test_left_a_child_that_ignores_signals(
     project: Project, sig: signal.Signals
 ) -> None:
     project.write("tests/test_a.py", FORKS + "\ndef test_slow(): time.sleep(30)\n")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fastci", "run", "-j", "1"],
-        cwd=project.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = started_fastci(project.root, "run", "-j", "1")
     pid_file = project.root / "child.pid"
-    deadline = time.monotonic() + 20
-    while not pid_file.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for_file(pid_file)
     time.sleep(0.5)
     stopped_at = time.monotonic()
     proc.send_signal(sig)

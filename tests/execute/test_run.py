@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from fastci.results.bundle import read_results
+from tests.helpers.cli import started_fastci, wait_for_file
 from tests.helpers.projects import SAMPLE_TEST_COUNT, Project, write_report, write_sample_suite
 
 
@@ -193,28 +194,21 @@ def test_a_test_that_kills_its_worker_fails_with_the_cause_and_the_rest_still_ru
     assert sum(1 for w in workers if w["crashed"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug: a SIGINT sent while fastci starts up under coverage.py's "
-    "subprocess patch is swallowed and the run completes (seen in .ci/run); to fix",
-)
 def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(
     project: Project, tmp_path: Path
 ) -> None:
     project.write("tests/test_fast.py", "def test_quick(): pass\n")
     project.write(
         "tests/test_slow.py",
-        "import time\n" + "".join(f"def test_slow_{n}(): time.sleep(3)\n" for n in range(8)),
+        "import pathlib, time\n"
+        + "".join(
+            f"def test_slow_{n}():\n    pathlib.Path('started-{n}').touch()\n    time.sleep(3)\n"
+            for n in range(8)
+        ),
     )
     results = tmp_path / "results"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fastci", "run", "-j", "2", "--results", str(results)],
-        cwd=project.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(7)  # startup (slow on a loaded machine), then some tests finish; 12 s in all
+    proc = started_fastci(project.root, "run", "-j", "2", "--results", str(results))
+    wait_for_file(project.root / "started-1")  # the quick test and a slow one have finished
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, out + err
@@ -585,14 +579,7 @@ def test_sigterm_stops_a_run_started_with_sigint_ignored(project: Project) -> No
         "tests/test_slow.py",
         "import time\n" + "".join(f"def test_{n}(): time.sleep(2)\n" for n in range(8)),
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fastci", "run", "-j", "2"],
-        cwd=project.root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
-    )
+    proc = started_fastci(project.root, "run", "-j", "2", sigint=signal.SIG_IGN)
     time.sleep(4)
     stopped_at = time.monotonic()
     proc.send_signal(signal.SIGTERM)

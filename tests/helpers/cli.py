@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -53,3 +55,30 @@ def fastci_process(
         timeout=timeout,
         check=False,
     )
+
+
+def started_fastci(
+    cwd: Path, *args: str, sigint: signal.Handlers = signal.SIG_DFL
+) -> subprocess.Popen[str]:
+    """Start ``python -m fastci`` as a real process that Ctrl-C reaches.
+
+    A process started with SIGINT ignored keeps ignoring it (as a background job of a
+    non-interactive shell does, CI runners among them), so the child gets ``sigint`` as its
+    disposition whatever this process inherited.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-m", "fastci", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # noqa: PLW1509 (no threads here)
+    )
+
+
+def wait_for_file(path: Path, timeout: float = 60) -> None:
+    """Wait until ``path`` exists: a test in a worker got that far."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
