@@ -75,6 +75,7 @@ def judge(
 def replay(project: Project, count: int) -> tuple[list[Case], str]:
     """Every commit of the replay judged; returns them and the last commit."""
     commits = project.commits(count)
+    (project.home / "cases.jsonl").unlink(missing_ok=True)
     project.store.unlink(missing_ok=True)
     project.testmon_data.unlink(missing_ok=True)
     project.checkout(commits[0])
@@ -90,7 +91,7 @@ def replay(project: Project, count: int) -> tuple[list[Case], str]:
         changed = project.changed_files(parent, commit)
         case.note = case.note or f"{len(changed)} files: {' '.join(changed[:4])}"
         cases.append(case)
-        show(case)
+        show(case, project)
         project.record()
     return cases, commits[-1]
 
@@ -108,7 +109,7 @@ def mutate(project: Project, base: str, count: int, seed: int) -> list[Case]:
             cases.append(judge_mutant(project, base, mutant, unchanged))
         finally:
             (root / mutant.path).write_text(original)
-        show(cases[-1])
+        show(cases[-1], project)
     return cases
 
 
@@ -123,7 +124,11 @@ def judge_mutant(project: Project, base: str, mutant: Mutant, unchanged: Outcome
     return case
 
 
-def show(case: Case) -> None:
+def show(case: Case, project: Project) -> None:
+    """Print the case's line, and keep the case in the project's ``cases.jsonl`` so a run cut
+    short still has its figures."""
+    with (project.home / "cases.jsonl").open("a", encoding="utf-8") as kept:
+        kept.write(json.dumps(dataclasses.asdict(case)) + "\n")
     parts = [f"{t} {case.fraction[t]:.2f} missed {len(case.missed[t])}" for t in TOOLS]
     print(
         f"{case.project} {case.kind} {case.label}: {len(case.failing)} failing; "
