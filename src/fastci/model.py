@@ -7,6 +7,7 @@ share it without depending on the executor or on pytest.
 from __future__ import annotations
 
 import dataclasses
+import zlib
 
 from fastci.results.timings import TestRecord
 
@@ -116,6 +117,13 @@ def not_run_id(file: str) -> str:
 
 def is_not_run(result: TestResult) -> bool:
     return result.id == not_run_id(result.file)
+
+
+def in_part(nodeid: str, part: tuple[int, int]) -> bool:
+    """Whether a test is in part ``index`` of ``count`` of its file's tests, by a stable hash
+    of its node id: every process agrees on it without seeing the other parts' tests."""
+    index, count = part
+    return zlib.crc32(nodeid.encode()) % count == index
 
 
 def node_file(nodeid: str) -> str:

@@ -71,7 +71,7 @@ def test_a_first_run_without_a_store_estimates_from_its_files_and_says_it_is_rou
         "test_many.py",
         "import pytest\n\n@pytest.mark.parametrize('n', range(50))\ndef test(n): pass\n",
     )
-    plan = project.fastci_json("plan")
+    plan = project.fastci_json("plan", "-j", "1")  # one worker: no file is cut
     units = plan["units"]
     assert plan["rough"] is True
     # 50 counted cases against 1 (and a little for each file's size).

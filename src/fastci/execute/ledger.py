@@ -71,6 +71,7 @@ class Ledger:
         self.result = PoolResult()
         self.listener: Listener = Silent()
         self.failures = 0
+        self.whole_files: set[str] = set()  # whole-file results recorded (import errors)
 
     def heard(self, message: FromWorker) -> None:
         """Keep what a worker says for the report: the session header (the first one), and
@@ -92,6 +93,9 @@ class Ledger:
         self.result.file_imports.update({f: dict(p) for f, p in message.imports.items()})
         self.result.deselected.update(message.deselected)
         for error in message.errors:  # and modules that skipped themselves
+            if error.id in self.whole_files:
+                continue  # every part of a cut file imports it: the first one says so
+            self.whole_files.add(error.id)
             self.record(slot, assigned, TestResult(
                 id=error.id, file=node_file(error.id), outcome=error.outcome,
                 longrepr=error.longrepr, start=message.start, stop=message.stop, worker=slot,

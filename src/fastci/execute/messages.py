@@ -99,6 +99,7 @@ class RunUnit:
     files: tuple[str, ...]
     tests: tuple[str, ...] | None = None
     exclude: tuple[str, ...] = ()
+    part: tuple[int, int] | None = None  # (index, count): only the tests model.in_part()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,6 +194,15 @@ def _is_strs(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
+def _is_part(value: object) -> bool:
+    """(index, count) of a cut file's parts, as JSON sends it."""
+    return (
+        isinstance(value, list)
+        and len(value) == len(("index", "count"))
+        and all(type(n) is int for n in value)
+    )
+
+
 def _is_file_seconds(value: object) -> bool:
     return isinstance(value, dict) and all(
         isinstance(k, str) and _is_float(v) for k, v in value.items()
@@ -274,6 +284,7 @@ _UNIT_FIELDS: dict[str, Check] = {
     "files": _is_strs,
     "tests": _or_none(_is_strs),
     "exclude": _is_strs,
+    "part": _or_none(_is_part),
 }
 
 
@@ -305,7 +316,8 @@ def _warned(data: dict[str, Any]) -> Warned:
 def _run_unit(data: dict[str, Any]) -> RunUnit:
     d = _checked("unit", data, _UNIT_FIELDS)
     tests = None if d["tests"] is None else tuple(d["tests"])
-    return RunUnit(d["id"], tuple(d["files"]), tests, tuple(d["exclude"]))
+    part = None if d["part"] is None else (d["part"][0], d["part"][1])
+    return RunUnit(d["id"], tuple(d["files"]), tests, tuple(d["exclude"]), part)
 
 
 def _empty(cls: Callable[[], Message]) -> Callable[[dict[str, Any]], Any]:

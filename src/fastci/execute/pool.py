@@ -295,7 +295,7 @@ class Pool:
             worker.send(messages.Stop())
             return
         worker.assigned.append(UnitRun(unit, start=time.time()))
-        worker.send(messages.RunUnit(unit.id, unit.files, unit.tests, unit.exclude))
+        worker.send(messages.RunUnit(unit.id, unit.files, unit.tests, unit.exclude, unit.part))
 
     def _record(self, worker: _Worker, result: TestResult) -> None:
         worker.last_result_at = result.stop

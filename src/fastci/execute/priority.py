@@ -20,6 +20,7 @@ from pathlib import Path
 
 from fastci.changes.git import GitError, changed_since, resolve_commit, toplevel, untracked
 from fastci.config import Config
+from fastci.model import in_part
 from fastci.plan.inventory import Inventory
 from fastci.plan.planner import Unit
 from fastci.plan.recent import LastRun, last_run
@@ -110,7 +111,12 @@ def _holds_failure(unit: Unit, signals: Signals) -> bool:
         return False
     excluded = set(unit.exclude)
     files = set(unit.files)
-    return any(t not in excluded and t.split("::")[0] in files for t in signals.failed)
+    return any(
+        t not in excluded
+        and t.split("::")[0] in files
+        and (unit.part is None or in_part(t, unit.part))
+        for t in signals.failed
+    )
 
 
 def _tests_per_second(unit: Unit, signals: Signals) -> float:
@@ -119,4 +125,5 @@ def _tests_per_second(unit: Unit, signals: Signals) -> float:
         count = len(unit.tests)
     else:
         count = sum(signals.tests_per_file.get(f, 1) for f in unit.files) - len(unit.exclude)
+        count //= unit.part[1] if unit.part else 1
     return max(count, 1) / max(unit.duration, MIN_UNIT_SECONDS)

@@ -2,8 +2,8 @@
 
 The cost of a shard is fastci.plan.costs's: its startup, plus its units' durations, plus the
 import cost of each file it touches (a file split over two shards is imported twice) and of
-each shared package its files need, once. Units are placed largest
-file first (and within a file, largest unit first) on the shard where they end the lowest,
+each shared package its files need, once. Units are placed largest file first (and within a
+file, largest unit first) on the shard where they end the lowest,
 which keeps a file's units together unless splitting it balances better; then a refinement
 pass moves or swaps units off the most loaded shard while that lowers it. The same units,
 costs and shard count give the same plan, byte for byte, on every machine: sums are exact
@@ -44,6 +44,7 @@ class Unit(NamedTuple):
     duration: float  # estimated seconds of its tests, without file import costs
     tests: tuple[str, ...] | None = None  # node ids to run; None: every test of its files
     exclude: tuple[str, ...] = ()  # with tests None: every test of its files but these
+    part: tuple[int, int] | None = None  # (index, count): only its file's tests in_part()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Plan:
                     "duration": u.duration,
                     "tests": None if u.tests is None else list(u.tests),
                     "exclude": list(u.exclude),
+                    "part": u.part and list(u.part),
                 }
                 for uid, u in sorted(self.units.items())
             },
@@ -98,7 +100,7 @@ class Plan:
             "granularity": self.granularity,
             "shards": [list(s.units) for s in self.shards],
             "units": {
-                uid: [list(u.files), u.tests and list(u.tests), list(u.exclude)]
+                uid: [list(u.files), u.tests and list(u.tests), list(u.exclude), u.part]
                 for uid, u in sorted(self.units.items())
             },
         }
@@ -115,6 +117,7 @@ class Plan:
                 duration=float(u["duration"]),
                 tests=None if u["tests"] is None else tuple(u["tests"]),
                 exclude=tuple(u.get("exclude", ())),
+                part=None if u.get("part") is None else (int(u["part"][0]), int(u["part"][1])),
             )
             for uid, u in data["units"].items()
         }

@@ -30,6 +30,7 @@ ROUGH_TEST_SECONDS = 0.02  # a test of a suite never timed: pytest's own cost an
 ROUGH_BYTE_SECONDS = 1e-4  # and longer test code runs longer: 0.1 s a kilobyte
 MIN_PIECE_SECONDS = 1.0  # a piece of a cut file shorter than this is not worth its import
 MIN_PIECES = 2  # a file is cut only into two pieces or more
+MIN_PART_TESTS = 4  # a file never run is cut into parts of at least this many tests
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +84,11 @@ def cost_model(
 
 
 def build_units(
-    inventory: Inventory, knowledge: Knowledge, granularity: str, parallelism: int = 1
+    inventory: Inventory,
+    knowledge: Knowledge,
+    granularity: str,
+    parallelism: int = 1,
+    group_markers: Sequence[str] = (),
 ) -> list[Unit]:
     """Units at the given granularity; tests sharing a group always end up in one unit.
 
@@ -93,7 +98,9 @@ def build_units(
     if inventory.items is None:
         if granularity != "file":
             raise ValueError(f"{granularity} granularity needs collected items")
-        return split_large_files(_file_units(inventory, knowledge), knowledge, parallelism)
+        units = _file_units(inventory, knowledge)
+        cutter = Cutter(knowledge, parallelism, Path(inventory.rootdir), group_markers)
+        return cutter.cut(units)
     estimator = Estimator(dict(knowledge.tests))
     key = _UNIT_KEYS[granularity]
     members: dict[str, list[TestItem]] = defaultdict(list)
@@ -172,36 +179,75 @@ def _file_units(inventory: Inventory, knowledge: Knowledge) -> list[Unit]:
     return units
 
 
-def split_large_files(units: list[Unit], knowledge: Knowledge, parallelism: int) -> list[Unit]:
-    """Cut a file that alone would hold up the run into pieces, from the tests it had.
+class Cutter:
+    """Cuts a file that alone would hold up the run into pieces.
 
     A file estimated at more than half of one worker's share (total / parallelism) would
-    leave a tail however the rest is placed. Its tests known from earlier runs are cut into
-    pieces of about a quarter share each (at least MIN_PIECE_SECONDS: a piece must be worth
-    importing the file again); one more piece runs every test of the file the store does
-    not know yet (``exclude``), so a new test is never lost. A file whose tests are unknown,
-    or that is part of a group, stays whole.
+    leave a tail however the rest is placed. Pieces are about a quarter share each (at least
+    MIN_PIECE_SECONDS: a piece must be worth importing the file again). A file whose tests
+    the store knows is cut by them; one more piece runs every test of the file the store does
+    not know yet (``exclude``), so a new test is never lost. A file never run is cut into
+    parts by a hash of each test's node id (``Unit.part``) of a quarter share each, with at
+    least MIN_PART_TESTS tests of its syntax tree each, whatever their guessed seconds: so a
+    first run spreads it over the workers as ``pytest -n`` would.
+    A file in a group (known from the store, or naming a group marker) stays whole.
     """
-    if parallelism <= 1 or not units:
-        return units
-    share = math.fsum(u.duration for u in units) / parallelism
-    known_by_file: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for test_id, (file, estimate, group) in sorted(knowledge.tests.items()):
-        if group is None:
-            known_by_file[file].append((test_id, estimate))
-    result = []
-    for unit in units:
-        known = known_by_file.get(unit.id, [])
+
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        parallelism: int,
+        rootdir: Path,
+        group_markers: Sequence[str] = (),
+    ) -> None:
+        self.parallelism = parallelism
+        self.rootdir = rootdir
+        self.group_markers = group_markers
+        self.known: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        self.stored: set[str] = set()  # files with tests in the store, grouped or not
+        for test_id, (file, estimate, group) in sorted(knowledge.tests.items()):
+            self.stored.add(file)
+            if group is None:
+                self.known[file].append((test_id, estimate))
+
+    def cut(self, units: list[Unit]) -> list[Unit]:
+        if self.parallelism <= 1 or not units:
+            return units
+        share = math.fsum(u.duration for u in units) / self.parallelism
         target = max(share / 4, MIN_PIECE_SECONDS)
-        if (
-            unit.duration <= max(share / 2, 2 * target)
-            or len(unit.files) != 1
-            or len(known) < MIN_PIECES
-        ):
-            result.append(unit)
-            continue
-        result.extend(_pieces(unit, known, target=target))
-    return result
+        result = []
+        for unit in units:
+            if unit.duration <= share / 2 or len(unit.files) != 1:
+                result.append(unit)
+            elif len(self.known.get(unit.id, ())) >= MIN_PIECES and unit.duration > 2 * target:
+                result.extend(_pieces(unit, self.known[unit.id], target=target))
+            elif unit.id not in self.stored:  # a rough guess: cut as finely as pytest -n would
+                result.extend(self._parts(unit, share / 4))
+            else:
+                result.append(unit)
+        return result
+
+    def _parts(self, unit: Unit, target: float) -> list[Unit]:
+        """A never-run file in parts by node id hash, or whole if it may hold a group."""
+        try:
+            source = (self.rootdir / unit.id).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return [unit]
+        if any(marker in source for marker in self.group_markers):
+            return [unit]
+        tests = counted_tests(self.rootdir / unit.id)
+        count = min(math.ceil(unit.duration / target), tests // MIN_PART_TESTS)
+        if count < MIN_PIECES:
+            return [unit]
+        return [
+            Unit(
+                id=f"{unit.id}[part {k + 1}/{count}]",
+                files=unit.files,
+                duration=unit.duration / count,
+                part=(k, count),
+            )
+            for k in range(count)
+        ]
 
 
 def _pieces(unit: Unit, known: list[tuple[str, float]], target: float) -> list[Unit]:
@@ -280,6 +326,6 @@ def plan_suite(config: Config, inventory: Inventory, shard_count: int | None = N
     parallelism = shard_count if shard_count > 1 else config.jobs
     if not config.split_files:
         parallelism = 1
-    units = build_units(inventory, knowledge, config.granularity, parallelism)
+    units = build_units(inventory, knowledge, config.granularity, parallelism, config.group_markers)
     model = cost_model(inventory, knowledge, config.shard_startup, config.jobs)
     return plan_shards(units, shard_count, model, config.granularity)

@@ -34,7 +34,7 @@ from fastci.execute.messages import (
     TestDone,
     Warned,
 )
-from fastci.model import TestResult
+from fastci.model import TestResult, in_part
 from fastci.plugin.header import session_header
 from fastci.plugin.observe import TestObserver, skip_reason
 from fastci.plugin.ordering import SEED_VARIABLE, shuffled
@@ -121,6 +121,9 @@ class WorkerLoop(TestObserver):
             items = [i for i in items if i.nodeid in chosen]
         excluded = set(unit.exclude)
         items = [i for i in items if i.nodeid not in excluded]
+        if unit.part is not None:
+            part = unit.part
+            items = [i for i in items if in_part(i.nodeid, part)]
         seed = os.environ.get(SEED_VARIABLE)
         if seed is not None:  # --random-order: the same seed, the same order, anywhere
             items = shuffled(items, int(seed), unit.id, lambda i: i.nodeid)

@@ -194,12 +194,12 @@ def keys(run_id: str) -> list[str]:
 
 
 def dump_units(units: Sequence[Unit]) -> str:
-    return json.dumps([[u.id, u.files, u.duration, u.tests, u.exclude] for u in units])
+    return json.dumps([[u.id, u.files, u.duration, u.tests, u.exclude, u.part] for u in units])
 
 
 def load_units(text: str) -> list[Unit]:
     units = []
-    for uid, files, duration, tests, exclude in json.loads(text):
+    for uid, files, duration, tests, exclude, *part in json.loads(text):
         units.append(
             Unit(
                 str(uid),
@@ -207,6 +207,7 @@ def load_units(text: str) -> list[Unit]:
                 float(duration),
                 None if tests is None else tuple(tests),
                 tuple(exclude),
+                tuple(part[0]) if part and part[0] else None,
             )
         )
     return units

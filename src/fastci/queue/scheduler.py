@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.scheduler import LongestFirst
-from fastci.model import TestResult, UnitSpan
+from fastci.model import TestResult, UnitSpan, in_part
 from fastci.plan.planner import Plan, Unit
 from fastci.queue.client import RunQueue
 
@@ -173,6 +173,8 @@ class QueueScheduler:
 def _holds(unit: Unit, result: TestResult) -> bool:
     if unit.tests is not None:
         return result.id in unit.tests
+    if unit.part is not None and result.is_test and not in_part(result.id, unit.part):
+        return False
     return result.file in unit.files and result.id not in unit.exclude
 
 
