@@ -38,6 +38,7 @@ class Config:
     deadline: float = 0.0  # seconds the whole run may take before it stops; 0: none
     pytest_args: tuple[str, ...] = ()
     order: str = "failures-first"  # fastci.execute.priority
+    confirm_failures: bool = True  # fastci.execute.confirm
     reruns: int = 0
     allow_flaky: bool = False
     quarantine: tuple[str, ...] = ()

@@ -235,6 +235,14 @@ SETTINGS: tuple[Setting, ...] = (
         "{" + ",".join(ORDERS) + "}",
     ),
     Setting(
+        "confirm_failures",
+        "--confirm-failures",
+        boolean,
+        "run failed tests again after importing the whole suite, as pytest does, and take "
+        "that verdict (true/false)",
+        "BOOL",
+    ),
+    Setting(
         "reruns",
         "--reruns",
         rerun_count,

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastci.affected.select import add_base_argument
 from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
@@ -14,6 +15,9 @@ from fastci.errors import ExitCode, UsageError
 from fastci.files import writable_directory
 from fastci.plugin.ordering import seed_or_new
 from fastci.settings import PLANNING_SETTINGS, jobs_count
+
+if TYPE_CHECKING:
+    from fastci.execute.outcome import RunOutcome
 
 NAME = "run"
 HELP = "run the suite, or one shard of it, on local worker processes"
@@ -32,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shards",
         "reruns",
         "order",
+        "confirm_failures",
         "allow_flaky",
         "quarantine",
         "record_deps",
@@ -82,7 +87,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fastci.changes.git import source_revision
-    from fastci.execute.collection import stop_notes
     from fastci.execute.outcome import RunRequest
     from fastci.execute.progress import terminal_options
     from fastci.execute.run import run_tests, workers_for
@@ -127,13 +131,7 @@ def run(args: argparse.Namespace) -> int:
         f"{where}: predicted {outcome.predicted:.2f}s, took {took:.2f}s on {workers} "
         f"worker{'s' if workers != 1 else ''}, {len(outcome.units)} units"
     )
-    notes = stop_notes(outcome.pool)
-    if outcome.pool.stopped_early:
-        notes.append(f"fastci: {outcome.pool.stopped_early}; the remaining units did not run")
-    if outcome.pool.interrupted:
-        notes.append("fastci: interrupted; what finished is recorded")
-    if outcome.bundle is not None:
-        notes.append(f"fastci: results bundle written to {outcome.bundle}")
+    notes = _notes(outcome)
     summary = Summary(
         outcome.pool.results,
         outcome.counts,
@@ -148,6 +146,24 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.render(color=use_color(sys.stdout)))
     return outcome.exit_code
+
+
+def _notes(outcome: RunOutcome) -> list[str]:
+    """The lines after the tests: how the run stopped, what was confirmed, where it went."""
+    from fastci.execute.collection import stop_notes
+
+    notes = stop_notes(outcome.pool)
+    if outcome.pool.stopped_early:
+        notes.append(f"fastci: {outcome.pool.stopped_early}; the remaining units did not run")
+    if outcome.pool.interrupted:
+        notes.append("fastci: interrupted; what finished is recorded")
+    if outcome.pool.confirmed:
+        from fastci.execute.confirm import confirmed_note
+
+        notes.append(confirmed_note(outcome.pool.confirmed))
+    if outcome.bundle is not None:
+        notes.append(f"fastci: results bundle written to {outcome.bundle}")
+    return notes
 
 
 def _narrow_to_affected(config: Config, args: argparse.Namespace) -> dict[str, object] | bool:

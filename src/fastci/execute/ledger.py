@@ -38,6 +38,8 @@ class PoolResult:
     # Deselected by -k, -m or --deselect; a set: every piece of a split file deselects alike.
     deselected: set[str] = dataclasses.field(default_factory=set)
     leftovers: list[str] = dataclasses.field(default_factory=list)  # processes tests left running
+    # Failed tests that passed once the whole suite was imported (fastci.execute.confirm).
+    confirmed: list[str] = dataclasses.field(default_factory=list)
 
 
 class Listener(Protocol):

@@ -4,6 +4,7 @@
 - ``--fastci-collect=OUT``: with --collect-only, write every test with its class and group.
 - ``--fastci-report=OUT``: append a timings report of this run (see fastci.results.timings).
 - ``--fastci-worker=IN,OUT``: run test units that fastci's coordinator sends over two pipes.
+- ``--fastci-confirm=DIR``: run the tests DIR names after a whole collection (plugin.confirm).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fastci-collect", metavar="OUT", help="write the collected tests to OUT")
     group.addoption("--fastci-report", metavar="OUT", help="append a timings report to OUT")
     group.addoption("--fastci-worker", metavar="IN,OUT", help="serve fastci on these fds")
+    group.addoption("--fastci-confirm", metavar="DIR", help="run only the tests DIR names")
     group.addoption(
         "--fastci-group-markers",
         metavar="NAMES",
@@ -103,13 +105,15 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
     }
 
 
+# The options of the pytest processes fastci starts and reads (not the user's own runs).
+OWN_PROCESSES = ("fastci_discover", "fastci_collect", "fastci_worker")
 # The user's --junitxml, which fastci's own pytest processes leave to the coordinator.
 JUNITXML = pytest.StashKey[str | None]()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest's junitxml plugin reads the option
 def pytest_configure(config: pytest.Config) -> None:
-    if any(config.getoption(o) for o in ("fastci_discover", "fastci_collect", "fastci_worker")):
+    if any(config.getoption(o) for o in (*OWN_PROCESSES, "fastci_confirm")):
         # One JUnit file for the whole run, written by the coordinator: a discovery, a
         # collection or a worker writing it too would only race to overwrite it.
         xmlpath = getattr(config.option, "xmlpath", None)
@@ -126,6 +130,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(
             ItemCollection(Path(config.getoption("fastci_collect")), markers)
         )
+    if config.getoption("fastci_confirm"):
+        from fastci.plugin.confirm import Confirmation
+
+        directory = Path(config.getoption("fastci_confirm"))
+        config.pluginmanager.register(Confirmation(directory, config.rootpath))
     if config.getoption("fastci_report"):
         from fastci.plugin.observe import ReportRecorder
 
