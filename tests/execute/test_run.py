@@ -207,7 +207,9 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_store(
         ),
     )
     results = tmp_path / "results"
-    proc = started_fastci(project.root, "run", "-j", "2", "--results", str(results))
+    # Whole files: the slow one on one worker, the quick one on the other.
+    args = ("run", "-j", "2", "--split-files", "false", "--results", str(results))
+    proc = started_fastci(project.root, *args)
     wait_for_file(project.root / "started-1")  # the quick test and a slow one have finished
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

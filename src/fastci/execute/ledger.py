@@ -73,7 +73,7 @@ class Ledger:
         self.result = PoolResult()
         self.listener: Listener = Silent()
         self.failures = 0
-        self.whole_files: set[str] = set()  # whole-file results recorded (import errors)
+        self.whole_files: set[tuple[str, int]] = set()  # whole-file results recorded, by id
 
     def heard(self, message: FromWorker) -> None:
         """Keep what a worker says for the report: the session header (the first one), and
@@ -94,10 +94,13 @@ class Ledger:
         self.result.file_collect.update(message.files)
         self.result.file_imports.update({f: dict(p) for f, p in message.imports.items()})
         self.result.deselected.update(message.deselected)
+        repeats: dict[str, int] = {}  # a file may skip as a module and as a doctest module
         for error in message.errors:  # and modules that skipped themselves
-            if error.id in self.whole_files:
+            key = (error.id, repeats.setdefault(error.id, 0))
+            repeats[error.id] += 1
+            if key in self.whole_files:
                 continue  # every part of a cut file imports it: the first one says so
-            self.whole_files.add(error.id)
+            self.whole_files.add(key)
             self.record(slot, assigned, TestResult(
                 id=error.id, file=node_file(error.id), outcome=error.outcome,
                 longrepr=error.longrepr, start=message.start, stop=message.stop, worker=slot,
