@@ -3,8 +3,8 @@
 (Not bench/queue.py: run as a script, that name would hide the standard library's queue
 module, which redis-py imports.)
 
-    python bench/queue_vs_shards.py [--repeats 3] [--runners N] [--tests core/tests]
-                                    [--seed 1] [--work DIR]
+    python bench/queue_vs_shards.py [--repeats 3] [--runners N] [--tests physics]
+                                    [--deselect ID ...] [--seed 1] [--work DIR]
 
 One full recorded run gives true durations; then every test's recorded durations are
 multiplied by a random factor from 0.5 to 2 (seeded), as when the timings store is old or
@@ -18,6 +18,16 @@ balance, not the machine's oversubscription:
   local redis-server;
 - ideal: the test work the static shards measured (each test once, each file imported by
   one runner), divided by N.
+
+Which tests: the makespan cannot come near the ideal when one test is a large part of it
+(whichever runner takes it ends no sooner), so the suite must have no such tail. Most SymPy
+test directories have one (pytest's durations on a busy 2-core machine: core/tests 11 s of
+38 s, matrices/tests 42 s of 130 s, functions/elementary/tests 21 s of 63 s, polys/tests
+96 s of 292 s). The default is SymPy's physics tests (1,515, 252 s) without their seven
+longest (``DEFAULT_DESELECT``, test_bicycle's 95 s down to 5.7 s; pytest's --deselect
+matches by prefix, so test_max_shear_force_Beam3D, 0.005 s, goes too): 1,507 tests and
+115 s are left, the longest 3.8 s, 6.5% of a 2-runner ideal. ``--tests`` picks another
+directory (then nothing is deselected but what ``--deselect`` names).
 
 Each mode's makespan is its slowest runner's wall time, start to end; both include every
 runner's fixed cost (interpreter, collection), which the ideal does not. The per-unit queue
@@ -40,6 +50,16 @@ from pathlib import Path
 from suite import DEFAULT_WORK, Suite, median
 
 REPO = Path(__file__).resolve().parent.parent
+DEFAULT_TESTS = "physics"
+DEFAULT_DESELECT = (  # each over 5% of the rest of physics' test work, longest first
+    "physics/mechanics/tests/test_kane3.py::test_bicycle",
+    "physics/tests/test_clebsch_gordan.py::test_gaunt",
+    "physics/tests/test_secondquant.py::test_sho",
+    "physics/control/tests/test_lti.py::test_StateSpace_dsolve",
+    "physics/mechanics/tests/test_kane.py::test_issue_24887",
+    "physics/mechanics/tests/test_linearize.py::test_linearize_rolling_disc_kane",
+    "physics/continuum_mechanics/tests/test_beam.py::test_max_shear_force",
+)
 sys.path.insert(0, str(REPO))  # tests.helpers.redis starts the server
 sys.path.insert(0, str(REPO / "src"))
 
@@ -160,11 +180,19 @@ def main() -> None:
     parser.add_argument(
         "--runners", type=int, default=os.cpu_count() or 2, help="default: this machine's cores"
     )
-    parser.add_argument("--tests", default="core/tests", help="SymPy's tests to run")
+    parser.add_argument(
+        "--tests", default=DEFAULT_TESTS, help="SymPy's tests to run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--deselect", action="append", metavar="ID",
+        help="a test to leave out, as pytest's --deselect (default: physics' longest seven, "
+        "with the default --tests only)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     args = parser.parse_args()
-    suite = Suite(args.work, tests=args.tests)
+    deselect = args.deselect or (DEFAULT_DESELECT if args.tests == DEFAULT_TESTS else ())
+    suite = Suite(args.work, tests=args.tests, extra_args=[f"--deselect={i}" for i in deselect])
     suite.install()
     subprocess.run([str(suite.python), "-m", "pip", "install", "--quiet", "redis"], check=True)
     suite.record()

@@ -9,18 +9,23 @@ import sys
 from fastci.cli import COMMAND_MODULES
 from tests.helpers.projects import Project
 
-# Runs fastci's CLI in a fresh interpreter, then says which command modules it had imported.
+# Runs fastci's CLI in a fresh interpreter, then says which modules it had imported (listed
+# before json is imported to print them). --help ends in SystemExit, caught for its code.
 SCRIPT = """
-import json, sys
+import sys
 from fastci.cli import main
-code = main(sys.argv[1:])
-loaded = sorted(m for m in sys.modules if m.startswith("fastci.commands."))
-print(json.dumps({"code": code, "commands": loaded}))
+try:
+    code = main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+loaded = sorted(sys.modules)
+import json
+print(json.dumps({"code": code, "modules": loaded}))
 """
 
 
-def commands_imported(project: Project, *args: str) -> tuple[int, set[str]]:
-    """A real ``fastci ARGS`` process's exit code and the command modules it imported."""
+def modules_imported(project: Project, *args: str) -> tuple[int, set[str]]:
+    """A real ``fastci ARGS`` process's exit code and every module it imported."""
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT, *args],
         cwd=project.root,
@@ -29,7 +34,13 @@ def commands_imported(project: Project, *args: str) -> tuple[int, set[str]]:
         check=False,
     )
     report = json.loads(proc.stdout.splitlines()[-1])
-    return report["code"], set(report["commands"])
+    return report["code"], set(report["modules"])
+
+
+def commands_imported(project: Project, *args: str) -> tuple[int, set[str]]:
+    """A real ``fastci ARGS`` process's exit code and the command modules it imported."""
+    code, modules = modules_imported(project, *args)
+    return code, {m for m in modules if m.startswith("fastci.commands.")}
 
 
 def test_fastci_run_imports_no_other_commands_module(project: Project) -> None:
@@ -37,6 +48,16 @@ def test_fastci_run_imports_no_other_commands_module(project: Project) -> None:
     code, commands = commands_imported(project, "run", "-j", "1")
     assert code == 0
     assert commands == {"fastci.commands.run"}
+
+
+def test_fastci_run_help_loads_neither_the_affected_selection_nor_json(project: Project) -> None:
+    code, modules = modules_imported(project, "run", "--help")
+    assert code == 0
+    assert {m for m in modules if m.startswith("fastci.affected")} == {
+        "fastci.affected",
+        "fastci.affected.options",  # only --base, which `fastci affected` shares
+    }
+    assert "json" not in modules
 
 
 def test_an_unknown_command_still_lists_every_command(project: Project) -> None:

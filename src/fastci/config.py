@@ -12,11 +12,6 @@ from typing import Any, TypeVar
 from fastci.errors import UsageError
 from fastci.settings import SETTINGS, SETTINGS_BY_KEY, cpu_count
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 T = TypeVar("T")
 
 
@@ -90,10 +85,19 @@ def read_pyproject(root: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        with path.open("rb") as f:
-            document: dict[str, Any] = tomllib.load(f)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        return read_toml(path)
+    except ValueError as e:  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         raise UsageError(f"{path} is not valid TOML ({e}); fix the file and try again") from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """``path`` parsed as TOML; raises OSError when unreadable, ValueError when not TOML."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    with path.open("rb") as f:
+        document: dict[str, Any] = tomllib.load(f)
     return document
 
 

@@ -23,6 +23,15 @@ def recorded(tmp_path: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def selected_once_answer_changes(tmp_path: Path, files: dict[str, str]) -> set[str]:
+    """What fastci affected selects in the recorded project once lib/_impl.py's answer()
+    returns 41 instead of 42."""
+    root = recorded(tmp_path, files)
+    changed = files["lib/_impl.py"].replace("return 42", "return 41")
+    result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
+    return set(result["selected"])
+
+
 # tomli's layout (bench/affected.py, mutation src/tomli/_parser.py:505): the tests import
 # the library through tests/__init__.py, and test_misc.py hits the recursion limit in one
 # test before calling the library in the next.
@@ -55,10 +64,7 @@ def test_a_test_after_one_that_hit_the_recursion_limit_is_selected_by_what_it_ca
 ) -> None:
     # CPython unsets a trace function that raises, and a RecursionError raised inside the
     # recorder's trace function does; every later test in that worker recorded no code.
-    root = recorded(tmp_path, DEEP)
-    changed = DEEP["lib/_impl.py"].replace("return 42", "return 41")
-    result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
-    assert "tests/test_misc.py::test_load" in result["selected"]
+    assert "tests/test_misc.py::test_load" in selected_once_answer_changes(tmp_path, DEEP)
 
 
 UNTRACED = {
@@ -84,9 +90,5 @@ def test_next():
 def test_a_test_whose_trace_function_was_unset_is_selected_by_any_change(
     tmp_path: Path,
 ) -> None:
-    root = recorded(tmp_path, UNTRACED)
-    changed = UNTRACED["lib/_impl.py"].replace("return 42", "return 41")
-    result = affected(changed_copy(root, tmp_path / "copy", {"lib/_impl.py": changed}))
-    assert {"tests/test_untraced.py::test_untraced", "tests/test_untraced.py::test_next"} <= set(
-        result["selected"]
-    )
+    both = {"tests/test_untraced.py::test_untraced", "tests/test_untraced.py::test_next"}
+    assert both <= selected_once_answer_changes(tmp_path, UNTRACED)

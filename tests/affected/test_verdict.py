@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tests.helpers.affected import run_fastci
 from tests.helpers.git import new_project
@@ -22,6 +23,19 @@ def shards(root: Path, *args: str) -> None:
         assert run.returncode == 0, run.stdout + run.stderr
 
 
+def passing_merge(root: Path) -> Any:
+    """``fastci merge`` of both shards' bundles in out/, which must pass."""
+    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    return merge
+
+
+def merged_affected_shards(root: Path) -> str:
+    """Both shards run with --affected, then merged: the passing merge's output."""
+    shards(root, "--affected")
+    return str(passing_merge(root).stdout)
+
+
 def recorded(tmp_path: Path) -> Path:
     root = new_project(tmp_path / "p", FILES)
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
@@ -33,22 +47,18 @@ def test_the_merge_says_how_many_tests_were_skipped_and_by_which_commits_data(
 ) -> None:
     root = recorded(tmp_path)
     (root / "pkg/a.py").write_text("def a():\n    return 1  # same\n")
-    shards(root, "--affected")
-    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
-    assert merge.returncode == 0, merge.stdout + merge.stderr
-    assert "1 passed" in merge.stdout
-    assert "fastci: 1 tests skipped as unaffected, by the dependency data of commit" in merge.stdout
+    output = merged_affected_shards(root)
+    assert "1 passed" in output
+    assert "fastci: 1 tests skipped as unaffected, by the dependency data of commit" in output
 
 
 def test_shards_that_select_nothing_pass_the_merge_with_a_line_saying_so(tmp_path: Path) -> None:
     root = recorded(tmp_path)
     (root / "README.md").write_text("# docs\n")
-    shards(root, "--affected")
+    output = merged_affected_shards(root)
     assert not list((root / "out").glob("fastci-shard-*"))
-    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
-    assert merge.returncode == 0
-    assert "no test is affected by the changes since commit" in merge.stdout
-    assert "all 2 skipped" in merge.stdout
+    assert "no test is affected by the changes since commit" in output
+    assert "all 2 skipped" in output
 
 
 def test_run_affected_without_any_data_runs_every_test(tmp_path: Path) -> None:
@@ -75,8 +85,7 @@ def test_a_damaged_recording_in_a_bundle_costs_a_warning_not_the_verdict(tmp_pat
     root = recorded(tmp_path)
     shards(root, "--record-deps")
     (root / "out/fastci-shard-1-of-2/deps.json").write_text("[]")
-    merge = run_fastci(root, "merge", "out", "--expect-shards", "2")
-    assert merge.returncode == 0, merge.stdout + merge.stderr
+    merge = passing_merge(root)
     assert "2 passed" in merge.stdout
     assert "left out: not a dependency recording" in merge.stderr
 

@@ -201,7 +201,7 @@ def test_a_unit_whose_lease_keeps_expiring_fails_with_a_reason(redis_server: Red
     record = queue.read()
     assert "its lease expired 3 times" in record.failed["u0"]
     assert record.unaccounted == []
-    assert queue.settled(lease_ms=1000)
+    assert queue.settled(lease_ms=1000, holding=False)
 
 
 def test_keys_expire_after_the_run(redis_server: RedisServer) -> None:
@@ -216,3 +216,21 @@ def test_keys_expire_after_the_run(redis_server: RedisServer) -> None:
     assert ttls
     assert all(0 < t <= 60 for t in ttls)
     client.close()
+
+
+def test_a_runner_holding_nothing_waits_for_a_waiting_runners_lease(
+    redis_server: RedisServer,
+) -> None:
+    # The holder asks for more while its unit's last test is held back: it waits too. It may
+    # still die, so only a runner that holds units of its own may stop waiting for it.
+    holder = RunQueue(redis_server.url(), "held", job="a", owner="a")
+    idle = RunQueue(redis_server.url(), "held", job="b", owner="b")
+    holder.publish(units("u", 1))
+    assert holder.claim(lease_ms=10_000, max_requeues=3) == "u0"
+    assert holder.settled(lease_ms=10_000, holding=True)  # marked waiting
+    assert idle.settled(lease_ms=10_000, holding=True)  # two holders never wait on each other
+    assert not idle.settled(lease_ms=10_000, holding=False)
+    assert (idle.outstanding(), holder.outstanding()) == (1, 0)
+    assert holder.complete("u0", [])
+    assert idle.settled(lease_ms=10_000, holding=False)
+    assert idle.outstanding() == 0

@@ -8,6 +8,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from fastci.queue.client import RunQueue
 from tests.helpers.projects import Project
 from tests.helpers.redis import (
@@ -22,12 +24,15 @@ from tests.helpers.redis import (
 FILES = 6
 
 
-def write_suite(project: Project, slow_seconds: float = 0) -> set[str]:
-    """Six quick files, and one whose first attempt marks itself and sleeps; its test ids."""
+def write_suite(project: Project, slow_seconds: float = 0, quick_tests: str = "ab") -> set[str]:
+    """Six quick files (a test per letter of ``quick_tests``), and one whose first attempt
+    marks itself and sleeps; its test ids."""
     project.write("pyproject.toml", "[project]\nname = 'queued'\n")
     for n in range(FILES):
-        project.write(f"tests/test_f{n}.py", "def test_a():\n    pass\n\ndef test_b():\n    pass\n")
-    ids = {f"tests/test_f{n}.py::test_{x}" for n in range(FILES) for x in "ab"}
+        project.write(
+            f"tests/test_f{n}.py", "".join(f"def test_{x}():\n    pass\n\n" for x in quick_tests)
+        )
+    ids = {f"tests/test_f{n}.py::test_{x}" for n in range(FILES) for x in quick_tests}
     if slow_seconds:
         project.write(
             "tests/test_slow.py",
@@ -91,20 +96,28 @@ def test_three_runners_run_every_test_exactly_once(
     assert f" {len(ids)} passed in " in merged.stdout
 
 
+@pytest.mark.parametrize(
+    ("quick_tests", "slow_at"),
+    [("ab", 0), ("abcdefgh", -1)],  # a first run's plan guesses from test counts
+    ids=["slow-unit-first", "slow-unit-last"],
+)
 def test_a_killed_runners_unit_finishes_on_another_and_the_merge_is_complete(
-    project: Project,
-    redis_server: RedisServer,
+    project: Project, redis_server: RedisServer, quick_tests: str, slow_at: int
 ) -> None:
-    ids = write_suite(project, slow_seconds=600)
-    url = redis_server.url()
-    victim, others, worker = stall_one_of_three(project, url, "killed")
+    # Last, the victim holds the slow unit while the other runners ask for more with their
+    # own last tests held back: they once ended then, and the unit was never run.
+    ids = write_suite(project, slow_seconds=600, quick_tests=quick_tests)
+    url, run_id = redis_server.url(), f"killed-{slow_at}"
+    victim, others, worker = stall_one_of_three(project, url, run_id)
+    plan = RunQueue(url, run_id, job="check", owner="check").plan()
+    assert plan[slow_at].id == "tests/test_slow.py", [(u.id, u.duration) for u in plan]
     kill_session(victim)  # the coordinator; its worker has a process group of its own
     subprocess.run(["kill", "-9", worker], check=True)
     victim.communicate(timeout=10)
     outputs = finish(others)
     assert [r.returncode for r in others] == [0, 0], outputs
-    assert recorded_ids(url, "killed") == Counter(ids)
-    merged = merge(project, url, "killed")
+    assert recorded_ids(url, run_id) == Counter(ids)
+    merged = merge(project, url, run_id)
     assert merged.returncode == 0, merged.stdout + merged.stderr
 
 

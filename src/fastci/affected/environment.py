@@ -9,13 +9,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from fastci.config import Config
+from fastci.config import Config, read_toml
 from fastci.errors import FastciError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 CONFIG_FILES = ("pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", "setup.py")
 # [tool.*] tables of tools that never run inside pytest: a change there (a lint rule, a
@@ -57,8 +52,8 @@ def pyproject_hash(path: Path) -> str:
     tools that never run inside pytest (NOT_TEST_TOOLS); the file's own digest when it does
     not parse."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        document = read_toml(path)
+    except (OSError, ValueError):  # absent, or not TOML
         return file_hash(path)
     tools = document.get("tool")
     if isinstance(tools, dict):

@@ -5,7 +5,6 @@ Safe first: a test runs unless its recording proves nothing it touched has chang
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import fnmatch
 from collections.abc import Sequence
@@ -142,15 +141,6 @@ def _test_reason(
         if path in changed:
             return f"{path} {changed[path]}"
     return None
-
-
-def add_base_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--base",
-        metavar="REF",
-        help="compare with the data recorded at this commit (default: the newest recorded "
-        "ancestor of HEAD)",
-    )
 
 
 def selection_for(

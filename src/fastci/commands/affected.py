@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from fastci.affected.select import add_base_argument, selection_for
+from fastci.affected.options import add_base_argument
+from fastci.affected.select import selection_for
 from fastci.config import add_setting_arguments, load_config
 from fastci.errors import ExitCode
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastci.affected.select import add_base_argument
+from fastci.affected.options import add_base_argument
 from fastci.ci.providers import ShardSpec, parse_shard, shard_from_env
 from fastci.config import Config, add_setting_arguments, argparse_type, load_config
 from fastci.errors import ExitCode, UsageError

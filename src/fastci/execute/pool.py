@@ -88,9 +88,7 @@ class Pool:
         self.workers: dict[str, _Worker] = {}
         self.started = 0.0
         self.maxfail = 0
-        self.stop_on_collection_error = (
-            False  # pytest's way, unless --continue-on-collection-errors
-        )
+        self.stop_on_collection_error = False  # pytest's way unless --continue-on-collection-errors
         self.dispatching = False
         self.stopping = False
         self.deadline: Deadline | None = None
@@ -339,7 +337,7 @@ class Pool:
         self._start_rerun(worker.slot)
 
     def _start_rerun(self, slot: str) -> None:
-        """A fresh worker in the ended one's slot for the next failed test's rerun, if any."""
+        """A fresh worker in the ended one's slot: a failed test's rerun, or units yet to come."""
         if self.stopping or self.result.interrupted or slot in self.workers:
             return
         unit = self.reruns.next_unit()
@@ -347,6 +345,8 @@ class Pool:
             self._spawn(slot)
             self.workers[slot].rerun = unit
             self.workers[slot].rerun_only = True
+        elif not self.workers and self.crashes.restarts_left > 0 and self.scheduler.pending():
+            self._spawn(slot)
 
     def _internal_error(self, worker: _Worker) -> bool:
         """pytest's INTERNALERROR (a hook raised): the run stops as pytest's does, exit 3."""

@@ -32,7 +32,8 @@ class Scheduler(Protocol):
       tests that did not run (``unit.tests`` set), or the whole unit if it was still being
       imported. ``front=True`` asks for it to be handed out before anything else.
     - ``pending()`` how many units wait: the pool starts a replacement worker for a dead
-      one only while something waits.
+      one only while something waits, and one for the last worker to end while something
+      may still come (a shared queue's units that other machines hold).
     - ``drain()`` when the run stops early (``-x``, ``--maxfail``, Ctrl-C) or ends: remove
       every unit still waiting and return them. After a stop they are dropped; at the
       normal end they are reported as not run, so return only units this run owns.

@@ -123,9 +123,15 @@ class RunQueue:
         done = self._script("record results", record.COMPLETE, self.owner, unit, payload, self.job)
         return bool(done)
 
-    def settled(self, lease_ms: int) -> bool:
-        """Whether this runner may stop waiting for work (``record.SETTLED``)."""
-        return bool(self._script("check the run", record.SETTLED, self.owner, lease_ms))
+    def settled(self, lease_ms: int, holding: bool) -> bool:
+        """Whether this runner (holding leases or not) may stop waiting for work
+        (``record.SETTLED``)."""
+        flag = "1" if holding else "0"
+        return bool(self._script("check the run", record.SETTLED, self.owner, lease_ms, flag))
+
+    def outstanding(self) -> int:
+        """Units queued or leased to other runners (``record.OUTSTANDING``)."""
+        return int(self._script("check the run", record.OUTSTANDING, self.owner))
 
     def read(self) -> RunRecord:
         def fetch() -> list[Any]:

@@ -82,10 +82,11 @@ return u
 """
 )
 
-# ARGV: ttl, owner, lease ms. Marks this runner waiting; 1 if nothing is queued and every
-# lease is held by it or by a runner waiting too (whose held units finish once it stops
-# waiting), so no unit can come back to the queue but by a lease expiring while no one
-# renews it. A runner waits only while this is 0: runners never wait on each other.
+# ARGV: ttl, owner, lease ms, holding ('1' if this runner holds leases). Marks this runner
+# waiting; 1 if nothing is queued and every lease is held by it or, while it holds some, by
+# a runner waiting too (whose held units finish once it stops waiting): runners that hold
+# units never wait on each other. A runner that holds none waits for every other lease,
+# waiting or not, since its holder may yet die and the unit come back (see OUTSTANDING).
 SETTLED = (
     _PRELUDE
     + """
@@ -96,9 +97,25 @@ keep(ARGV[1])
 if redis.call('EXISTS', key('stop')) == 1 then return 1 end
 if redis.call('LLEN', key('queue')) > 0 then return 0 end
 for _, owner in ipairs(redis.call('HVALS', key('owner'))) do
-  if owner ~= ARGV[2] and not redis.call('ZSCORE', key('waiting'), owner) then return 0 end
+  if owner ~= ARGV[2] and (ARGV[4] ~= '1' or not redis.call('ZSCORE', key('waiting'), owner))
+  then return 0 end
 end
 return 1
+"""
+)
+
+# ARGV: ttl, owner. How many units may still reach this runner: those queued and those
+# leased to other runners (a holder may die and its lease expire); 0 once the run stopped.
+OUTSTANDING = (
+    _PRELUDE
+    + """
+keep(ARGV[1])
+if redis.call('EXISTS', key('stop')) == 1 then return 0 end
+local n = redis.call('LLEN', key('queue'))
+for _, owner in ipairs(redis.call('HVALS', key('owner'))) do
+  if owner ~= ARGV[2] then n = n + 1 end
+end
+return n
 """
 )
 

@@ -8,8 +8,11 @@ still holds the lease, so a runner thought dead that comes back reports nothing 
 late results are dropped here too (``settle``).
 
 A free worker waits (polling) while other runners still running hold leases, which may yet
-expire and come back to the queue; runners that wait too do not count, so two runners never
-wait on each other (``record.SETTLED``).
+expire and come back to the queue. A worker asks for more before its unit's last test runs,
+so while this runner holds units, runners that wait too do not count: two runners never wait
+on each other (``record.SETTLED``). Once it holds none, ``pending`` tells the pool that
+units may still come, and the fresh worker it starts waits for every other lease: the last
+runner to hold a unit may still be killed, and someone must be left to take it over.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class QueueScheduler:
             if uid is not None:
                 self.leased.add(uid)
                 return self.units[uid]
-            if self.queue.settled(self.lease_ms):
+            if self.queue.settled(self.lease_ms, holding=bool(self.leased)):
                 return None
             time.sleep(POLL_SECONDS)  # others' leases may yet expire and come back
             self.heartbeat()
@@ -100,7 +103,9 @@ class QueueScheduler:
         self.local.requeue(unit, front)  # it stays leased to this runner
 
     def pending(self) -> int:
-        return self.local.pending()
+        """What a crashed worker left here; else the units other runners hold or that are
+        queued: one may come back, so the pool keeps (or starts) a worker to wait for it."""
+        return self.local.pending() or self.queue.outstanding()
 
     def drain(self) -> list[Unit]:
         return self.local.drain()  # only what this runner owns
