@@ -16,8 +16,9 @@ critical path is the sum of its sequential stages, each stage as long as its slo
   (pytest-split with pytest-xdist) from a durations file recorded beforehand;
 - fastci, the generated workflow's steps: a gate job (``fastci gate``), 4 shard jobs (restore
   the wheelhouse, ``fastci deps install --project``, ``fastci run --shard K/4``), and a merge
-  job (``fastci merge``). fastci itself is installed in every job from a local wheel
-  directory, the way a cached pip install would bring it.
+  job (``fastci merge``). Each job sets up uv (its binary unpacked from uv's wheel, as
+  ``astral-sh/setup-uv`` unpacks its download) and installs fastci with ``uv pip install``
+  from a local wheel directory (standing for PyPI), as the generated workflow does.
 
 Untimed, before the rounds: the set is resolved, the wheel cache built and archived, the
 wheelhouse built and archived, and both tools' timings recorded by one full run each. The
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -164,9 +166,12 @@ class Bench:
         if not self.project.exists():
             self.fetch_project()
         self.dist.mkdir(exist_ok=True)
+        wheel = [self.python, "-m", "pip", "wheel", "-q", "-w", str(self.dist)]
         if not any(self.dist.glob("uv-*.whl")):
-            wheel = [self.python, "-m", "pip", "wheel", "-q", "-w", str(self.dist)]
             run([*wheel, f"{REPO}[deps]"], REPO)
+        for old in self.dist.glob("fastci-*.whl"):  # this checkout's fastci, every time
+            old.unlink()
+        run([*wheel, "--no-deps", str(REPO)], REPO)
         env = self.venv(self.work / "warm", fresh=True)
         wheels = self.work / "wheel-cache"
         shutil.rmtree(wheels, ignore_errors=True)
@@ -283,8 +288,18 @@ class Bench:
         return max(jobs), counted
 
     def install_fastci(self, env: Path, extra: str = "") -> None:
-        pip = [str(env / "bin" / "pip"), "install", "-q", "--no-index", "--find-links"]
-        run([*pip, str(self.dist), f"fastci{extra}"], self.project)
+        """The workflow's "Set up uv" (here: uv's binary taken out of its wheel, as
+        astral-sh/setup-uv unpacks its download) and "Install fastci" (uv pip install)."""
+        (uv_wheel,) = self.dist.glob("uv-*.whl")
+        with zipfile.ZipFile(uv_wheel) as wheel:
+            (member,) = (n for n in wheel.namelist() if n.endswith("/scripts/uv"))
+            uv = env / "bin" / "uv"
+            uv.write_bytes(wheel.read(member))
+        uv.chmod(0o755)
+        cache = env / "uv-cache"  # a fresh runner's: empty
+        install = [str(uv), "pip", "install", "-q", "--python", str(env / "bin" / "python")]
+        run([*install, "--no-index", "--find-links", str(self.dist), f"fastci{extra}"],
+            self.project, clean_env(UV_CACHE_DIR=str(cache)))  # fmt: skip
 
     def fastci(self) -> tuple[float, int]:
         results = self.jobs / "fastci-results"

@@ -291,14 +291,16 @@ def test_jobs_that_run_fastci_deps_install_the_deps_extra_pinned_like_fastci(
     for name, (_, document) in workflows.items():
         for job_id, job in document["jobs"].items():
             runs = [s.get("run", "") for s in job["steps"]]
-            installs = [r for r in runs if r.startswith('python -m pip install "$FASTCI')]
+            installs = [r for r in runs if r.startswith('uv pip install --system "$FASTCI')]
             if job_id == "verdict":
                 assert installs == []
                 continue
             deps = any(r.startswith("fastci deps") or "$(fastci deps" in r for r in runs)
             expected = "FASTCI_DEPS_SPEC" if deps else "FASTCI_SPEC"
-            assert installs == [f'python -m pip install "${expected}"'], (name, job_id)
-        assert document["jobs"]["test"]["steps"][2]["run"].endswith('"$FASTCI_DEPS_SPEC"')
+            assert installs == [f'uv pip install --system "${expected}"'], (name, job_id)
+            uses = [s.get("uses", "").split("@")[0] for s in job["steps"]]
+            assert uses.index("astral-sh/setup-uv") < runs.index(installs[0]), (name, job_id)
+        assert document["jobs"]["test"]["steps"][3]["run"].endswith('"$FASTCI_DEPS_SPEC"')
     pinned = workflows["pinned-and-mypy"][1]["env"]
     assert (pinned["FASTCI_SPEC"], pinned["FASTCI_DEPS_SPEC"]) == (
         "fastci==0.1.0",

@@ -7,8 +7,8 @@ from fastci.ci.workflow import (
     DEPS_BUILD,
     DEPS_INSTALL,
     DEPS_PRUNE,
-    INSTALL_FASTCI,
-    INSTALL_FASTCI_DEPS,
+    UV_INSTALL_FASTCI,
+    UV_INSTALL_FASTCI_DEPS,
     Value,
     WorkflowOptions,
     block,
@@ -23,6 +23,8 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "actions/cache": ("v5", "27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
     "actions/upload-artifact": ("v7", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
     "actions/download-artifact": ("v8", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", "v8.0.1"),
+    # Its last major-version tag: later releases are published as full versions only.
+    "astral-sh/setup-uv": ("v7", "37802adc94f370d6bfd71619e3f0bf239e1f3b78", "v7.6.0"),
 }
 STEP = 6  # indentation of a step's "- name:"
 Pairs = tuple[tuple[str, Value], ...]
@@ -81,7 +83,8 @@ def checkout(options: WorkflowOptions, keep_credentials: bool = False) -> list[s
 
 
 def setup(options: WorkflowOptions, python: str, deps: bool = False) -> list[str]:
-    """Set up ``python`` and install fastci, with fastci[deps] when the job runs fastci deps."""
+    """Set up ``python`` and uv, and install fastci (fastci[deps] when the job runs fastci
+    deps) with uv into that Python."""
     return [
         *step(
             "Set up Python",
@@ -89,8 +92,15 @@ def setup(options: WorkflowOptions, python: str, deps: bool = False) -> list[str
             with_=(("python-version", python),),
         ),
         *step(
+            "Set up uv",
+            uses_=uses("astral-sh/setup-uv", options),
+            with_=(("enable-cache", False),),
+            why="uv installs fastci in a fraction of pip's time; its own cache is off, since\n"
+            "fastci's wheelhouse is what caches the project's dependencies.",
+        ),
+        *step(
             "Install fastci[deps]" if deps else "Install fastci",
-            run=INSTALL_FASTCI_DEPS if deps else INSTALL_FASTCI,
+            run=UV_INSTALL_FASTCI_DEPS if deps else UV_INSTALL_FASTCI,
         ),
     ]
 

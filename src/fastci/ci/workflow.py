@@ -39,6 +39,10 @@ REQUIREMENT = re.compile(
 # The commands both workflows run, each also a command a person can type.
 INSTALL_FASTCI = 'python -m pip install "$FASTCI_SPEC"'
 INSTALL_FASTCI_DEPS = 'python -m pip install "$FASTCI_DEPS_SPEC"'
+# GitHub's jobs install fastci with uv (set up by astral-sh/setup-uv) into the Python that
+# actions/setup-python put on PATH: about ten times faster than pip, once per job.
+UV_INSTALL_FASTCI = 'uv pip install --system "$FASTCI_SPEC"'
+UV_INSTALL_FASTCI_DEPS = 'uv pip install --system "$FASTCI_DEPS_SPEC"'
 DEPS_BUILD = "fastci deps build"
 DEPS_PRUNE = "fastci deps prune"
 DEPS_INSTALL = "fastci deps install --project"
