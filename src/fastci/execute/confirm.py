@@ -34,11 +34,16 @@ LOG_NAME = "confirm.log"
 IMPORT_ERRORS = ("AttributeError", "NameError", "ImportError", "ModuleNotFoundError")
 
 
-def failures_to_confirm(results: Sequence[TestResult]) -> list[str]:
-    """The failed tests whose error a missing import could cause; none when too many."""
+def failures_to_confirm(result: PoolResult) -> list[str]:
+    """The failed tests whose error a missing import could cause; none when there are too
+    many, or when -x, --maxfail or Ctrl-C stopped the run (the user asked for an answer now)."""
+    if result.interrupted or result.stopped_early or result.collection_stop:
+        return []
+    if result.internal_error:
+        return []
     failed = sorted({
         r.id
-        for r in results
+        for r in result.results
         if r.is_test
         and r.outcome in ("failed", "error")
         and not is_not_run(r)
@@ -91,14 +96,13 @@ def as_passed(results: Sequence[TestResult], passed: frozenset[str]) -> list[Tes
 
 
 def confirm_failures(
-    result: PoolResult, workdir: Path, pytest_args: Sequence[str], log_dir: Path
+    result: PoolResult,
+    tests: Sequence[str],
+    workdir: Path,
+    pytest_args: Sequence[str],
+    log_dir: Path,
 ) -> None:
-    """Give the run's failed tests pytest's verdict (see the module's docstring)."""
-    if result.interrupted or result.stopped_early or result.collection_stop:
-        return  # -x, --maxfail or Ctrl-C: the user asked for an answer now
-    tests = failures_to_confirm(result.results)
-    if not tests or result.internal_error:
-        return
+    """Give ``tests`` (failures_to_confirm's) pytest's verdict (see the module's docstring)."""
     log = log_dir / LOG_NAME
     try:
         alone = outcomes_of(workdir, pytest_args, tests, log, alone=True)

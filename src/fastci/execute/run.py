@@ -15,7 +15,7 @@ from fastci import __version__
 from fastci.ci.providers import run_id_from_env, run_id_from_revision
 from fastci.errors import ExitCode, FastciError
 from fastci.execute.collection import interruption
-from fastci.execute.confirm import confirm_failures
+from fastci.execute.confirm import confirm_failures, failures_to_confirm
 from fastci.execute.lastfailed import update_last_failed
 from fastci.execute.ledger import Listener, PoolResult
 from fastci.execute.outcome import RunOutcome, RunRequest
@@ -112,10 +112,11 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
                 len(units), sum(u.duration for u in units), workers_for(config.jobs, units)
             )
             result, units = _run_units(pool, prepared, listener, queue, clock)
-            if config.confirm_failures:
+            confirming = failures_to_confirm(result) if config.confirm_failures else []
+            if confirming:
                 with clock.phase("failed tests run again after a whole collection", WRAPUP):
                     args = pool.options.pytest_args
-                    confirm_failures(result, config.workdir, args, scratch / LOGS)
+                    confirm_failures(result, confirming, config.workdir, args, scratch / LOGS)
         result.results = once_per_run(result.results)  # not once per worker that tore it down
         if request.shard is None or request.shard.index == 1:  # every shard saw it: one says so
             result.results += early + _skipped_directories(inventory, started)
