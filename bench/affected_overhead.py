@@ -9,6 +9,11 @@ repository first (recordings are keyed by commit). Prints medians, the ratios to
 pytest, and the store's size per test.
 
     python bench/affected_overhead.py [--repeats 3] [--tests core/tests] [--work DIR]
+    python bench/affected_overhead.py --project more-itertools [--repeats 3] [--work DIR]
+
+``--project`` measures on one of bench/affected.py's projects instead: its git checkout at
+the default branch's head, in the virtualenv that benchmark keeps (the code under test is
+the checkout, not an installed package, as in a project's own CI).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from affected_project import SPECS, Project
 from suite import DEFAULT_WORK, Suite, in_turn
 
 
@@ -43,12 +49,49 @@ def store_size(store: Path) -> tuple[int, int]:
     return store.stat().st_size, int(tests)
 
 
+def on_project(name: str, work: Path, repeats: int) -> None:
+    """The four commands on a project's checkout (bench/affected_project.py)."""
+    project = Project(SPECS[name], work)
+    project.prepare()
+    root, bin_dir = project.repo, project.venv / "bin"
+    args = project.spec.pytest_args()
+    store = project.home / "overhead.db"
+    fastci = [str(bin_dir / "fastci"), "run", "-q", "-j", "1", "--store", str(store), *args]
+    commands = {
+        "pytest": [project.python, "-m", "pytest", "-q", *args],
+        "pytest --testmon": [project.python, "-m", "pytest", "-q", "--testmon", *args],
+        "fastci -j 1": fastci,
+        "fastci -j 1 --record-deps": [*fastci[:2], "--record-deps", *fastci[2:]],
+    }
+
+    def forget() -> None:  # every repeat records from nothing, for both tools
+        store.unlink(missing_ok=True)
+        for data in root.glob(".testmondata*"):
+            data.unlink()
+
+    report(in_turn(commands, root, repeats, forget), store)
+
+
+def report(medians: dict[str, float], store: Path) -> None:
+    recording = medians["fastci -j 1 --record-deps"]
+    print(f"ratio recording / plain pytest = {recording / medians['pytest']:.2f} (target <= 1.3)")
+    testmon = medians["pytest --testmon"]
+    print(f"ratio pytest-testmon / plain pytest = {testmon / medians['pytest']:.2f}")
+    print(f"ratio recording / fastci without = {recording / medians['fastci -j 1']:.2f}")
+    size, tests = store_size(store)
+    print(f"store: {size / 1024:.0f} KiB for {tests} tests ({size / max(tests, 1):.0f} bytes/test)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tests", default="core/tests", help="SymPy test path to run")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--project", choices=sorted(SPECS), help="a project's checkout instead")
     args = parser.parse_args()
+    if args.project:
+        on_project(args.project, args.work, args.repeats)
+        return
     suite = Suite(args.work, tests=args.tests)
     suite.install()
     pip = [str(suite.python), "-m", "pip", "install", "--quiet", "pytest-testmon"]
@@ -70,14 +113,7 @@ def main() -> None:
         recorded_store.unlink(missing_ok=True)
         (suite.root / ".testmondata").unlink(missing_ok=True)
 
-    medians = in_turn(commands, suite.root, args.repeats, forget)
-    recording = medians["fastci -j 1 --record-deps"]
-    print(f"ratio recording / plain pytest = {recording / medians['pytest']:.2f} (target <= 1.3)")
-    testmon = medians["pytest --testmon"]
-    print(f"ratio pytest-testmon / plain pytest = {testmon / medians['pytest']:.2f}")
-    print(f"ratio recording / fastci without = {recording / medians['fastci -j 1']:.2f}")
-    size, tests = store_size(recorded_store)
-    print(f"store: {size / 1024:.0f} KiB for {tests} tests ({size / max(tests, 1):.0f} bytes/test)")
+    report(in_turn(commands, suite.root, args.repeats, forget), recorded_store)
 
 
 if __name__ == "__main__":
