@@ -1,13 +1,16 @@
 """Inside a worker: record which project files each test's code ran and read (fastci affected).
 
-One global trace function (``sys.settrace``, and ``threading.settrace`` for new threads)
-adds each new frame's file to the innermost open record and returns None, so no line
-events are ever traced. A module body (``<module>`` frame) opens a record of its own: what
-ran while it was imported is that module's import closure, charged to any test whose record
-holds the module. Imports that find a module already loaded run no code, so
-``builtins.__import__`` and ``importlib.import_module`` are wrapped to note the module's
-file too. Files opened for reading come from an audit hook. Fixtures keep what their setup
-ran, and every test that uses a fixture is charged with it, whichever test set it up.
+Code that ran comes from coverage.py's C tracer (``deps_trace``), measuring only the project
+root, with one dynamic context per record (``deps_records``): a test's setup, call and
+teardown; a fixture's setup, charged to every test that uses the fixture, whichever test set
+it up; a module's body, its import closure, charged to every test whose record holds the
+module. A module body's start is importlib's ``exec`` audit event (a ``<module>`` code
+object), its end the return of importlib's loader (else of the enclosing collector, fixture
+or test: charging more is safe). Imports that find a module already loaded run no code, so
+``builtins.__import__`` and ``importlib.import_module`` are wrapped to note the module's file
+too. Files opened for reading, SQLite databases and started processes come from an audit
+hook. The contexts are read back every test file or ``BATCH`` tests; then each test's line
+is written, so a worker that dies loses only the tests since.
 
 Each finished test is one JSON line ``{"test", "ids", "markers"}`` (its files by number,
 named by an earlier ``{"paths": {number: path}}`` line) and each collected test file one
@@ -23,97 +26,108 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 import pytest
 
+from fastci.plugin.deps_records import FinishedTest, Record, Records
+from fastci.plugin.deps_trace import ContextTracer
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+BATCH = 50  # tests written at once at most (a new test file writes the ones before it)
 
 
 class Recorder:
-    """The records of one worker process; ``stack[0]`` is the running test's."""
+    """The records of one worker process, and its file of test lines."""
 
     def __init__(self, root: Path, out: Path) -> None:
         self.root = str(root) + os.sep
         self.out = out
-        self.stack: list[set[str]] = [set()]
-        self.closures: dict[str, set[str]] = {}  # module file -> what its import ran
-        self.fixtures: dict[int, set[str]] = {}  # id(FixtureDef) -> what its setup ran
+        self.tracer = ContextTracer(root)
+        self.records = Records(self.tracer)
         self.relative: dict[str, str | None] = {}
         self.ids: dict[str, int] = {}  # project path -> its number in this worker's file
+        self.pending = 0  # tests finished but not written
         self.active = True
 
-    # -- the hot path: called for every new frame ------------------------------------
-
-    def trace(self, frame: FrameType, event: str, arg: object) -> Any:
-        code = frame.f_code
-        self.stack[-1].add(code.co_filename)
-        if code.co_name != "<module>" or threading.current_thread() is not _MAIN:
-            return None
-        self.stack.append(set())
-        frame.f_trace_lines = False
-        filename = code.co_filename
-
-        def module_end(frame: FrameType, event: str, arg: object) -> Any:
-            if event == "return" and len(self.stack) > 1:
-                ran = self.expand(self.stack.pop())  # transitive: see expand()
-                self.closures.setdefault(filename, set()).update(ran)
-                self.stack[-1].update(ran)
-            return module_end
-
-        return module_end
-
-    def thread_trace(self, frame: FrameType, event: str, arg: object) -> None:
-        self.stack[0].add(frame.f_code.co_filename)
-
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event in SPAWN_EVENTS and self.active:
-            self.stack[-1].add(SPAWNED)  # what the process runs and reads is not seen here
-        elif event == "sqlite3.connect" and self.active and isinstance(args[0], str | Path):
-            self.stack[-1].add(os.path.abspath(args[0]))  # a database file the test reads
-        elif event == "open" and self.active and isinstance(args[0], str | Path):
+        if not self.active or self.tracer.busy:
+            return
+        if event == "exec":
+            self.module_body(args[0])
+        elif event in SPAWN_EVENTS:
+            self.note(SPAWNED)  # what the process runs and reads is not seen here
+        elif event == "sqlite3.connect" and isinstance(args[0], str | Path):
+            self.note(os.path.abspath(args[0]))  # a database file the test reads
+        elif event == "open" and isinstance(args[0], str | Path):
             mode, flags = args[1], args[2]
             reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else None
             if reading or (reading is None and not flags & _READ_FLAGS):
-                self.stack[-1].add(os.path.abspath(args[0]))
+                self.note(os.path.abspath(args[0]))
+
+    def module_body(self, code: object) -> None:
+        """A module's body starts: what it runs is that module's import closure."""
+        if (
+            isinstance(code, CodeType)
+            and code.co_name == "<module>"
+            and not code.co_filename.startswith("<")  # exec() of a string, not a module
+            and threading.current_thread() is _MAIN
+        ):
+            filename = code.co_filename
+            self.records.open(Record(self.records.context(), {filename}, module=filename))
+
+    def note(self, filename: str) -> None:
+        self.records.stack[-1].files.add(filename)
 
     def note_module(self, module: ModuleType | None) -> None:
         filename = getattr(module, "__file__", None)
         if isinstance(filename, str):
-            self.stack[-1].add(filename)
+            self.note(filename)
+
+    def closing(self) -> Callable[[], None]:
+        """A call that finishes whatever opens after now (on the main thread only)."""
+        if threading.current_thread() is not _MAIN:
+            return _nothing
+        depth = len(self.records.stack)
+        return lambda: self.records.close(depth)
+
+    # -- tests ---------------------------------------------------------------------------
+
+    def begin_test(self, path: str, new_file: bool) -> None:
+        self.records.between_tests()
+        if self.pending and (new_file or self.pending >= BATCH):
+            self.flush()
+        self.tracer.arm()
+        self.records.open(Record(self.records.context(), {path}))
+
+    def end_test(self, test: FinishedTest, files: set[str]) -> None:
+        """Finish the running test's record; lost mid-test, the tracer saw only part of what
+        ran, so any change counts."""
+        record = self.records.stack[1] if len(self.records.stack) > 1 else self.records.new()
+        record.files |= files
+        record.test = test
+        if not self.tracer.armed():
+            record.files.add(SPAWNED)
+            self.tracer.arm()
+        self.records.close(1)
+        self.pending += 1
+
+    def flush(self) -> None:
+        """Write the finished tests' lines."""
+        for test, ran in self.records.resolve():
+            self.write_test(test.nodeid, self.project_files(ran), test.markers)
+        self.pending = 0
 
     # -- records -----------------------------------------------------------------------
 
-    def push(self) -> None:
-        self.stack.append(set())
-
-    def pop_into_fixture(self, key: int) -> None:
-        ran = self.stack.pop() if len(self.stack) > 1 else set()
-        self.fixtures.setdefault(key, set()).update(ran)
-        self.stack[-1].update(ran)
-
-    def expand(self, files: set[str]) -> set[str]:
-        """``files`` with the import closure of every module among them.
-
-        Each closure is already closed (it was expanded when its module's body ended), so a
-        file found inside one needs no look of its own: one union per closure, not per file.
-        """
-        expanded: set[str] = set()
-        for name in files:
-            if name not in expanded:
-                expanded.add(name)
-                expanded |= self.closures.get(name, set())
-        return expanded
-
     def project_files(self, files: set[str]) -> set[str]:
         """``files`` with every module's import closure, as paths under the project root."""
-        found = (self.relative_path(name) for name in self.expand(files))
+        found = (self.relative_path(name) for name in self.records.expand(files))
         return {relative for relative in found if relative is not None}
 
     def relative_path(self, name: str) -> str | None:
@@ -143,6 +157,10 @@ class Recorder:
             f.write(json.dumps(record) + "\n")
 
 
+def _nothing() -> None:
+    pass
+
+
 _MAIN = threading.main_thread()
 _recorder: list[Recorder] = []
 
@@ -156,28 +174,20 @@ def start(rootpath: Path) -> Recorder | None:
     recorder = Recorder(root, Path(directory) / f"worker-{os.getpid()}.jsonl")
     _recorder.append(recorder)
     _wrap_imports(recorder)
+    _wrap_loading(recorder)
     sys.addaudithook(recorder.audit)
-    sys.settrace(recorder.trace)
-    threading.settrace(recorder.thread_trace)
+    recorder.tracer.start()
+    recorder.records.between_tests()
     return recorder
-
-
-def _armed(recorder: Recorder) -> bool:
-    return sys.gettrace() == recorder.trace
-
-
-def _arm(recorder: Recorder) -> None:
-    """Set the trace function again if something unset it: CPython drops a trace function
-    that raises (a RecursionError raised inside it, at the recursion limit)."""
-    if not _armed(recorder):
-        sys.settrace(recorder.trace)
 
 
 def stop() -> None:
     while _recorder:
-        _recorder.pop().active = False
-        sys.settrace(None)
-        threading.settrace(None)
+        recorder = _recorder.pop()
+        recorder.records.between_tests()
+        recorder.flush()
+        recorder.active = False
+        recorder.tracer.stop()
 
 
 def _wrap_imports(recorder: Recorder) -> None:
@@ -203,6 +213,26 @@ def _wrap_imports(recorder: Recorder) -> None:
     importlib.import_module = recording_import_module
 
 
+def _wrap_loading(recorder: Recorder) -> None:
+    """End a module body's record when importlib's loader returns: a package's
+    ``__init__`` then ends before its submodule starts, so its closure holds only what it
+    imported itself. Without that private hook a body ends at the enclosing collector,
+    fixture or test, which charges more, never less."""
+    bootstrap = importlib._bootstrap
+    original = getattr(bootstrap, "_load_unlocked", None)
+    if original is None:
+        return
+
+    def recording_load(spec: Any) -> Any:
+        close = recorder.closing() if recorder.active else _nothing
+        try:
+            return original(spec)
+        finally:
+            close()
+
+    setattr(bootstrap, "_load_unlocked", recording_load)  # noqa: B010 (not in its stubs)
+
+
 def _note_imported(
     recorder: Recorder, name: str, package: str | None, level: int, fromlist: Any
 ) -> None:
@@ -225,43 +255,66 @@ class DepsPlugin:
         self.recorder = recorder
         self.modules: dict[str, list[str]] = {}  # test file -> the tests collected from it
         self.pending: set[str] = set()
+        self.last_path: str | None = None
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
         recorder = self.recorder
         self.flush_modules()
-        recorder.stack[:] = [{str(item.path)}]
-        _arm(recorder)
+        path = str(item.path)
+        recorder.begin_test(path, new_file=path != self.last_path)
+        self.last_path = path
         try:
             return (yield)
         finally:
-            ran = recorder.stack[0] | self.fixture_files(item)
-            if not _armed(recorder):  # lost mid-test: what ran is unknown, so any change counts
-                ran.add(SPAWNED)
-                _arm(recorder)
+            keys, files = self.fixtures(item)
             markers = sorted({m.name for m in item.iter_markers()})
-            recorder.write_test(item.nodeid, recorder.project_files(ran), markers)
-            recorder.stack[:] = [set()]
+            recorder.end_test(FinishedTest(item.nodeid, keys, markers), files)
+            if nextitem is None:  # the worker's last test, or a plain pytest session's
+                recorder.flush()
 
-    def fixture_files(self, item: pytest.Item) -> set[str]:
-        """What the fixtures this test uses ran when set up, and where they are defined."""
+    @staticmethod
+    def fixtures(item: pytest.Item) -> tuple[list[int], set[str]]:
+        """The fixtures this test uses (what their setups ran is charged to it, whichever
+        test set them up) and the files they are defined in."""
+        keys: list[int] = []
         files: set[str] = set()
         info = getattr(item, "_fixtureinfo", None)
         for defs in info.name2fixturedefs.values() if info is not None else ():
             for fixturedef in defs:
-                files.update(self.recorder.fixtures.get(id(fixturedef), ()))
+                keys.append(id(fixturedef))
                 code = getattr(fixturedef.func, "__code__", None)
                 if code is not None:
                     files.add(code.co_filename)
-        return files
+        return keys, files
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, object, object]:
-        self.recorder.push()
+        records = self.recorder.records
+        depth = records.open(Record(records.context(), fixture=id(fixturedef)))
         try:
             return (yield)
         finally:
-            self.recorder.pop_into_fixture(id(fixturedef))
+            records.close(depth)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self) -> Generator[None, object, object]:
+        """A test module imported outside importlib's loader (pytest's importlib mode) ends
+        its body's record when its collector is done."""
+        close = self.recorder.closing()
+        try:
+            return (yield)
+        finally:
+            close()
+
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        """A conftest imported outside importlib's loader (pytest's importlib mode) is done
+        when pytest registers it (this hook also sees those registered before this plugin)."""
+        filename = getattr(plugin, "__file__", None)
+        if isinstance(filename, str) and threading.current_thread() is _MAIN:
+            self.recorder.records.close_module(filename)
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         module = self.recorder.relative_path(str(item.path))
