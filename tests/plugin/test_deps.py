@@ -9,6 +9,7 @@ import pytest
 
 from fastci.affected import storage
 from fastci.plan.store import TimingsStore
+from fastci.plugin.launch import SPAWNED
 from tests.helpers.affected import FILES, affected, run_fastci
 from tests.helpers.git import new_project
 
@@ -153,3 +154,33 @@ def test_a_worker_that_dies_keeps_the_records_of_the_test_files_it_finished(
     assert recorded_tests(root) == {
         "tests/test_a.py::test_one": ["lib/__init__.py", "tests/test_a.py"]
     }
+
+
+def test_a_test_that_measures_coverage_itself_depends_on_everything(tmp_path: Path) -> None:
+    # Its coverage.py measurement pauses the recorder's until it stops: what ran is unseen.
+    files = {
+        "lib/__init__.py": "def one():\n    return 1\n",
+        "tests/test_cov.py": """\
+import coverage
+
+import lib
+
+
+def test_measures():
+    measurement = coverage.Coverage(data_file=None)
+    measurement.start()
+    try:
+        assert lib.one() == 1
+    finally:
+        measurement.stop()
+
+
+def test_after():
+    assert lib.one() == 1
+""",
+    }
+    root = new_project(tmp_path / "p", files)
+    assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
+    tests = recorded_tests(root)
+    assert SPAWNED in tests["tests/test_cov.py::test_measures"]
+    assert tests["tests/test_cov.py::test_after"] == ["lib/__init__.py", "tests/test_cov.py"]

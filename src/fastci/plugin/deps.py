@@ -176,7 +176,7 @@ def start(rootpath: Path) -> Recorder | None:
     _wrap_imports(recorder)
     _wrap_loading(recorder)
     sys.addaudithook(recorder.audit)
-    recorder.tracer.start()
+    recorder.tracer.start(lambda: recorder.note(SPAWNED))
     recorder.records.between_tests()
     return recorder
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import coverage
@@ -31,7 +32,19 @@ class ContextTracer:
         self.tracer: object = None
         self.busy = False  # coverage.py's own work (its in-memory SQLite) is not the test's
 
-    def start(self) -> None:
+    def start(self, unseen: Callable[[], None]) -> None:
+        """Start tracing; ``unseen`` is called when another coverage.py measurement starts
+        in this process (a test measuring code itself): it pauses this one until it stops,
+        so what runs meanwhile is not seen."""
+        original = coverage.Coverage.start
+        ours = self.coverage
+
+        def start(measurement: coverage.Coverage) -> None:
+            if measurement is not ours:
+                unseen()
+            original(measurement)
+
+        setattr(coverage.Coverage, "start", start)  # noqa: B010 (mypy forbids assigning a method)
         self.coverage.start()
         self.tracer = sys.gettrace()
 
