@@ -1,7 +1,7 @@
 """Inside a worker: record which project files each test's code ran and read (fastci affected).
 
 Code that ran comes from coverage.py's C tracer (``deps_trace``), measuring only the project
-root, with one dynamic context per record (``deps_records``): a test's setup, call and
+root and read at every boundary of a record (``deps_records``): a test's setup, call and
 teardown; a fixture's setup, charged to every test that uses the fixture, whichever test set
 it up; a module's body, its import closure, charged to every test whose record holds the
 module. A module body's start is importlib's ``exec`` audit event (a ``<module>`` code
@@ -9,8 +9,7 @@ object), its end the return of importlib's loader (else of the enclosing collect
 or test: charging more is safe). Imports that find a module already loaded run no code, so
 ``builtins.__import__`` and ``importlib.import_module`` are wrapped to note the module's file
 too. Files opened for reading, SQLite databases and started processes come from an audit
-hook. The contexts are read back every test file or ``BATCH`` tests; then each test's line
-is written, so a worker that dies loses only the tests since.
+hook. Each test's line is written when it ends.
 
 Each finished test is one JSON line ``{"test", "ids", "markers"}`` (its files by number,
 named by an earlier ``{"paths": {number: path}}`` line) and each collected test file one
@@ -33,13 +32,12 @@ from typing import Any
 
 import pytest
 
-from fastci.plugin.deps_records import FinishedTest, Record, Records
-from fastci.plugin.deps_trace import ContextTracer
+from fastci.plugin.deps_records import Record, Records
+from fastci.plugin.deps_trace import FileTracer
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-BATCH = 50  # tests written at once at most (a new test file writes the ones before it)
 
 
 class Recorder:
@@ -48,11 +46,10 @@ class Recorder:
     def __init__(self, root: Path, out: Path) -> None:
         self.root = str(root) + os.sep
         self.out = out
-        self.tracer = ContextTracer(root)
+        self.tracer = FileTracer(root)
         self.records = Records(self.tracer)
         self.relative: dict[str, str | None] = {}
         self.ids: dict[str, int] = {}  # project path -> its number in this worker's file
-        self.pending = 0  # tests finished but not written
         self.active = True
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
@@ -79,7 +76,7 @@ class Recorder:
             and threading.current_thread() is _MAIN
         ):
             filename = code.co_filename
-            self.records.open(Record(self.records.context(), {filename}, module=filename))
+            self.records.open(Record({filename}, module=filename))
 
     def note(self, filename: str) -> None:
         self.records.stack[-1].files.add(filename)
@@ -98,30 +95,22 @@ class Recorder:
 
     # -- tests ---------------------------------------------------------------------------
 
-    def begin_test(self, path: str, new_file: bool) -> None:
+    def begin_test(self, path: str) -> None:
         self.records.between_tests()
-        if self.pending and (new_file or self.pending >= BATCH):
-            self.flush()
         self.tracer.arm()
-        self.records.open(Record(self.records.context(), {path}))
+        self.records.open(Record({path}))
 
-    def end_test(self, test: FinishedTest, files: set[str]) -> None:
-        """Finish the running test's record; lost mid-test, the tracer saw only part of what
-        ran, so any change counts."""
-        record = self.records.stack[1] if len(self.records.stack) > 1 else self.records.new()
-        record.files |= files
-        record.test = test
+    def end_test(self, test: str, fixtures: set[str], markers: list[str]) -> None:
+        """Finish the running test's record and write it; lost mid-test, the tracer saw only
+        part of what ran, so any change counts."""
+        records = self.records
+        records.close(2)
+        records.traced()
+        ran = (records.stack.pop().files if len(records.stack) > 1 else set()) | fixtures
         if not self.tracer.armed():
-            record.files.add(SPAWNED)
+            ran.add(SPAWNED)
             self.tracer.arm()
-        self.records.close(1)
-        self.pending += 1
-
-    def flush(self) -> None:
-        """Write the finished tests' lines."""
-        for test, ran in self.records.resolve():
-            self.write_test(test.nodeid, self.project_files(ran), test.markers)
-        self.pending = 0
+        self.write_test(test, self.project_files(ran), markers)
 
     # -- records -----------------------------------------------------------------------
 
@@ -177,15 +166,12 @@ def start(rootpath: Path) -> Recorder | None:
     _wrap_loading(recorder)
     sys.addaudithook(recorder.audit)
     recorder.tracer.start(lambda: recorder.note(SPAWNED))
-    recorder.records.between_tests()
     return recorder
 
 
 def stop() -> None:
     while _recorder:
         recorder = _recorder.pop()
-        recorder.records.between_tests()
-        recorder.flush()
         recorder.active = False
         recorder.tracer.stop()
 
@@ -255,45 +241,34 @@ class DepsPlugin:
         self.recorder = recorder
         self.modules: dict[str, list[str]] = {}  # test file -> the tests collected from it
         self.pending: set[str] = set()
-        self.last_path: str | None = None
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(
-        self, item: pytest.Item, nextitem: pytest.Item | None
-    ) -> Generator[None, object, object]:
-        recorder = self.recorder
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
         self.flush_modules()
-        path = str(item.path)
-        recorder.begin_test(path, new_file=path != self.last_path)
-        self.last_path = path
+        self.recorder.begin_test(str(item.path))
         try:
             return (yield)
         finally:
-            keys, files = self.fixtures(item)
             markers = sorted({m.name for m in item.iter_markers()})
-            recorder.end_test(FinishedTest(item.nodeid, keys, markers), files)
-            if nextitem is None:  # the worker's last test, or a plain pytest session's
-                recorder.flush()
+            self.recorder.end_test(item.nodeid, self.fixture_files(item), markers)
 
-    @staticmethod
-    def fixtures(item: pytest.Item) -> tuple[list[int], set[str]]:
-        """The fixtures this test uses (what their setups ran is charged to it, whichever
-        test set them up) and the files they are defined in."""
-        keys: list[int] = []
+    def fixture_files(self, item: pytest.Item) -> set[str]:
+        """What the fixtures this test uses ran when set up, whichever test set them up, and
+        where they are defined."""
         files: set[str] = set()
         info = getattr(item, "_fixtureinfo", None)
         for defs in info.name2fixturedefs.values() if info is not None else ():
             for fixturedef in defs:
-                keys.append(id(fixturedef))
+                files.update(self.recorder.records.fixtures.get(id(fixturedef), ()))
                 code = getattr(fixturedef.func, "__code__", None)
                 if code is not None:
                     files.add(code.co_filename)
-        return keys, files
+        return files
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, object, object]:
         records = self.recorder.records
-        depth = records.open(Record(records.context(), fixture=id(fixturedef)))
+        depth = records.open(Record(fixture=id(fixturedef)))
         try:
             return (yield)
         finally:

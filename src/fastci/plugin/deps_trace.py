@@ -1,25 +1,25 @@
-"""Inside a worker: coverage.py's C tracer notes which project files ran, one context a record.
+"""Inside a worker: coverage.py's C tracer tells which project files ran since the last look.
 
 fastci affected needs, per record (a test, a fixture's setup, a module's body), the project
-files whose code ran. coverage.py's tracer is written in C, so a call costs no Python frame
+files whose code ran. coverage.py's tracer is written in C, so a call costs no Python code
 (a Python ``sys.settrace`` function made recording 3x slower on call-heavy suites). Only the
-project root is measured, without branches, and never a virtualenv inside it; each record
-is a dynamic context, and the files each context ran are read back in batches, after which
-the data is erased, so memory stays flat over a long worker.
+project root is measured, without branches, and never a virtualenv inside it. The records
+read the data at each of their boundaries, only which files have any (never their lines),
+and erase it: that is cheaper than one dynamic context per record, whose lines must be
+decoded to tell contexts apart, and memory stays flat over a long worker.
 """
 
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 import coverage
 
 
-class ContextTracer:
-    """Which project files ran under each named context."""
+class FileTracer:
+    """Which project files ran since the last look."""
 
     def __init__(self, root: Path) -> None:
         self.coverage = coverage.Coverage(
@@ -48,13 +48,6 @@ class ContextTracer:
         self.coverage.start()
         self.tracer = sys.gettrace()
 
-    def switch(self, context: str) -> None:
-        self.busy = True
-        try:
-            self.coverage.switch_context(context)
-        finally:
-            self.busy = False
-
     def armed(self) -> bool:
         """Whether the tracer still runs on this thread (another tool, or CPython after an
         error inside it, can unset it)."""
@@ -67,19 +60,17 @@ class ContextTracer:
             self.coverage.start()
             self.tracer = sys.gettrace()
 
-    def take(self) -> dict[str, set[str]]:
-        """The files each context ran since the last take (absolute paths); forgets them."""
+    def take(self) -> set[str]:
+        """The files that ran since the last take (absolute paths); forgets them."""
         self.busy = True
         try:
             data = self.coverage.get_data()
-            ran: defaultdict[str, set[str]] = defaultdict(set)
-            for filename in data.measured_files():
-                for context in set().union(*data.contexts_by_lineno(filename).values()):
-                    ran[context].add(filename)
-            data.erase()
+            files = data.measured_files()
+            if files:
+                data.erase()
         finally:
             self.busy = False
-        return ran
+        return files
 
     def stop(self) -> None:
         self.coverage.stop()
