@@ -184,3 +184,30 @@ def test_after():
     tests = recorded_tests(root)
     assert SPAWNED in tests["tests/test_cov.py::test_measures"]
     assert tests["tests/test_cov.py::test_after"] == ["lib/__init__.py", "tests/test_cov.py"]
+
+
+def test_recording_changes_no_warning_a_test_sees(tmp_path: Path) -> None:
+    # An import-time warning points at the importer, not at fastci's import wrappers, and
+    # coverage.py's tracer under the recorder adds no warning of its own.
+    files = {
+        "lib/__init__.py": "",
+        "lib/old.py": "import warnings\n\nwarnings.warn('old', DeprecationWarning, stacklevel=2)\n",
+        "tests/test_old.py": """\
+import pytest
+
+
+def test_points_at_the_importer(tmp_path):
+    with pytest.warns(DeprecationWarning) as caught:
+        import lib.old  # noqa: F401
+    assert caught[0].filename == __file__
+""",
+    }
+    root = new_project(tmp_path / "p", files)
+    run = run_fastci(root, "run", "-j", "1", "--record-deps")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Warning" not in run.stdout + run.stderr
+    assert recorded_tests(root) == {
+        "tests/test_old.py::test_points_at_the_importer": [
+            "lib/__init__.py", "lib/old.py", "tests/test_old.py"
+        ]
+    }  # fmt: skip

@@ -5,11 +5,12 @@ root and read at every boundary of a record (``deps_records``): a test's setup, 
 teardown; a fixture's setup, charged to every test that uses the fixture, whichever test set
 it up; a module's body, its import closure, charged to every test whose record holds the
 module. A module body's start is importlib's ``exec`` audit event (a ``<module>`` code
-object), its end the return of importlib's loader (else of the enclosing collector, fixture
-or test: charging more is safe). Imports that find a module already loaded run no code, so
-``builtins.__import__`` and ``importlib.import_module`` are wrapped to note the module's file
-too. Files opened for reading, SQLite databases and started processes come from an audit
-hook. Each test's line is written when it ends.
+object), its end the return of importlib's loader (else pytest registering it as a
+conftest, or the end of the enclosing collector, fixture or test: charging more is safe).
+Imports that find a module already loaded run no code, so ``builtins.__import__`` and
+``importlib.import_module`` are wrapped to note the module's file too. Files opened for
+reading, SQLite databases and started processes come from an audit hook. Each test's line
+is written when it ends.
 
 Each finished test is one JSON line ``{"test", "ids", "markers"}`` (its files by number,
 named by an earlier ``{"paths": {number: path}}`` line) and each collected test file one
@@ -27,8 +28,8 @@ import sys
 import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
-from types import CodeType, ModuleType
-from typing import Any
+from types import CodeType, FunctionType, ModuleType
+from typing import Any, TypeVar
 
 import pytest
 
@@ -38,6 +39,11 @@ from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# warnings.warn counts a stacklevel past importlib's own frames (a file name holding both
+# "importlib" and "_bootstrap"). The import wrappers are import machinery too, so their code
+# is named alike: else a module's import-time warning points into fastci, not the importer.
+_MACHINERY = "<fastci's wrapper of importlib._bootstrap>"
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 class Recorder:
@@ -176,6 +182,12 @@ def stop() -> None:
         recorder.tracer.stop()
 
 
+def _machinery(function: _Function) -> _Function:
+    if isinstance(function, FunctionType):
+        function.__code__ = function.__code__.replace(co_filename=_MACHINERY)
+    return function
+
+
 def _wrap_imports(recorder: Recorder) -> None:
     original_import = builtins.__import__
     original_import_module = importlib.import_module
@@ -195,8 +207,8 @@ def _wrap_imports(recorder: Recorder) -> None:
             _note_imported(recorder, module.__name__, None, 0, None)
         return module
 
-    builtins.__import__ = recording_import
-    importlib.import_module = recording_import_module
+    builtins.__import__ = _machinery(recording_import)
+    importlib.import_module = _machinery(recording_import_module)
 
 
 def _wrap_loading(recorder: Recorder) -> None:
@@ -216,7 +228,7 @@ def _wrap_loading(recorder: Recorder) -> None:
         finally:
             close()
 
-    setattr(bootstrap, "_load_unlocked", recording_load)  # noqa: B010 (not in its stubs)
+    setattr(bootstrap, "_load_unlocked", _machinery(recording_load))  # noqa: B010 (not in its stubs)
 
 
 def _note_imported(

@@ -29,6 +29,8 @@ class FileTracer:
             include=[str(root / "*")],
             omit=[str(root / "**" / "site-packages" / "**")],
         )
+        # A record that ran no project code is no news: never a warning in the test's report.
+        self.coverage.set_option("run:disable_warnings", ["no-data-collected"])
         self.tracer: object = None
         self.busy = False  # coverage.py's own work (its in-memory SQLite) is not the test's
 
