@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from fastci.plugin.deps_imports import ImportedFiles
 from fastci.plugin.deps_records import Record, Records
 from fastci.plugin.deps_trace import FileTracer
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
@@ -54,6 +55,7 @@ class Recorder:
         self.out = out
         self.tracer = FileTracer(root)
         self.records = Records(self.tracer)
+        self.imports = ImportedFiles()
         self.relative: dict[str, str | None] = {}
         self.ids: dict[str, int] = {}  # project path -> its number in this worker's file
         self.active = True
@@ -82,15 +84,17 @@ class Recorder:
             and threading.current_thread() is _MAIN
         ):
             filename = code.co_filename
+            self.imports.forget()
             self.records.open(Record({filename}, module=filename))
 
     def note(self, filename: str) -> None:
         self.records.stack[-1].files.add(filename)
 
-    def note_module(self, module: ModuleType | None) -> None:
-        filename = getattr(module, "__file__", None)
-        if isinstance(filename, str):
-            self.note(filename)
+    def note_import(
+        self, module: object, name: str, package: str | None, level: int, fromlist: Any
+    ) -> None:
+        """Note the files an import names: it may find them loaded and run no code."""
+        self.records.stack[-1].files.update(self.imports.of(module, name, package, level, fromlist))
 
     def closing(self) -> Callable[[], None]:
         """A call that finishes whatever opens after now (on the main thread only)."""
@@ -198,13 +202,13 @@ def _wrap_imports(recorder: Recorder) -> None:
         module = original_import(name, globals, locals, fromlist, level)
         if recorder.active:
             package = (globals or {}).get("__package__") if level else None
-            _note_imported(recorder, name, package, level, fromlist)
+            recorder.note_import(module, name, package, level, fromlist)
         return module
 
     def recording_import_module(name: str, package: str | None = None) -> ModuleType:
         module = original_import_module(name, package)
         if recorder.active:  # the module and its parent packages, whose __init__ ran for it
-            _note_imported(recorder, module.__name__, None, 0, None)
+            recorder.note_import(module, module.__name__, None, 0, None)
         return module
 
     builtins.__import__ = _machinery(recording_import)
@@ -229,21 +233,6 @@ def _wrap_loading(recorder: Recorder) -> None:
             close()
 
     setattr(bootstrap, "_load_unlocked", _machinery(recording_load))  # noqa: B010 (not in its stubs)
-
-
-def _note_imported(
-    recorder: Recorder, name: str, package: str | None, level: int, fromlist: Any
-) -> None:
-    """Note the imported module, its parent packages and any submodules in ``fromlist``."""
-    if level and package:
-        base = package.rsplit(".", level - 1)[0] if level > 1 else package
-        name = f"{base}.{name}" if name else base
-    parts = name.split(".")
-    for i in range(1, len(parts) + 1):
-        recorder.note_module(sys.modules.get(".".join(parts[:i])))
-    for sub in fromlist or ():
-        if isinstance(sub, str):
-            recorder.note_module(sys.modules.get(f"{name}.{sub}"))
 
 
 class DepsPlugin:
