@@ -2,7 +2,8 @@
 
 fastci affected needs, per record (a test, a fixture's setup, a module's body), the project
 files whose code ran. coverage.py's tracer is written in C, so a call costs no Python code
-(a Python ``sys.settrace`` function made recording 3x slower on call-heavy suites). Only the
+(a Python ``sys.settrace`` function made recording 3.3x slower on SymPy's tests, this 1.75x,
+the tracer's own cost on Python 3.11 being 1.6x). Only the
 project root is measured, without branches, and never a virtualenv inside it. The records
 read the data at each of their boundaries, only which files have any (never their lines),
 and erase it: that is cheaper than one dynamic context per record, whose lines must be
