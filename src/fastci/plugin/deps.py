@@ -1,13 +1,17 @@
 """Inside a worker: record which project files each test's code ran and read (fastci affected).
 
-One global trace function (``sys.settrace``, and ``threading.settrace`` for new threads)
-adds each new frame's file to the innermost open record and returns None, so no line
-events are ever traced. A module body (``<module>`` frame) opens a record of its own: what
-ran while it was imported is that module's import closure, charged to any test whose record
-holds the module. Imports that find a module already loaded run no code, so
-``builtins.__import__`` and ``importlib.import_module`` are wrapped to note the module's
-file too. Files opened for reading come from an audit hook. Fixtures keep what their setup
-ran, and every test that uses a fixture is charged with it, whichever test set it up.
+Code that ran comes from coverage.py's C tracer (``deps_trace``), measuring only the project
+root and read at every boundary of a record (``deps_records``): a test's setup, call and
+teardown; a fixture's setup, charged to every test that uses the fixture, whichever test set
+it up; a module's body, its import closure, charged to every test whose record holds the
+module. A module body's start is importlib's ``exec`` audit event (a ``<module>`` code
+object), its end the return of importlib's loader (else pytest registering it as a
+conftest, or the end of the enclosing collector, fixture or test: charging more is safe).
+Imports that find a module already loaded run no code, so ``builtins.__import__`` and
+``importlib.import_module`` are wrapped to note the module's file too. Files opened for
+reading, SQLite databases and started processes come from an audit hook. Each test's line
+is written when it ends. The cost is mostly the tracer's: 1.75x ``fastci run -j 1`` on three
+SymPy test files, where the tracer alone costs 1.6x (docs/benchmarks.md).
 
 Each finished test is one JSON line ``{"test", "ids", "markers"}`` (its files by number,
 named by an earlier ``{"paths": {number: path}}`` line) and each collected test file one
@@ -23,97 +27,107 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
-from types import FrameType, ModuleType
-from typing import Any
+from types import CodeType, FunctionType, ModuleType
+from typing import Any, TypeVar
 
 import pytest
 
+from fastci.plugin.deps_imports import ImportedFiles
+from fastci.plugin.deps_records import Record, Records
+from fastci.plugin.deps_trace import FileTracer
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# warnings.warn counts a stacklevel past importlib's own frames (a file name holding both
+# "importlib" and "_bootstrap"). The import wrappers are import machinery too, so their code
+# is named alike: else a module's import-time warning points into fastci, not the importer.
+_MACHINERY = "<fastci's wrapper of importlib._bootstrap>"
+_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 class Recorder:
-    """The records of one worker process; ``stack[0]`` is the running test's."""
+    """The records of one worker process, and its file of test lines."""
 
     def __init__(self, root: Path, out: Path) -> None:
         self.root = str(root) + os.sep
         self.out = out
-        self.stack: list[set[str]] = [set()]
-        self.closures: dict[str, set[str]] = {}  # module file -> what its import ran
-        self.fixtures: dict[int, set[str]] = {}  # id(FixtureDef) -> what its setup ran
+        self.tracer = FileTracer(root)
+        self.records = Records(self.tracer)
+        self.imports = ImportedFiles()
         self.relative: dict[str, str | None] = {}
         self.ids: dict[str, int] = {}  # project path -> its number in this worker's file
         self.active = True
 
-    # -- the hot path: called for every new frame ------------------------------------
-
-    def trace(self, frame: FrameType, event: str, arg: object) -> Any:
-        code = frame.f_code
-        self.stack[-1].add(code.co_filename)
-        if code.co_name != "<module>" or threading.current_thread() is not _MAIN:
-            return None
-        self.stack.append(set())
-        frame.f_trace_lines = False
-        filename = code.co_filename
-
-        def module_end(frame: FrameType, event: str, arg: object) -> Any:
-            if event == "return" and len(self.stack) > 1:
-                ran = self.expand(self.stack.pop())  # transitive: see expand()
-                self.closures.setdefault(filename, set()).update(ran)
-                self.stack[-1].update(ran)
-            return module_end
-
-        return module_end
-
-    def thread_trace(self, frame: FrameType, event: str, arg: object) -> None:
-        self.stack[0].add(frame.f_code.co_filename)
-
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event in SPAWN_EVENTS and self.active:
-            self.stack[-1].add(SPAWNED)  # what the process runs and reads is not seen here
-        elif event == "sqlite3.connect" and self.active and isinstance(args[0], str | Path):
-            self.stack[-1].add(os.path.abspath(args[0]))  # a database file the test reads
-        elif event == "open" and self.active and isinstance(args[0], str | Path):
+        if not self.active or self.tracer.busy:
+            return
+        if event == "exec":
+            self.module_body(args[0])
+        elif event in SPAWN_EVENTS:
+            self.note(SPAWNED)  # what the process runs and reads is not seen here
+        elif event == "sqlite3.connect" and isinstance(args[0], str | Path):
+            self.note(os.path.abspath(args[0]))  # a database file the test reads
+        elif event == "open" and isinstance(args[0], str | Path):
             mode, flags = args[1], args[2]
             reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else None
             if reading or (reading is None and not flags & _READ_FLAGS):
-                self.stack[-1].add(os.path.abspath(args[0]))
+                self.note(os.path.abspath(args[0]))
 
-    def note_module(self, module: ModuleType | None) -> None:
-        filename = getattr(module, "__file__", None)
-        if isinstance(filename, str):
-            self.stack[-1].add(filename)
+    def module_body(self, code: object) -> None:
+        """A module's body starts: what it runs is that module's import closure."""
+        if (
+            isinstance(code, CodeType)
+            and code.co_name == "<module>"
+            and not code.co_filename.startswith("<")  # exec() of a string, not a module
+            and threading.current_thread() is _MAIN
+        ):
+            filename = code.co_filename
+            self.imports.forget()
+            self.records.open(Record({filename}, module=filename))
+
+    def note(self, filename: str) -> None:
+        self.records.stack[-1].files.add(filename)
+
+    def note_import(
+        self, module: object, name: str, package: str | None, level: int, fromlist: Any
+    ) -> None:
+        """Note the files an import names: it may find them loaded and run no code."""
+        self.records.stack[-1].files.update(self.imports.of(module, name, package, level, fromlist))
+
+    def closing(self) -> Callable[[], None]:
+        """A call that finishes whatever opens after now (on the main thread only)."""
+        if threading.current_thread() is not _MAIN:
+            return _nothing
+        depth = len(self.records.stack)
+        return lambda: self.records.close(depth)
+
+    # -- tests ---------------------------------------------------------------------------
+
+    def begin_test(self, path: str) -> None:
+        self.records.between_tests()
+        self.tracer.arm()
+        self.records.open(Record({path}))
+
+    def end_test(self, test: str, fixtures: set[str], markers: list[str]) -> None:
+        """Finish the running test's record and write it; lost mid-test, the tracer saw only
+        part of what ran, so any change counts."""
+        records = self.records
+        records.close(2)
+        records.traced()
+        ran = (records.stack.pop().files if len(records.stack) > 1 else set()) | fixtures
+        if not self.tracer.armed():
+            ran.add(SPAWNED)
+            self.tracer.arm()
+        self.write_test(test, self.project_files(ran), markers)
 
     # -- records -----------------------------------------------------------------------
 
-    def push(self) -> None:
-        self.stack.append(set())
-
-    def pop_into_fixture(self, key: int) -> None:
-        ran = self.stack.pop() if len(self.stack) > 1 else set()
-        self.fixtures.setdefault(key, set()).update(ran)
-        self.stack[-1].update(ran)
-
-    def expand(self, files: set[str]) -> set[str]:
-        """``files`` with the import closure of every module among them.
-
-        Each closure is already closed (it was expanded when its module's body ended), so a
-        file found inside one needs no look of its own: one union per closure, not per file.
-        """
-        expanded: set[str] = set()
-        for name in files:
-            if name not in expanded:
-                expanded.add(name)
-                expanded |= self.closures.get(name, set())
-        return expanded
-
     def project_files(self, files: set[str]) -> set[str]:
         """``files`` with every module's import closure, as paths under the project root."""
-        found = (self.relative_path(name) for name in self.expand(files))
+        found = (self.relative_path(name) for name in self.records.expand(files))
         return {relative for relative in found if relative is not None}
 
     def relative_path(self, name: str) -> str | None:
@@ -143,6 +157,10 @@ class Recorder:
             f.write(json.dumps(record) + "\n")
 
 
+def _nothing() -> None:
+    pass
+
+
 _MAIN = threading.main_thread()
 _recorder: list[Recorder] = []
 
@@ -156,28 +174,23 @@ def start(rootpath: Path) -> Recorder | None:
     recorder = Recorder(root, Path(directory) / f"worker-{os.getpid()}.jsonl")
     _recorder.append(recorder)
     _wrap_imports(recorder)
+    _wrap_loading(recorder)
     sys.addaudithook(recorder.audit)
-    sys.settrace(recorder.trace)
-    threading.settrace(recorder.thread_trace)
+    recorder.tracer.start(lambda: recorder.note(SPAWNED))
     return recorder
-
-
-def _armed(recorder: Recorder) -> bool:
-    return sys.gettrace() == recorder.trace
-
-
-def _arm(recorder: Recorder) -> None:
-    """Set the trace function again if something unset it: CPython drops a trace function
-    that raises (a RecursionError raised inside it, at the recursion limit)."""
-    if not _armed(recorder):
-        sys.settrace(recorder.trace)
 
 
 def stop() -> None:
     while _recorder:
-        _recorder.pop().active = False
-        sys.settrace(None)
-        threading.settrace(None)
+        recorder = _recorder.pop()
+        recorder.active = False
+        recorder.tracer.stop()
+
+
+def _machinery(function: _Function) -> _Function:
+    if isinstance(function, FunctionType):
+        function.__code__ = function.__code__.replace(co_filename=_MACHINERY)
+    return function
 
 
 def _wrap_imports(recorder: Recorder) -> None:
@@ -190,32 +203,37 @@ def _wrap_imports(recorder: Recorder) -> None:
         module = original_import(name, globals, locals, fromlist, level)
         if recorder.active:
             package = (globals or {}).get("__package__") if level else None
-            _note_imported(recorder, name, package, level, fromlist)
+            recorder.note_import(module, name, package, level, fromlist)
         return module
 
     def recording_import_module(name: str, package: str | None = None) -> ModuleType:
         module = original_import_module(name, package)
         if recorder.active:  # the module and its parent packages, whose __init__ ran for it
-            _note_imported(recorder, module.__name__, None, 0, None)
+            recorder.note_import(module, module.__name__, None, 0, None)
         return module
 
-    builtins.__import__ = recording_import
-    importlib.import_module = recording_import_module
+    builtins.__import__ = _machinery(recording_import)
+    importlib.import_module = _machinery(recording_import_module)
 
 
-def _note_imported(
-    recorder: Recorder, name: str, package: str | None, level: int, fromlist: Any
-) -> None:
-    """Note the imported module, its parent packages and any submodules in ``fromlist``."""
-    if level and package:
-        base = package.rsplit(".", level - 1)[0] if level > 1 else package
-        name = f"{base}.{name}" if name else base
-    parts = name.split(".")
-    for i in range(1, len(parts) + 1):
-        recorder.note_module(sys.modules.get(".".join(parts[:i])))
-    for sub in fromlist or ():
-        if isinstance(sub, str):
-            recorder.note_module(sys.modules.get(f"{name}.{sub}"))
+def _wrap_loading(recorder: Recorder) -> None:
+    """End a module body's record when importlib's loader returns: a package's
+    ``__init__`` then ends before its submodule starts, so its closure holds only what it
+    imported itself. Without that private hook a body ends at the enclosing collector,
+    fixture or test, which charges more, never less."""
+    bootstrap = importlib._bootstrap
+    original = getattr(bootstrap, "_load_unlocked", None)
+    if original is None:
+        return
+
+    def recording_load(spec: Any) -> Any:
+        close = recorder.closing() if recorder.active else _nothing
+        try:
+            return original(spec)
+        finally:
+            close()
+
+    setattr(bootstrap, "_load_unlocked", _machinery(recording_load))  # noqa: B010 (not in its stubs)
 
 
 class DepsPlugin:
@@ -228,28 +246,22 @@ class DepsPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        recorder = self.recorder
         self.flush_modules()
-        recorder.stack[:] = [{str(item.path)}]
-        _arm(recorder)
+        self.recorder.begin_test(str(item.path))
         try:
             return (yield)
         finally:
-            ran = recorder.stack[0] | self.fixture_files(item)
-            if not _armed(recorder):  # lost mid-test: what ran is unknown, so any change counts
-                ran.add(SPAWNED)
-                _arm(recorder)
             markers = sorted({m.name for m in item.iter_markers()})
-            recorder.write_test(item.nodeid, recorder.project_files(ran), markers)
-            recorder.stack[:] = [set()]
+            self.recorder.end_test(item.nodeid, self.fixture_files(item), markers)
 
     def fixture_files(self, item: pytest.Item) -> set[str]:
-        """What the fixtures this test uses ran when set up, and where they are defined."""
+        """What the fixtures this test uses ran when set up, whichever test set them up, and
+        where they are defined."""
         files: set[str] = set()
         info = getattr(item, "_fixtureinfo", None)
         for defs in info.name2fixturedefs.values() if info is not None else ():
             for fixturedef in defs:
-                files.update(self.recorder.fixtures.get(id(fixturedef), ()))
+                files.update(self.recorder.records.fixtures.get(id(fixturedef), ()))
                 code = getattr(fixturedef.func, "__code__", None)
                 if code is not None:
                     files.add(code.co_filename)
@@ -257,11 +269,29 @@ class DepsPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: Any) -> Generator[None, object, object]:
-        self.recorder.push()
+        records = self.recorder.records
+        depth = records.open(Record(fixture=id(fixturedef)))
         try:
             return (yield)
         finally:
-            self.recorder.pop_into_fixture(id(fixturedef))
+            records.close(depth)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self) -> Generator[None, object, object]:
+        """A test module imported outside importlib's loader (pytest's importlib mode) ends
+        its body's record when its collector is done."""
+        close = self.recorder.closing()
+        try:
+            return (yield)
+        finally:
+            close()
+
+    def pytest_plugin_registered(self, plugin: object) -> None:
+        """A conftest imported outside importlib's loader (pytest's importlib mode) is done
+        when pytest registers it (this hook also sees those registered before this plugin)."""
+        filename = getattr(plugin, "__file__", None)
+        if isinstance(filename, str) and threading.current_thread() is _MAIN:
+            self.recorder.records.close_module(filename)
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         module = self.recorder.relative_path(str(item.path))
