@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 TOOLS = ("pytest", "pytest-testmon")
 MIRRORS = Path("/work/.mirror")
+RUN_TIMEOUT = 600  # seconds: far above any full run of these suites
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,14 +191,20 @@ class Project:
         return to
 
     def _run(self, argv: Sequence[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv,
-            cwd=self.repo,
-            env={**os.environ, "COLUMNS": "120", **env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        """The command's result; one that runs past RUN_TIMEOUT (a mutant that loops for
+        ever) is killed, and a pytest run killed so leaves no outcomes: all of it failed."""
+        try:
+            return subprocess.run(
+                argv,
+                cwd=self.repo,
+                env={**os.environ, "COLUMNS": "120", **env},
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=RUN_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            return subprocess.CompletedProcess(argv, -9, "", f"killed after {RUN_TIMEOUT} s")
 
     def _check(self, argv: Sequence[str], cwd: Path) -> str:
         proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
