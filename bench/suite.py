@@ -69,7 +69,7 @@ class Suite:
         if not self.python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(self.venv)], check=True)
         pip = [str(self.python), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, *self.packages], check=True)
+        subprocess.run([*pip, *self.packages, str(REPO)], check=True)  # with fastci's own deps
         subprocess.run([*pip, "--no-deps", "--force-reinstall", str(REPO)], check=True)
 
     def pytest_args(self) -> list[str]:

@@ -26,7 +26,7 @@ from fastci.plugin.coverage import (
     request_from_options,
     worker_data_file,
 )
-from fastci.plugin.launch import ACTIVE_VARIABLE
+from fastci.plugin.launch import ACTIVE_VARIABLE, DEPS_VARIABLE
 from fastci.plugin.observe import item_record, selection_is_complete, skip_reason
 
 _worker_coverage: list[WorkerCoverage] = []
@@ -66,7 +66,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     )
     if request is not None:
         _worker_coverage.append(WorkerCoverage(request, data_file))
-    elif early_config.known_args_namespace.fastci_worker:
+    elif early_config.known_args_namespace.fastci_worker and os.environ.get(DEPS_VARIABLE):
         from fastci.plugin import deps  # coverage owns sys.settrace when it runs
 
         deps.start(early_config.rootpath)
@@ -158,6 +158,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _record_deps(config: pytest.Config) -> None:
+    if "fastci.plugin.deps" not in sys.modules:
+        return  # not recording: loading the recorder (and coverage.py) would only cost time
     from fastci.plugin import deps
 
     recorder = deps.recording()
