@@ -19,6 +19,7 @@ the checkout, not an installed package, as in a project's own CI).
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -64,9 +65,12 @@ def on_project(name: str, work: Path, repeats: int) -> None:
         "fastci -j 1 --record-deps": [*fastci[:2], "--record-deps", *fastci[2:]],
     }
 
+    testmon_data = project.home / "overhead.testmondata"
+    os.environ["TESTMON_DATAFILE"] = str(testmon_data)  # the commands inherit it
+
     def forget() -> None:  # every repeat records from nothing, for both tools
         store.unlink(missing_ok=True)
-        for data in root.glob(".testmondata*"):
+        for data in project.home.glob(f"{testmon_data.name}*"):
             data.unlink()
 
     report(in_turn(commands, root, repeats, forget), store)
