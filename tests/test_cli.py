@@ -57,7 +57,8 @@ def test_fastci_run_help_loads_neither_the_affected_selection_nor_json(project: 
         "fastci.affected",
         "fastci.affected.options",  # only --base, which `fastci affected` shares
     }
-    assert "json" not in modules
+    if not any(m.startswith("coverage") for m in modules):  # coverage.py imports json itself
+        assert "json" not in modules
 
 
 def test_an_unknown_command_still_lists_every_command(project: Project) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from fastci.errors import UsageError
 from fastci.files import write_atomically
 from fastci.model import UnitSpan
 from fastci.results.records import NAME, Kind, one_of, typed
@@ -80,10 +81,17 @@ def read_phases(rows: list[object]) -> tuple[Phase, ...]:
 
 
 def amend_phases(manifest: Path, clock: PhaseClock) -> None:
-    """Put the phases into a written bundle's manifest: the last ones end after the bundle."""
-    document = json.loads(manifest.read_text(encoding="utf-8"))
-    document["phases"] = clock.to_json()
-    write_atomically(manifest, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    """Put the phases into a written bundle's manifest: the last ones end after the bundle.
+
+    Another run writing the same bundle may have replaced it meanwhile (its manifest is then
+    missing for an instant, or its own): the phases are left out rather than the run failing.
+    """
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+        document["phases"] = clock.to_json()
+        write_atomically(manifest, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    except (OSError, ValueError, UsageError):
+        return
 
 
 def process_started() -> float | None:
