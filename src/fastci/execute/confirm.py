@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastci.execute.ledger import PoolResult
-from fastci.model import TestResult, is_not_run
+from fastci.model import TestResult, is_not_run, node_file
 from fastci.plugin.launch import neutralizing_args, plugin_args, pytest_env
 
 # More failing files than this is a broken build, not an import another file made: the
@@ -49,7 +49,7 @@ def failures_to_confirm(result: PoolResult) -> list[str]:
         and not is_not_run(r)
         and (r.crash or "").startswith(IMPORT_ERRORS)
     })  # fmt: skip
-    files = {test.split("::", 1)[0] for test in failed}
+    files = {node_file(test) for test in failed}
     return failed if len(files) <= MAX_CONFIRMED_FILES else []
 
 
@@ -82,7 +82,8 @@ def outcomes_of(
             found = json.loads((directory / "outcomes.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}  # it could not even collect: every failure stands
-    return {t: str(o) for t, o in found.items() if t in set(tests)}
+    wanted = set(tests)
+    return {t: str(o) for t, o in found.items() if t in wanted}
 
 
 def as_passed(results: Sequence[TestResult], passed: frozenset[str]) -> list[TestResult]:

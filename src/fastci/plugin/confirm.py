@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from fastci.files import write_atomically
+from fastci.model import node_file
 
 
 class Confirmation:
@@ -25,7 +26,7 @@ class Confirmation:
         self.directory = directory
         asked = json.loads((directory / "tests.json").read_text(encoding="utf-8"))
         self.wanted = set(asked["tests"])
-        files = {test.split("::", 1)[0] for test in self.wanted}
+        files = {node_file(test) for test in self.wanted}
         self.only = {(rootpath / f).resolve() for f in files} if asked["alone"] else None
         self.outcomes: dict[str, str] = {}
 
