@@ -68,7 +68,7 @@ def judge(
         case.fraction[tool] = 1.0
         case.note = case.note or f"{tool} ran everything: {chosen.everything}"
     else:
-        case.fraction[tool] = timing.seconds(set(chosen.tests)) / (timing.seconds() or 1.0)
+        case.fraction[tool] = timing.seconds(chosen) / (timing.seconds() or 1.0)
     case.missed[tool] = sorted(f for f in case.failing if not chosen.covers(f))
 
 

@@ -75,8 +75,9 @@ class Outcomes:
             self.errors
         )
 
-    def seconds(self, tests: set[str] | None = None) -> float:
-        return sum(s for t, (_, s) in self.tests.items() if tests is None or t in tests)
+    def seconds(self, selection: Selection | None = None) -> float:
+        """The seconds of every test, or of the tests ``selection`` holds."""
+        return sum(s for t, (_, s) in self.tests.items() if selection is None or selection.holds(t))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,9 +87,19 @@ class Selection:
     tests: frozenset[str]
     everything: str | None = None
 
+    def holds(self, test: str) -> bool:
+        """Whether the test runs: selected by its id, or by its file (or a directory, or a
+        class) that runs whole."""
+        if self.everything is not None or test in self.tests:
+            return True
+        path = test.split("::", 1)[0]
+        parents = {test.rsplit("::", n)[0] for n in range(1, test.count("::") + 1)}
+        parents |= {path.rsplit("/", n)[0] for n in range(1, path.count("/") + 1)}
+        return not parents.isdisjoint(self.tests)
+
     def covers(self, failing: str) -> bool:
         """Whether a failing test, or a path that failed to collect, was selected."""
-        if self.everything is not None or failing in self.tests:
+        if self.holds(failing):
             return True
         prefix = "" if failing == "." else failing
         return "::" not in failing and any(t.startswith(prefix) for t in self.tests)

@@ -52,8 +52,9 @@ def test_a_change_to_a_called_function_selects_its_test_and_no_other(
 ) -> None:
     calc = FILES["pkg/calc.py"].replace("min(a + b, LIMIT)", "a + b")
     result = selection(recorded, tmp_path, {"pkg/calc.py": calc})
-    assert set(result["selected"]) - ALWAYS == {"tests/test_calc.py::test_add"}
-    assert result["reasons"]["tests/test_calc.py::test_add"] == "pkg/calc.py changed"
+    assert set(result["selected"]) - ALWAYS == {"tests/test_calc.py"}
+    # its file's only test: the file runs whole, so a test added to it since would run too
+    assert result["reasons"]["tests/test_calc.py"] == "every test in it: pkg/calc.py: add() changed"
 
 
 def test_an_unrelated_change_selects_nothing(recorded: Path, tmp_path: Path) -> None:
@@ -66,17 +67,15 @@ def test_a_class_attribute_change_selects_the_test_reading_it(
     recorded: Path, tmp_path: Path
 ) -> None:
     shapes = "class Box:\n    size = 4\n"
-    assert selected(recorded, tmp_path, {"pkg/shapes.py": shapes}) == {
-        "tests/test_shapes.py::test_box"
-    }
+    assert selected(recorded, tmp_path, {"pkg/shapes.py": shapes}) == {"tests/test_shapes.py"}
 
 
 def test_an_import_time_constant_selects_tests_of_modules_that_import_it_even_when_loaded(
     recorded: Path, tmp_path: Path
 ) -> None:
     assert selected(recorded, tmp_path, {"pkg/consts.py": "LIMIT = 11\n"}) == {
-        "tests/test_calc.py::test_add",
-        "tests/test_limits.py::test_limit",
+        "tests/test_calc.py",
+        "tests/test_limits.py",
     }
 
 
@@ -84,58 +83,50 @@ def test_a_function_fixture_in_conftest_charges_what_its_setup_ran(
     recorded: Path, tmp_path: Path
 ) -> None:
     users = "def make_user():\n    return {'name': 'bob'}\n"
-    assert selected(recorded, tmp_path, {"pkg/users.py": users}) == {
-        "tests/test_users.py::test_user"
-    }
+    assert selected(recorded, tmp_path, {"pkg/users.py": users}) == {"tests/test_users.py"}
 
 
 def test_a_session_fixture_is_charged_to_every_test_using_it_not_only_the_first(
     recorded: Path, tmp_path: Path
 ) -> None:
     db = "def connect():\n    return {'rows': 0}\n"
-    assert selected(recorded, tmp_path, {"pkg/db.py": db}) == {
-        "tests/test_db.py::test_one",
-        "tests/test_db.py::test_two",
-    }
+    assert selected(recorded, tmp_path, {"pkg/db.py": db}) == {"tests/test_db.py"}
 
 
 def test_a_data_file_a_test_opened_selects_it(recorded: Path, tmp_path: Path) -> None:
-    assert selected(recorded, tmp_path, {"data/words.txt": "apple\n"}) == {
-        "tests/test_words.py::test_words"
-    }
+    assert selected(recorded, tmp_path, {"data/words.txt": "apple\n"}) == {"tests/test_words.py"}
 
 
 def test_a_module_imported_with_importlib_selects_the_test(recorded: Path, tmp_path: Path) -> None:
     greet = "def greet():\n    return 'hello'\n"
     assert selected(recorded, tmp_path, {"pkg/plugins/greet.py": greet}) == {
-        "tests/test_plugins.py::test_greet"
+        "tests/test_plugins.py"
     }
 
 
 def test_a_deleted_module_selects_its_importers(recorded: Path, tmp_path: Path) -> None:
     result = selection(recorded, tmp_path, {"pkg/old.py": None})
-    assert set(result["selected"]) - ALWAYS == {"tests/test_old.py::test_old"}
-    assert result["reasons"]["tests/test_old.py::test_old"] == "pkg/old.py deleted"
+    assert set(result["selected"]) - ALWAYS == {"tests/test_old.py"}
+    assert result["reasons"]["tests/test_old.py"] == "every test in it: pkg/old.py deleted"
 
 
 def test_a_renamed_module_selects_its_importers(recorded: Path, tmp_path: Path) -> None:
     copy = changed_copy(recorded, tmp_path / "copy", {})
     git(copy, "mv", "pkg/old.py", "pkg/older.py")
-    assert set(affected(copy)["selected"]) - ALWAYS == {"tests/test_old.py::test_old"}
+    assert set(affected(copy)["selected"]) - ALWAYS == {"tests/test_old.py"}
 
 
 def test_a_package_init_change_selects_every_test_importing_from_the_package(
     recorded: Path, tmp_path: Path
 ) -> None:
     assert selected(recorded, tmp_path, {"pkg/__init__.py": "VERSION = 2\n"}) == {
-        "tests/test_calc.py::test_add",
-        "tests/test_limits.py::test_limit",
-        "tests/test_shapes.py::test_box",
-        "tests/test_users.py::test_user",
-        "tests/test_db.py::test_one",
-        "tests/test_db.py::test_two",
-        "tests/test_plugins.py::test_greet",
-        "tests/test_old.py::test_old",
+        "tests/test_calc.py",
+        "tests/test_limits.py",
+        "tests/test_shapes.py",
+        "tests/test_users.py",
+        "tests/test_db.py",
+        "tests/test_plugins.py",
+        "tests/test_old.py",
     }
 
 
@@ -160,10 +151,11 @@ def test_a_global_input_change_selects_everything(
     assert "tests/test_words.py" in result["selected"]
 
 
-def test_a_lint_setting_or_a_comment_in_pyproject_toml_selects_nothing_more(
+def test_a_lint_or_tox_setting_or_a_comment_in_pyproject_toml_selects_nothing_more(
     recorded: Path, tmp_path: Path
 ) -> None:
     pyproject = FILES["pyproject.toml"] + "\n# wider lines\n[tool.ruff]\nline-length = 120\n"
+    pyproject += '\n[tool.tox]\nenv_list = ["3.11", "3.12"]\n'  # tox runs pytest from outside
     result = selection(recorded, tmp_path, {"pyproject.toml": pyproject})
     assert result["everything"] is None
     assert set(result["selected"]) == ALWAYS
@@ -180,7 +172,7 @@ def test_a_declared_environment_variable_change_selects_everything(
 
 def test_a_mapped_input_selects_the_tests_it_names(recorded: Path, tmp_path: Path) -> None:
     result = selection(recorded, tmp_path, {"templates/page.html": "<p>bye</p>\n"})
-    assert set(result["selected"]) - ALWAYS == {"tests/test_words.py::test_words"}
+    assert set(result["selected"]) - ALWAYS == {"tests/test_words.py"}
     assert result["everything"] is None
 
 
@@ -198,7 +190,7 @@ def test_a_changed_test_file_is_selected_whole(recorded: Path, tmp_path: Path) -
 def test_always_run_takes_test_paths_too(recorded: Path, tmp_path: Path) -> None:
     copy = changed_copy(recorded, tmp_path / "copy", {})
     chosen = affected(copy, "--always-run", "tests/test_db.py")["selected"]
-    assert set(chosen) - ALWAYS == {"tests/test_db.py::test_one", "tests/test_db.py::test_two"}
+    assert set(chosen) - ALWAYS == {"tests/test_db.py"}
 
 
 def test_a_test_that_starts_a_process_is_selected_by_any_change_in_the_project(
@@ -217,7 +209,7 @@ def test_a_test_that_starts_a_process_is_selected_by_any_change_in_the_project(
     assert affected(root)["selected"] == []
     (root / "tool.py").write_text("print('bye')\n")  # only the child process ran it
     result = affected(root)
-    assert result["selected"] == ["tests/test_tool.py::test_tool"]
-    assert result["reasons"]["tests/test_tool.py::test_tool"] == (
-        "<started a process> and tool.py changed"
+    assert result["selected"] == ["tests/test_tool.py"]
+    assert result["reasons"]["tests/test_tool.py"] == (
+        "every test in it: <started a process> and tool.py changed"
     )

@@ -46,7 +46,7 @@ def test_the_merge_says_how_many_tests_were_skipped_and_by_which_commits_data(
     tmp_path: Path,
 ) -> None:
     root = recorded(tmp_path)
-    (root / "pkg/a.py").write_text("def a():\n    return 1  # same\n")
+    (root / "pkg/a.py").write_text("def a():\n    return 2 - 1\n")  # same answer
     output = merged_affected_shards(root)
     assert "1 passed" in output
     assert "fastci: 1 tests skipped as unaffected, by the dependency data of commit" in output
@@ -93,7 +93,7 @@ def test_a_damaged_recording_in_a_bundle_costs_a_warning_not_the_verdict(tmp_pat
 def test_an_option_whose_value_is_an_existing_path_keeps_its_value(tmp_path: Path) -> None:
     root = recorded(tmp_path)
     (root / "report.xml").write_text("old")
-    (root / "pkg/a.py").write_text("def a():\n    return 1  # same\n")
+    (root / "pkg/a.py").write_text("def a():\n    return 2 - 1\n")  # same answer
     run = run_fastci(root, "run", "--affected", "-j", "1", "--junitxml", "report.xml")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout

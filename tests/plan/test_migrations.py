@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from fastci.affected import storage
+from fastci.affected.data import DepsData, TestDeps
 from fastci.plan.costs import read_imports
 from fastci.plan.migrations import FIRST_VERSION, MIGRATIONS
 from fastci.plan.schema import SCHEMA_VERSION
@@ -158,4 +160,25 @@ def test_a_v3_store_upgraded_to_v4_keeps_old_runs_unscaled_and_learns_workers_an
     # The file's own import is its collect time without the package it loaded first.
     assert store.file_estimates()["u.py"].collect == 0.25
     assert read_imports(store).packages == {"numpy": 0.5}
+    store.close()
+
+
+def test_a_v5_store_upgraded_to_v6_keeps_its_recordings_by_whole_file_and_learns_units(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "timings.db"
+    with TimingsStore(path) as created:
+        assert storage.recorded_commits(created) == []
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP TABLE dep_units")  # as version 5 had it
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.close()
+    old = DepsData("c5", 1.0, {}, {"a.py": "h1"}, {"t.py::t": TestDeps("passed", ["a.py"])})
+    new = DepsData("c6", 2.0, {}, {"a.py": "h2"}, {"t.py::t": TestDeps("passed", ["a.py::f"])})
+    new.units = {"a.py": {"": "s", "f": "b"}}
+    store = TimingsStore(path)
+    storage.save(store, [old, new])
+    assert storage.load(store, "c5").tests["t.py::t"].files == ["a.py"]
+    assert storage.load(store, "c5").units == {}
+    assert storage.load(store, "c6").units == {"a.py": {"": "s", "f": "b"}}
     store.close()

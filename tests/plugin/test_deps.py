@@ -35,10 +35,12 @@ def test_shards_record_into_their_bundles_and_merge_folds_them_into_the_store(
     tests = recorded_tests(root)
     assert len(tests) == 12
     assert tests["tests/test_db.py::test_two"] == [
-        "pkg/__init__.py", "pkg/db.py", "tests/conftest.py", "tests/test_db.py"
+        "pkg/__init__.py::", "pkg/db.py::", "pkg/db.py::connect",
+        "tests/conftest.py::", "tests/conftest.py::db",
+        "tests/test_db.py::", "tests/test_db.py::test_two",
     ]  # fmt: skip
     (root / "pkg/db.py").write_text("def connect():\n    return {}\n")
-    assert "tests/test_db.py::test_one" in affected(root)["selected"]
+    assert "tests/test_db.py" in affected(root)["selected"]  # both tests: the whole file
 
 
 def test_a_coverage_run_records_nothing_so_every_test_runs(tmp_path: Path) -> None:
@@ -52,7 +54,9 @@ def test_recording_is_off_unless_asked(tmp_path: Path) -> None:
     assert run_fastci(root, "run", "-j", "1").returncode == 0
     assert recorded_tests(root) == {}
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
-    assert recorded_tests(root) == {"tests/test_a.py::test_a": ["tests/test_a.py"]}
+    assert recorded_tests(root) == {
+        "tests/test_a.py::test_a": ["tests/test_a.py::", "tests/test_a.py::test_a"]
+    }
 
 
 def test_a_sqlite_database_a_test_opens_is_recorded(tmp_path: Path) -> None:
@@ -63,7 +67,9 @@ def test_a_sqlite_database_a_test_opens_is_recorded(tmp_path: Path) -> None:
     }
     root = new_project(tmp_path / "p", files)
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
-    assert recorded_tests(root) == {"tests/test_db.py::test_db": ["data.db", "tests/test_db.py"]}
+    assert recorded_tests(root) == {
+        "tests/test_db.py::test_db": ["data.db", "tests/test_db.py::", "tests/test_db.py::test_db"]
+    }
 
 
 SERVED = {
@@ -108,8 +114,8 @@ def test_code_a_thread_started_by_an_earlier_test_runs_is_charged_to_the_running
     root = new_project(tmp_path / "p", SERVED)
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
     tests = recorded_tests(root)
-    assert "lib/srv.py" in tests["tests/test_b.py::test_served"]
-    assert "lib/srv.py" not in tests["tests/test_b.py::test_start"]
+    assert "lib/srv.py::work" in tests["tests/test_b.py::test_served"]
+    assert "lib/srv.py::work" not in tests["tests/test_b.py::test_start"]
 
 
 PACKAGE = {
@@ -134,9 +140,12 @@ def test_a_package_init_and_a_conftest_are_charged_only_with_what_they_ran(
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
     assert recorded_tests(root) == {
         "tests/test_b.py::test_b": [
-            "lib/__init__.py", "lib/b.py", "tests/conftest.py", "tests/test_b.py"
+            "lib/__init__.py::", "lib/b.py::", "tests/conftest.py::", "tests/conftest.py::two",
+            "tests/test_b.py::", "tests/test_b.py::test_b",
         ],
-        "tests/test_c.py::test_c": ["lib/__init__.py", "lib/c.py", "tests/test_c.py"],
+        "tests/test_c.py::test_c": [
+            "lib/__init__.py::", "lib/c.py::", "tests/test_c.py::", "tests/test_c.py::test_c"
+        ],
     }  # fmt: skip
 
 
@@ -152,8 +161,11 @@ def test_a_worker_that_dies_keeps_the_records_of_the_test_files_it_finished(
     run = run_fastci(root, "run", "-j", "1", "--record-deps")
     assert run.returncode == 1, run.stdout + run.stderr
     assert recorded_tests(root) == {
-        "tests/test_a.py::test_one": ["lib/__init__.py", "tests/test_a.py"]
-    }
+        "tests/test_a.py::test_one": [
+            "lib/__init__.py::", "lib/__init__.py::one", "tests/test_a.py::",
+            "tests/test_a.py::test_one",
+        ]
+    }  # fmt: skip
 
 
 def test_a_test_that_measures_coverage_itself_depends_on_everything(tmp_path: Path) -> None:
@@ -183,7 +195,10 @@ def test_after():
     assert run_fastci(root, "run", "-j", "1", "--record-deps").returncode == 0
     tests = recorded_tests(root)
     assert SPAWNED in tests["tests/test_cov.py::test_measures"]
-    assert tests["tests/test_cov.py::test_after"] == ["lib/__init__.py", "tests/test_cov.py"]
+    assert tests["tests/test_cov.py::test_after"] == [
+        "lib/__init__.py::", "lib/__init__.py::one", "tests/test_cov.py::",
+        "tests/test_cov.py::test_after",
+    ]  # fmt: skip
 
 
 def test_recording_changes_no_warning_a_test_sees(tmp_path: Path) -> None:
@@ -208,6 +223,7 @@ def test_points_at_the_importer(tmp_path):
     assert "Warning" not in run.stdout + run.stderr
     assert recorded_tests(root) == {
         "tests/test_old.py::test_points_at_the_importer": [
-            "lib/__init__.py", "lib/old.py", "tests/test_old.py"
+            "lib/__init__.py::", "lib/old.py::", "tests/test_old.py::",
+            "tests/test_old.py::test_points_at_the_importer",
         ]
     }  # fmt: skip

@@ -14,7 +14,8 @@ BUNDLE_FILE = "deps.json"
 
 @dataclasses.dataclass
 class TestDeps:
-    """One test's recorded dependencies (project-relative paths) and how it ended."""
+    """One test's recorded dependencies (keys of project-relative paths, see
+    fastci.affected.units) and how it ended."""
 
     __test__ = False
 
@@ -33,12 +34,15 @@ class DepsData:
     hashes: dict[str, str] = dataclasses.field(default_factory=dict)  # "" : file was absent
     tests: dict[str, TestDeps] = dataclasses.field(default_factory=dict)
     modules: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    # Python file -> its units' digests (fastci.affected.units.fingerprint)
+    units: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
     def fold(self, other: DepsData) -> None:
         """Add another recording of the same commit (another shard's)."""
         self.recorded = max(self.recorded, other.recorded)
         self.env.update(other.env)
         self.hashes.update(other.hashes)
+        self.units.update(other.units)
         self.tests.update(other.tests)
         for module, items in other.modules.items():
             self.modules[module] = sorted({*self.modules.get(module, ()), *items})
@@ -56,6 +60,7 @@ class DepsData:
             dict(data.get("hashes", {})),
             tests,
             {m: list(i) for m, i in data.get("modules", {}).items()},
+            {p: dict(u) for p, u in data.get("units", {}).items()},
         )
 
 

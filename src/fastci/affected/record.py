@@ -13,6 +13,7 @@ from typing import Any
 
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash
+from fastci.affected.units import file_units, split_key
 from fastci.config import Config
 from fastci.model import TestResult
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
@@ -50,8 +51,11 @@ def harvest(
             data.modules[module] = sorted({*data.modules.get(module, ()), *line["items"]})
     if not data.tests:
         return None
-    files = {f for t in data.tests.values() for f in t.files if f != SPAWNED} | set(data.modules)
+    keys = {k for t in data.tests.values() for k in t.files if k != SPAWNED}
+    files = {split_key(k)[0] for k in keys} | set(data.modules)
     data.hashes = {f: file_hash(config.root / f) for f in sorted(files)}
+    split = {path for path, unit in map(split_key, keys) if unit is not None}
+    data.units = {f: units for f in sorted(split) if (units := file_units(config.root / f))}
     return data
 
 

@@ -1,6 +1,8 @@
 """Which tests a change can affect, from a recording at commit X and the working tree now.
 
-Safe first: a test runs unless its recording proves nothing it touched has changed.
+Safe first: a test runs unless its recording proves nothing it touched has changed. A
+changed Python file whose skeleton is as it was (fastci.affected.units) selects only the
+tests that ran a changed function, or read the file whole.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash, input_key
 from fastci.affected.project import first_change
+from fastci.affected.units import changed_units, file_units, split_key
 from fastci.config import Config
 from fastci.model import FAILING_OUTCOMES
 from fastci.plugin.launch import SPAWNED
@@ -58,20 +61,35 @@ def select(config: Config, data: DepsData, test_files: Sequence[str]) -> Selecti
     if any(SPAWNED in t.files for t in data.tests.values()):
         change = first_change(config.root, data.commit)
         if change is not None:
-            changed[SPAWNED] = f"and {change}"
+            changed[SPAWNED] = _Change(f"and {change}")
     rules = _Rules(config.always_run, [(k, mapped[k]) for k in changed_inputs])
     for test_file in test_files:
         _select_in_file(selection, data, test_file, changed, rules)
     return selection
 
 
-def _changed_files(config: Config, data: DepsData) -> dict[str, str]:
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """How a recorded file changed; ``units``: the functions whose bodies alone changed,
+    None when the change may reach any test that touched the file."""
+
+    how: str
+    units: frozenset[str] | None = None
+
+
+def _changed_files(config: Config, data: DepsData) -> dict[str, _Change]:
     """Recorded files whose content differs now: path -> how."""
     changed = {}
     for path, recorded in data.hashes.items():
         current = file_hash(config.root / path)
-        if current != recorded:
-            changed[path] = "deleted" if not current else "added" if not recorded else "changed"
+        if current == recorded:
+            continue
+        if not current or not recorded:
+            changed[path] = _Change("deleted" if not current else "added")
+            continue
+        old = data.units.get(path)
+        units = changed_units(old, file_units(config.root / path)) if old else None
+        changed[path] = _Change("changed", None if units is None else frozenset(units))
     return changed
 
 
@@ -101,24 +119,33 @@ def _matches(path: str, test: str, pattern: str) -> bool:
 
 
 def _select_in_file(
-    selection: Selection, data: DepsData, test_file: str, changed: dict[str, str], rules: _Rules
+    selection: Selection,
+    data: DepsData,
+    test_file: str,
+    changed: dict[str, _Change],
+    rules: _Rules,
 ) -> None:
     items = data.modules.get(test_file)
     if items is None:
         why = f"new test file, or none of its tests ran at {data.commit[:12]}"
         selection.select(test_file, why)
         return
-    if test_file in changed:
-        selection.select(test_file, f"test file {changed[test_file]}")
+    change = changed.get(test_file)
+    if change is not None and change.units is None:
+        selection.select(test_file, f"test file {change.how}")
         return
-    skipped = 0
-    for test in items:
-        reason = _test_reason(data.tests.get(test), test, changed, rules, data.commit)
+    reasons = {t: _test_reason(data.tests.get(t), t, changed, rules, data.commit) for t in items}
+    chosen = {test: reason for test, reason in reasons.items() if reason is not None}
+    if chosen and len(chosen) == len(items):
+        # Every test runs: the file runs whole, so tests it holds now and did not then run too.
+        selection.select(test_file, f"every test in it: {chosen[items[0]]}")
+        return
+    for test, reason in reasons.items():
         if reason is None:
             selection.skipped.append(test)
-            skipped += 1
         else:
             selection.select(test, reason)
+    skipped = len(items) - len(chosen)
     if skipped == len(items):
         selection.safe_files[test_file] = f"none of its {len(items)} tests touched a changed file"
     elif skipped:
@@ -128,7 +155,7 @@ def _select_in_file(
 
 
 def _test_reason(
-    deps: TestDeps | None, test: str, changed: dict[str, str], rules: _Rules, commit: str
+    deps: TestDeps | None, test: str, changed: dict[str, _Change], rules: _Rules, commit: str
 ) -> str | None:
     rule = rules.reason(test, deps)
     if rule is not None:
@@ -137,9 +164,15 @@ def _test_reason(
         return f"no data: it did not run at {commit[:12]}"
     if deps.outcome in FAILING_OUTCOMES:
         return f"{deps.outcome} at {commit[:12]}"
-    for path in deps.files:
-        if path in changed:
-            return f"{path} {changed[path]}"
+    for key in deps.files:
+        path, unit = split_key(key)
+        change = changed.get(path)
+        if change is None:
+            continue
+        if unit is None or change.units is None:
+            return f"{path} {change.how}"
+        if unit in change.units:
+            return f"{path}: {unit}() changed"
     return None
 
 

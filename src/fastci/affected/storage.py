@@ -1,4 +1,4 @@
-"""Recordings in the timings store's dep_* tables (schema version 5): save, list, load."""
+"""Recordings in the timings store's dep_* tables (schema version 6): save, list, load."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Iterable
 
 from fastci.affected.data import DepsData, TestDeps
+from fastci.affected.units import split_key
 from fastci.plan.store import TimingsStore
 
 KEEP_RECORDINGS = 20  # the newest commits' recordings; older ones are pruned on save
@@ -38,11 +39,18 @@ def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
         (data.commit, data.recorded, json.dumps(env, sort_keys=True)),
     )
     files = {f for deps in data.tests.values() for f in deps.files}
-    ids = _intern(db, {*data.hashes, *data.modules, *files})
+    ids = _intern(db, {*data.hashes, *data.modules, *data.units, *files})
     _forget_stale(db, data, ids)
     db.executemany(
         "INSERT OR REPLACE INTO dep_hashes (commit_sha, path_id, hash) VALUES (?, ?, ?)",
         [(data.commit, ids[p], h) for p, h in data.hashes.items()],
+    )
+    db.executemany(
+        "INSERT OR REPLACE INTO dep_units (commit_sha, path_id, units) VALUES (?, ?, ?)",
+        [
+            (data.commit, ids[p], zlib.compress(json.dumps(u, sort_keys=True).encode(), 9))
+            for p, u in data.units.items()
+        ],
     )
     db.executemany(
         "INSERT OR REPLACE INTO dep_tests (commit_sha, test_id, outcome, markers, files)"
@@ -78,12 +86,15 @@ def _forget_stale(db: sqlite3.Connection, data: DepsData, ids: dict[str, int]) -
     }
     if not moved:
         return
+    keys = dict(db.execute("SELECT id, path FROM dep_paths"))
+    moved_paths = {keys[path_id] for path_id in moved}
     stale = [
         (data.commit, test)
         for test, files in db.execute(
             "SELECT test_id, files FROM dep_tests WHERE commit_sha = ?", (data.commit,)
         )
-        if test not in data.tests and moved.intersection(_unpack(files))
+        if test not in data.tests
+        and any(split_key(keys[i])[0] in moved_paths for i in _unpack(files))
     ]
     db.executemany("DELETE FROM dep_tests WHERE commit_sha = ? AND test_id = ?", stale)
 
@@ -119,7 +130,7 @@ def _prune(db: sqlite3.Connection) -> None:
             (KEEP_RECORDINGS,),
         )
     ]
-    for table in ("dep_recordings", "dep_hashes", "dep_tests", "dep_modules"):
+    for table in ("dep_recordings", "dep_hashes", "dep_units", "dep_tests", "dep_modules"):
         db.executemany(f"DELETE FROM {table} WHERE commit_sha = ?", [(c,) for c in old])  # noqa: S608 -- table names from this module
 
 
@@ -152,4 +163,8 @@ def load(store: TimingsStore, commit: str) -> DepsData:
         "SELECT path_id, items FROM dep_modules WHERE commit_sha = ?", (commit,)
     ):
         data.modules[paths[path_id]] = list(json.loads(items))
+    for path_id, units in db.execute(
+        "SELECT path_id, units FROM dep_units WHERE commit_sha = ?", (commit,)
+    ):
+        data.units[paths[path_id]] = dict(json.loads(zlib.decompress(units)))
     return data

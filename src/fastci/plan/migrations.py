@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from fastci.plan.schema import DEPS_SCHEMA, SCHEMA_VERSION, write_meta
+from fastci.plan.schema import DEPS_SCHEMA, SCHEMA_VERSION, UNITS_SCHEMA, write_meta
 
 FIRST_VERSION = 1
 
@@ -51,7 +51,17 @@ def _runs_keep_parallelism_and_imports(db: sqlite3.Connection) -> None:
 
 def _dependency_recordings(db: sqlite3.Connection) -> None:
     """4 -> 5: the tables of fastci affected's recordings, empty: nothing was recorded yet."""
-    for statement in DEPS_SCHEMA.split(";"):
+    _create(db, DEPS_SCHEMA.replace(UNITS_SCHEMA, ""))
+
+
+def _recordings_keep_units(db: sqlite3.Connection) -> None:
+    """5 -> 6: recorded files keep their units. Older recordings have none, and their tests
+    name whole files, so any change to a file still selects every test that touched it."""
+    _create(db, UNITS_SCHEMA)
+
+
+def _create(db: sqlite3.Connection, schema: str) -> None:
+    for statement in schema.split(";"):
         if statement.strip():
             db.execute(statement)
 
@@ -62,6 +72,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _reports_keep_trees,
     _runs_keep_parallelism_and_imports,
     _dependency_recordings,
+    _recordings_keep_units,
 )
 
 

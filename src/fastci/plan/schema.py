@@ -19,7 +19,9 @@ from fastci.results.timings import MAX_SECONDS
 #      each top-level package a file was first to import (shared imports, fastci.plan.costs).
 #   5: dependency recordings for fastci affected (DEPS_SCHEMA): per commit, each test's files
 #      (interned paths), outcome and markers, the files' content hashes and the environment.
-SCHEMA_VERSION = 5
+#   6: each recorded Python file's units (dep_units): the digests of its functions' bodies and
+#      of the rest, so a change to one function selects only the tests that ran it.
+SCHEMA_VERSION = 6
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.
 APPLICATION_ID = 0x66434931
 
@@ -117,6 +119,16 @@ CREATE TABLE dep_modules (
     PRIMARY KEY (commit_sha, path_id)
 ) WITHOUT ROWID;
 """
+# Each recorded Python file's units (fastci.affected.units.fingerprint), since version 6.
+UNITS_SCHEMA = """
+CREATE TABLE dep_units (
+    commit_sha TEXT NOT NULL,
+    path_id INTEGER NOT NULL,
+    units BLOB NOT NULL,         -- zlib of the JSON object: unit name -> body digest
+    PRIMARY KEY (commit_sha, path_id)
+) WITHOUT ROWID;
+"""
+DEPS_SCHEMA += UNITS_SCHEMA
 SCHEMA += DEPS_SCHEMA
 
 

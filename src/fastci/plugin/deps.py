@@ -13,6 +13,12 @@ reading, SQLite databases and started processes come from an audit hook. Each te
 is written when it ends. The cost is mostly the tracer's: 1.75x ``fastci run -j 1`` on three
 SymPy test files, where the tracer alone costs 1.6x (docs/benchmarks.md).
 
+What a record holds are dependency keys (fastci.affected.units): ``path::unit`` for a
+function whose body ran, ``path::`` for a module whose module-level code ran or that was
+imported, and a bare path for a file whose every byte counts: one opened for reading (not
+by importlib), whose source was read through ``linecache`` (``inspect.getsource``, a
+traceback), or that cannot be split into functions.
+
 Each finished test is one JSON line ``{"test", "ids", "markers"}`` (its files by number,
 named by an earlier ``{"paths": {number: path}}`` line) and each collected test file one
 line ``{"module", "items"}`` in ``$FASTCI_DEPS_DIR/worker-PID.jsonl``;
@@ -24,22 +30,30 @@ from __future__ import annotations
 import builtins
 import importlib
 import json
+import linecache
 import os
 import sys
 import threading
 from collections.abc import Callable, Generator
 from pathlib import Path
-from types import CodeType, FunctionType, ModuleType
+from types import CodeType, FrameType, FunctionType, ModuleType
 from typing import Any, TypeVar
 
 import pytest
 
+from fastci.affected.units import SKELETON, split_key, unit_key
 from fastci.plugin.deps_imports import ImportedFiles
 from fastci.plugin.deps_records import Record, Records
 from fastci.plugin.deps_trace import FileTracer
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
 SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
+# The functions that read a module's code for an import -> how their files' names end.
+_IMPORT_READERS = {
+    "get_data": ("_bootstrap_external>", "_bootstrap_external.py"),  # importlib
+    "_rewrite_test": (os.path.join("assertion", "rewrite.py"),),  # pytest's assert rewriting
+    "_read_pyc": (os.path.join("assertion", "rewrite.py"),),
+}
 _READ_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 # warnings.warn counts a stacklevel past importlib's own frames (a file name holding both
 # "importlib" and "_bootstrap"). The import wrappers are import machinery too, so their code
@@ -70,7 +84,7 @@ class Recorder:
             self.note(SPAWNED)  # what the process runs and reads is not seen here
         elif event == "sqlite3.connect" and isinstance(args[0], str | Path):
             self.note(os.path.abspath(args[0]))  # a database file the test reads
-        elif event == "open" and isinstance(args[0], str | Path):
+        elif event == "open" and isinstance(args[0], str | Path) and not _importing():
             mode, flags = args[1], args[2]
             reading = ("r" in mode and "+" not in mode) if isinstance(mode, str) else None
             if reading or (reading is None and not flags & _READ_FLAGS):
@@ -84,11 +98,12 @@ class Recorder:
             and not code.co_filename.startswith("<")  # exec() of a string, not a module
             and threading.current_thread() is _MAIN
         ):
-            filename = code.co_filename
+            key = unit_key(code.co_filename, SKELETON)
             self.imports.forget()
-            self.records.open(Record({filename}, module=filename))
+            self.records.open(Record({key}, module=key))
 
     def note(self, filename: str) -> None:
+        """The whole of ``filename`` counts for the innermost record."""
         self.records.stack[-1].files.add(filename)
 
     def note_import(
@@ -109,7 +124,7 @@ class Recorder:
     def begin_test(self, path: str) -> None:
         self.records.between_tests()
         self.tracer.arm()
-        self.records.open(Record({path}))
+        self.records.open(Record({unit_key(path, SKELETON)}))
 
     def end_test(self, test: str, fixtures: set[str], markers: list[str]) -> None:
         """Finish the running test's record and write it; lost mid-test, the tracer saw only
@@ -131,7 +146,8 @@ class Recorder:
         return {relative for relative in found if relative is not None}
 
     def relative_path(self, name: str) -> str | None:
-        """``name`` relative to the project root; None outside it (the environment's)."""
+        """The key ``name`` relative to the project root; None outside it (the
+        environment's)."""
         if name not in self.relative:
             self.relative[name] = self._relative(name)
         return self.relative[name]
@@ -139,10 +155,13 @@ class Recorder:
     def _relative(self, name: str) -> str | None:
         if name == SPAWNED:
             return name
-        if not name.startswith(self.root) or name.endswith(".pyc"):
+        path, unit = split_key(name)
+        if not path.startswith(self.root) or path.endswith(".pyc"):
             return None  # bytecode stands for its source, which is recorded
-        relative = name[len(self.root) :].replace(os.sep, "/")
-        return None if "site-packages/" in relative else relative  # a virtualenv in the project
+        relative = path[len(self.root) :].replace(os.sep, "/")
+        if "site-packages/" in relative:  # a virtualenv in the project
+            return None
+        return relative if unit is None else unit_key(relative, unit)
 
     def write_test(self, test: str, files: set[str], markers: list[str]) -> None:
         """One test's line, its files as numbers; a ``paths`` line first names new ones."""
@@ -175,6 +194,7 @@ def start(rootpath: Path) -> Recorder | None:
     _recorder.append(recorder)
     _wrap_imports(recorder)
     _wrap_loading(recorder)
+    _wrap_linecache(recorder)
     sys.addaudithook(recorder.audit)
     recorder.tracer.start(lambda: recorder.note(SPAWNED))
     return recorder
@@ -214,6 +234,38 @@ def _wrap_imports(recorder: Recorder) -> None:
 
     builtins.__import__ = _machinery(recording_import)
     importlib.import_module = _machinery(recording_import_module)
+
+
+def _importing() -> bool:
+    """Whether the file being opened is an import reading a module's source or bytecode:
+    importlib's, or pytest's assertion rewriting of a test module (the code that runs from
+    it is traced, and a fresh checkout has no bytecode yet)."""
+    try:
+        frame: FrameType | None = sys._getframe(2)  # 0: this, 1: Recorder.audit, 2: opener
+    except ValueError:  # opened from C with no Python caller
+        return False
+    for _ in range(4):  # pathlib and io stand between a reader and the open
+        if frame is None:
+            return False
+        code = frame.f_code
+        if code.co_filename.endswith(_IMPORT_READERS.get(code.co_name, ())):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _wrap_linecache(recorder: Recorder) -> None:
+    """Source read through ``linecache`` (``inspect.getsource``, tracebacks) counts whole:
+    its cache may already hold the file, so no ``open`` shows it."""
+    original = linecache.getlines
+
+    def recording_getlines(filename: str, module_globals: Any = None) -> list[str]:
+        named = not str(filename).startswith("<")  # "<string>", "<doctest …>": no file
+        if named and recorder.active and not recorder.tracer.busy:
+            recorder.note(os.path.abspath(filename))
+        return original(filename, module_globals)
+
+    linecache.getlines = recording_getlines
 
 
 def _wrap_loading(recorder: Recorder) -> None:
@@ -264,7 +316,7 @@ class DepsPlugin:
                 files.update(self.recorder.records.fixtures.get(id(fixturedef), ()))
                 code = getattr(fixturedef.func, "__code__", None)
                 if code is not None:
-                    files.add(code.co_filename)
+                    files.add(unit_key(code.co_filename, SKELETON))
         return files
 
     @pytest.hookimpl(wrapper=True)
@@ -277,10 +329,18 @@ class DepsPlugin:
             records.close(depth)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_make_collect_report(self) -> Generator[None, object, object]:
-        """A test module imported outside importlib's loader (pytest's importlib mode) ends
-        its body's record when its collector is done."""
+    def pytest_make_collect_report(
+        self, collector: pytest.Collector
+    ) -> Generator[None, object, object]:
+        """Collecting a test file (its import, parametrize arguments, ``pytest_generate_tests``)
+        is part of what its module-level code stands for: every test of the file depends on
+        it, so a change there runs the whole file. A test module imported outside importlib's
+        loader (pytest's importlib mode) ends its body's record here too."""
         close = self.recorder.closing()
+        main = threading.current_thread() is _MAIN
+        if main and isinstance(collector, pytest.File | pytest.Class):
+            key = unit_key(str(collector.path), SKELETON)
+            self.recorder.records.open(Record({key}, module=key))
         try:
             return (yield)
         finally:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from fastci.affected.units import SKELETON, unit_key
+
 
 class ImportedFiles:
     """The files each import names, by its arguments and the module it returned."""
@@ -33,8 +35,8 @@ class ImportedFiles:
 
 
 def imported_files(name: str, package: str | None, level: int, fromlist: Any) -> tuple[str, ...]:
-    """The files of the imported module, its parent packages and any submodules in
-    ``fromlist``, among the modules loaded now."""
+    """The skeleton keys of the imported module, its parent packages and any submodules
+    in ``fromlist``, among the modules loaded now."""
     if level and package:
         base = package.rsplit(".", level - 1)[0] if level > 1 else package
         name = f"{base}.{name}" if name else base
@@ -42,4 +44,4 @@ def imported_files(name: str, package: str | None, level: int, fromlist: Any) ->
     modules = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
     modules += [f"{name}.{sub}" for sub in fromlist or () if isinstance(sub, str)]
     found = (getattr(sys.modules.get(module), "__file__", None) for module in modules)
-    return tuple(filename for filename in found if isinstance(filename, str))
+    return tuple(unit_key(filename, SKELETON) for filename in found if isinstance(filename, str))

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastci.affected.units import SEPARATOR, SKELETON, unit_key
 from fastci.plugin.deps_trace import FileTracer
+
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(eq=False)
 class Record:
     """One record: the files it ran and read so far."""
 
-    files: set[str] = field(default_factory=set)
-    module: str | None = None  # a module body: the module's file, whose import closure it is
+    files: set[str] = field(default_factory=set)  # dependency keys (fastci.affected.units)
+    module: str | None = None  # a module body: its skeleton key, whose import closure it is
     fixture: int | None = None  # a fixture's setup: id(FixtureDef)
 
 
@@ -28,7 +31,7 @@ class Records:
     def __init__(self, tracer: FileTracer) -> None:
         self.tracer = tracer
         self.stack: list[Record] = [Record()]
-        self.closures: dict[str, set[str]] = {}  # module file -> what its import ran
+        self.closures: dict[str, set[str]] = {}  # skeleton key -> what its import ran
         self.fixtures: dict[int, set[str]] = {}  # id(FixtureDef) -> what its setup ran
 
     def traced(self) -> None:
@@ -64,8 +67,9 @@ class Records:
     def close_module(self, filename: str) -> None:
         """Finish the open record of the module body run from ``filename``, if any, and
         whatever opened inside it."""
+        key = unit_key(filename, SKELETON)
         for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].module == filename:
+            if self.stack[depth].module == key:
                 self.close(depth)
                 return
 
@@ -77,14 +81,18 @@ class Records:
         self.stack[0] = Record()
 
     def expand(self, files: set[str]) -> set[str]:
-        """``files`` with the import closure of every module among them.
+        """``files`` with the import closure of every module among them (a function of a
+        module stands for the module too).
 
         Each closure is already closed (it was expanded when its module's body ended), so a
-        file found inside one needs no look of its own: one union per closure, not per file.
+        key found inside one needs no look of its own: one union per closure, not per key.
         """
         expanded: set[str] = set()
         for name in files:
             if name not in expanded:
                 expanded.add(name)
-                expanded |= self.closures.get(name, set())
+                expanded |= self.closures.get(name, _NONE)
+                cut = name.rfind(SEPARATOR)
+                if cut >= 0 and cut + len(SEPARATOR) < len(name):
+                    expanded |= self.closures.get(name[: cut + len(SEPARATOR)], _NONE)
         return expanded
