@@ -255,20 +255,41 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
 @pytest.mark.parametrize(
     "source",
     [
-        "import functools\n\n\n@functools.cache\ndef f():\n    return 1\n",
         "_seen = set()\n\n\ndef f(x):\n    _seen.add(x)\n",
         "_memo = {}\n\n\ndef f(k):\n    _memo[k] = 1\n",
         "X = None\n\n\ndef f():\n    global X\n    X = 1\n",
         "class K:\n    @classmethod\n    def make(cls):\n        cls.made = True\n",
+        "_a = [1, 2]\n\n\ndef swap():\n    _a[0], _a[1] = _a[1], _a[0]\n",
     ],
-    ids=["cache", "set-add", "item", "global", "class-state"],
+    ids=["set-add", "item", "global", "class-state", "tuple-target"],
 )
 def test_a_file_keeping_state_between_calls_is_one_whole(source: str) -> None:
     assert parse(source) is None
 
 
-def test_a_nested_function_filling_its_enclosing_functions_list_keeps_the_file_split() -> None:
-    source = "def f(xs):\n    out = []\n    def g(x):\n        out.append(x)\n    return out\n"
+def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
+    source = (
+        "import functools\n\n\n@functools.cache\ndef settings():\n    return load()\n\n\n"
+        "def load():\n    return parse()\n\n\ndef parse():\n    return 1\n\n\n"
+        "def other():\n    return 2\n"
+    )
+    tree = parse(source)
+    assert tree is not None
+    assert set(line_units(tree).values()) == {"other"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def f(xs):\n    out = []\n    def g(x):\n        out.append(x)\n    return out\n",
+        "def f(xs):\n    def g(a):\n        a[0], a[1] = a[1], a[0]\n    return g\n",
+        "def f():\n    n = 0\n    def g():\n        nonlocal n\n        n += 1\n    return g\n",
+        "import functools\n\n\nclass K:\n    @functools.cached_property\n    def v(self):\n"
+        "        return 1\n",
+    ],
+    ids=["enclosing-list", "nested-argument", "nonlocal", "cached-property"],
+)
+def test_state_made_per_call_or_per_instance_keeps_the_file_split(source: str) -> None:
     assert parse(source) is not None
 
 

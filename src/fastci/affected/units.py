@@ -16,10 +16,13 @@ function with a decorator other than the few known to call it as it is (``proper
 ``staticmethod``, ``pytest.fixture``, marks…): a decorator may run it for another test.
 
 A result one test computes and a later test reads back from a cache never shows in the
-later test's trace. So a file that keeps state between calls has no units at all, and any
-change to it runs every test that touched it: a cache decorator (``lru_cache``,
-``cached_property``…), a ``global`` or ``nonlocal`` statement, or a function storing into a
-module-level object (``_cache[key] = value``, ``_seen.add(x)``).
+later test's trace. So a function with a cache decorator (``lru_cache``, ``cache``…) and
+every function of its file it may call (by the names it mentions) stay in the skeleton, and
+a file that keeps state between calls otherwise has no units at all, so any change to it
+runs every test that touched it: a ``global`` statement, or a function storing into a
+module-level object (``_cache[key] = value``, ``_seen.add(x)``). A ``nonlocal`` lives in its
+enclosing call, and a function that keeps one across calls is a decorator's, whose
+decorated functions are left in the skeleton anyway.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def parse(source: bytes | str) -> ast.Module | None:
 def line_units(tree: ast.Module) -> dict[int, str]:
     """Each line of a function body -> the unit's name (lines of the skeleton are absent)."""
     lines: dict[int, str] = {}
-    for name, function in _units(tree.body, ""):
+    for name, function in _split(tree):
         code = _code(function)
         if code:
             lines.update(dict.fromkeys(range(code[0].lineno, _end(function) + 1), name))
@@ -113,7 +116,7 @@ def fingerprint(tree: ast.Module) -> dict[str, str]:
     The tree is consumed (its bodies are cut out of it).
     """
     bodies: dict[str, list[str]] = {}
-    for name, function in _units(tree.body, ""):
+    for name, function in _split(tree):
         code = _code(function)
         if code:
             bodies.setdefault(name, []).append(ast.dump(ast.Module(body=code, type_ignores=[])))
@@ -139,6 +142,32 @@ def changed_units(old: dict[str, str], new: dict[str, str]) -> set[str] | None:
     return {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
 
 
+def _split(tree: ast.Module) -> list[tuple[str, _Function]]:
+    """The file's units: its plain functions, but those a cached function may call."""
+    every = list(_units(tree.body, "", every=True))
+    cached = [f for _, f in every if any(_caches(_name(d)) for d in f.decorator_list)]
+    pinned = _reachable(cached, every)
+    return [(n, f) for n, f in _units(tree.body, "") if n.rsplit(".", 1)[-1] not in pinned]
+
+
+def _reachable(start: list[_Function], every: list[tuple[str, _Function]]) -> set[str]:
+    """The names of the file's functions that ``start`` may call, by the names its bodies
+    mention (a call through ``self.name`` too), and theirs in turn: a result a cache keeps
+    is theirs as well, and a later test reading it runs none of them."""
+    by_name: dict[str, list[_Function]] = {}
+    for name, function in every:
+        by_name.setdefault(name.rsplit(".", 1)[-1], []).append(function)
+    reached: set[str] = set()
+    todo = list(start)
+    while todo:
+        for node in ast.walk(todo.pop()):
+            mentioned = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+            if mentioned in by_name and mentioned not in reached:
+                reached.add(mentioned)
+                todo.extend(by_name[mentioned])
+    return reached
+
+
 def _units(
     statements: list[ast.stmt], prefix: str, every: bool = False
 ) -> Iterator[tuple[str, _Function]]:
@@ -162,22 +191,23 @@ def _units(
 
 def _keeps_state(tree: ast.Module) -> bool:
     """Whether some function of the file may keep a result for a later call."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Global | ast.Nonlocal):
-            return True
-        if isinstance(node, _Function) and any(_caches(_name(d)) for d in node.decorator_list):
-            return True
+    if any(isinstance(node, ast.Global) for node in ast.walk(tree)):
+        return True
     return any(_stores_outside(function) for _, function in _units(tree.body, "", every=True))
 
 
 def _caches(decorator: str) -> bool:
-    return any(word in decorator.lower() for word in ("cache", "memo", "once", "lazy"))
+    """Whether the decorator's name says it keeps results in the function (a
+    ``cached_property`` keeps them in the instance, which a test makes as a rule, and
+    leaves the method in the skeleton as any other decorator does)."""
+    name = decorator.lower().rsplit(".", 1)[-1]
+    return name != "cached_property" and any(w in name for w in ("cache", "memo", "once", "lazy"))
 
 
 def _stores_outside(function: _Function) -> bool:
     """Whether the function stores into an object it did not make: an item or attribute
     of a name it never binds (``_cache[key] = value``), or a method known to add to one."""
-    local = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+    local = {a.arg for a in ast.walk(function) if isinstance(a, ast.arg)}  # nested ones too
     local |= {
         n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
@@ -194,13 +224,24 @@ def _stores_outside(function: _Function) -> bool:
             and node.func.attr in _ADDING
         ):
             targets = [node.func]
-        for target in targets:
+        for target in _flat(targets):
             base = target
             while isinstance(base, ast.Subscript | ast.Attribute):
                 base = base.value
             if base is not target and isinstance(base, ast.Name) and base.id not in local:
                 return True
     return False
+
+
+def _flat(targets: list[ast.expr]) -> Iterator[ast.expr]:
+    """Assignment targets with tuples and lists unpacked (``a[i], a[j] = …``)."""
+    for target in targets:
+        if isinstance(target, ast.Tuple | ast.List):
+            yield from _flat(target.elts)
+        elif isinstance(target, ast.Starred):
+            yield from _flat([target.value])
+        else:
+            yield target
 
 
 def _name(decorator: ast.expr) -> str:
