@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from fastci.execute.deadline import GRACE_SECONDS
 from fastci.queue.client import RunQueue
 from tests.helpers.projects import Project
 from tests.helpers.redis import (
@@ -250,3 +252,26 @@ def test_reruns_and_the_quarantine_work_for_queue_runners(
         "--allow-flaky", "-j", "2",
     )  # fmt: skip
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_a_runner_waiting_for_units_others_hold_stops_waiting_at_the_deadline(
+    project: Project,
+    redis_server: RedisServer,
+) -> None:
+    write_suite(project, slow_seconds=600)
+    url = redis_server.url()
+    began = time.monotonic()
+    runners = [
+        start_runner(project.root, url, "deadline", job, "--deadline", "3", lease="600")
+        for job in "ab"
+    ]
+    coordinator, _ = wait_for(project.root / "first-attempt").split()
+    stalled = next(r for r in runners if str(r.pid) == coordinator)
+    waiting = next(r for r in runners if r is not stalled)
+    output = finish([waiting], timeout=60)[0]
+    # Not until the stalled unit's grace ends (3 + 10 s): at the deadline.
+    assert time.monotonic() - began < 3 + GRACE_SECONDS - 3, output
+    assert waiting.returncode == 0, output
+    assert "the run's deadline passed while this runner waited for units" in output
+    finish([stalled], timeout=60)
+    assert stalled.returncode == 7

@@ -91,6 +91,8 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
         clock.add("interpreter, imports and options", STARTUP, started - begun)
     run_id = request.queue.run_id if request.queue else new_run_id(request.revision)
     queue = open_queue(request.queue) if request.queue else None
+    if queue is not None and config.deadline > 0:  # a runner never waits past the deadline
+        queue.waits_until = started + config.deadline
     no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
         scratch = Path(scratch_dir)

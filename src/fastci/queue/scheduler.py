@@ -13,6 +13,7 @@ so while this runner holds units, runners that wait too do not count: two runner
 on each other (``record.SETTLED``). Once it holds none, ``pending`` tells the pool that
 units may still come, and the fresh worker it starts waits for every other lease: the last
 runner to hold a unit may still be killed, and someone must be left to take it over.
+It waits until the run's deadline (``--deadline``) at the latest.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class QueueScheduler:
         self.renewed = 0.0
         self.published = False
         self.replayed = 0
+        self.waits_until: float | None = None  # the run's deadline (epoch seconds), if any
 
     def join(self, plan: Plan) -> list[Unit]:
         """Publish this runner's plan if it is the first; the run's units, as published.
@@ -95,6 +97,13 @@ class QueueScheduler:
                 self.leased.add(uid)
                 return self.units[uid]
             if self.queue.settled(self.lease_ms, holding=bool(self.leased)):
+                return None
+            if self.waits_until is not None and time.time() >= self.waits_until:
+                print(
+                    "fastci: the run's deadline passed while this runner waited for units "
+                    "other runners hold; it takes no more",
+                    file=sys.stderr,
+                )
                 return None
             time.sleep(POLL_SECONDS)  # others' leases may yet expire and come back
             self.heartbeat()
