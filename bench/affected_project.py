@@ -86,12 +86,15 @@ class Selection:
 
     tests: frozenset[str]
     everything: str | None = None
+    deselected: frozenset[str] = frozenset()  # tests of a selected file proven unaffected
 
     def holds(self, test: str) -> bool:
         """Whether the test runs: selected by its id, or by its file (or a directory, or a
         class) that runs whole."""
         if self.everything is not None or test in self.tests:
             return True
+        if test in self.deselected:
+            return False
         path = test.split("::", 1)[0]
         parents = {test.rsplit("::", n)[0] for n in range(1, test.count("::") + 1)}
         parents |= {path.rsplit("/", n)[0] for n in range(1, path.count("/") + 1)}
@@ -195,7 +198,11 @@ class Project:
         if proc.returncode != 0:
             return f"fastci affected exited {proc.returncode}: {_tail(proc)}"
         answer = json.loads(proc.stdout)
-        return Selection(frozenset(answer["selected"]), answer.get("everything"))
+        return Selection(
+            frozenset(answer["selected"]),
+            answer.get("everything"),
+            frozenset(answer.get("deselected", ())),
+        )
 
     def copy_testmon(self, to: Path) -> Path:
         shutil.copyfile(self.testmon_data, to)

@@ -60,6 +60,8 @@ FILES = {
     "pkg/cached.py": CACHED,
     "pkg/source.py": "def show():\n    return 1\n",
     "tests/test_funcs.py": """\
+import pytest
+
 from pkg.funcs import LIMIT, Shape, documented, double, triple
 
 
@@ -216,17 +218,50 @@ def test_a_function_whose_source_a_test_reads_selects_that_test(
     assert result["reasons"]["tests/test_source.py::test_source"] == "pkg/source.py changed"
 
 
-def test_a_test_body_change_selects_that_test_and_a_new_test_its_whole_file(
-    recorded: Path, tmp_path: Path
-) -> None:
+def test_a_test_body_change_selects_that_test(recorded: Path, tmp_path: Path) -> None:
     funcs = FILES["tests/test_funcs.py"]
     changed = funcs.replace("assert triple(2) == 6", "assert triple(3) == 9")
     assert selected(recorded, tmp_path, {"tests/test_funcs.py": changed}) == {
         "tests/test_funcs.py::test_triple"
     }
-    added = funcs + "\n\ndef test_more():\n    pass\n"
-    whole = selected(recorded, tmp_path / "added", {"tests/test_funcs.py": added})
-    assert whole == {"tests/test_funcs.py"}
+
+
+def test_added_tests_run_with_the_changed_ones_and_the_rest_of_their_file_is_deselected(
+    recorded: Path, tmp_path: Path
+) -> None:
+    funcs = FILES["tests/test_funcs.py"].replace("assert double(2) == 4", "assert double(3) == 6")
+    funcs += "\n\ndef helper():\n    return 2\n\n\ndef test_more():\n    assert helper() == 2\n"
+    funcs += "\n\nclass TestNew:\n    def test_new(self):\n        assert triple(1) == 3\n"
+    copy = changed_copy(recorded, tmp_path / "copy", {"tests/test_funcs.py": funcs})
+    result = affected(copy)
+    assert result["selected"] == ["tests/test_funcs.py"]
+    assert result["reasons"]["tests/test_funcs.py"] == (
+        "3 added (TestNew, helper, test_more); 1 of its 6 earlier tests affected"
+    )
+    assert "tests/test_funcs.py::test_double" not in result["deselected"]
+    assert len(result["deselected"]) == 5
+    run = run_fastci(copy, "run", "-j", "1", "--affected")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 passed" in run.stdout  # test_double, test_more, TestNew::test_new
+
+
+@pytest.mark.parametrize(
+    "addition",
+    [
+        "\n\ndef setup_module():\n    pass\n",
+        "\n\n@pytest.fixture(autouse=True)\ndef each():\n    yield\n",
+        "\n\nLIMIT = 11\n\n\ndef test_more():\n    pass\n",
+    ],
+    ids=["setup-hook", "autouse-fixture", "test-and-a-constant"],
+)
+def test_an_addition_that_reaches_earlier_tests_runs_the_whole_file(
+    recorded: Path, tmp_path: Path, addition: str
+) -> None:
+    funcs = FILES["tests/test_funcs.py"] + addition
+    result = selection(recorded, tmp_path, {"tests/test_funcs.py": funcs})
+    assert result["selected"] == ["tests/test_funcs.py"]
+    assert result["reasons"]["tests/test_funcs.py"] == "test file changed"
+    assert result["deselected"] == []
 
 
 def test_a_change_to_collection_runs_the_whole_file_and_its_new_tests(

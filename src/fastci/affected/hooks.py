@@ -75,7 +75,8 @@ def affected_args(
             write_note(results, NOTHING_MARKER, note(selection))
         return None, None
     kept = [a for i, a in enumerate(pytest_args) if not _is_test_path(config, pytest_args, i)]
-    return [*kept, *selection.selected], note(selection)
+    deselected = [f"--deselect={test}" for test in selection.deselected]
+    return [*kept, *deselected, *selection.selected], note(selection)
 
 
 # pytest options that take no value, so a path after one is a test path, not its value.

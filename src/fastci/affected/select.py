@@ -10,14 +10,24 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 from collections.abc import Sequence
+from pathlib import Path
 
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash, input_key
 from fastci.affected.project import first_change
-from fastci.affected.units import changed_units, file_units, split_key
+from fastci.affected.units import (
+    SKELETON,
+    added_tests,
+    changed_units,
+    file_units,
+    read_tree,
+    split_key,
+)
 from fastci.config import Config
 from fastci.model import FAILING_OUTCOMES
 from fastci.plugin.launch import SPAWNED
+
+NAMED = 3  # added tests a reason names
 
 
 @dataclasses.dataclass
@@ -30,6 +40,9 @@ class Selection:
     reasons: dict[str, str] = dataclasses.field(default_factory=dict)
     everything: str | None = None
     safe_files: dict[str, str] = dataclasses.field(default_factory=dict)  # file -> why
+    # tests of a selected file proven unaffected (its other tests run, and the tests it
+    # gained since): pytest's --deselect
+    deselected: list[str] = dataclasses.field(default_factory=list)
 
     def select(self, test: str, reason: str) -> None:
         self.selected.append(test)
@@ -42,6 +55,7 @@ class Selection:
             "skipped": self.skipped,
             "reasons": self.reasons,
             "everything": self.everything,
+            "deselected": self.deselected,
         }
 
 
@@ -75,6 +89,7 @@ class _Change:
 
     how: str
     units: frozenset[str] | None = None
+    added: frozenset[str] = frozenset()  # a test file's tests (and helpers) added since
 
 
 def _changed_files(config: Config, data: DepsData) -> dict[str, _Change]:
@@ -87,10 +102,24 @@ def _changed_files(config: Config, data: DepsData) -> dict[str, _Change]:
         if not current or not recorded:
             changed[path] = _Change("deleted" if not current else "added")
             continue
-        old = data.units.get(path)
-        units = changed_units(old, file_units(config.root / path)) if old else None
-        changed[path] = _Change("changed", None if units is None else frozenset(units))
+        changed[path] = _change(config.root / path, data.units.get(path), path in data.modules)
     return changed
+
+
+def _change(path: Path, old: dict[str, str] | None, test_file: bool) -> _Change:
+    """How a Python file that exists on both sides changed, by its units."""
+    if not old:
+        return _Change("changed")
+    new = file_units(path)
+    units = changed_units(old, new)
+    if units is not None:
+        return _Change("changed", frozenset(units))
+    tree = read_tree(path) if test_file else None
+    added = added_tests(old, tree) if tree is not None else None
+    if added is None:
+        return _Change("changed")
+    bodies = {name for name in old if name != SKELETON and new.get(name) != old[name]}
+    return _Change("changed", frozenset(bodies), frozenset(added))
 
 
 @dataclasses.dataclass
@@ -136,6 +165,9 @@ def _select_in_file(
         return
     reasons = {t: _test_reason(data.tests.get(t), t, changed, rules, data.commit) for t in items}
     chosen = {test: reason for test, reason in reasons.items() if reason is not None}
+    if change is not None and change.added and len(chosen) < len(items):
+        _select_with_added(selection, test_file, change.added, reasons)
+        return
     if chosen and len(chosen) == len(items):
         # Every test runs: the file runs whole, so tests it holds now and did not then run too.
         selection.select(test_file, f"every test in it: {chosen[items[0]]}")
@@ -152,6 +184,24 @@ def _select_in_file(
         selection.safe_files[test_file] = (
             f"{skipped} of its {len(items)} tests touched no changed file"
         )
+
+
+def _select_with_added(
+    selection: Selection, test_file: str, added: frozenset[str], reasons: dict[str, str | None]
+) -> None:
+    """A test file that gained tests runs whole, but for its earlier tests proven unaffected."""
+    safe = [test for test, reason in reasons.items() if reason is None]
+    names = ", ".join(sorted(added)[:NAMED]) + (", …" if len(added) > NAMED else "")
+    affected = len(reasons) - len(safe)
+    selection.select(
+        test_file,
+        f"{len(added)} added ({names}); {affected} of its {len(reasons)} earlier tests affected",
+    )
+    selection.deselected += safe
+    selection.skipped += safe
+    selection.safe_files[test_file] = (
+        f"{len(safe)} of its {len(reasons)} earlier tests touched no changed code (deselected)"
+    )
 
 
 def _test_reason(

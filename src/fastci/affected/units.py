@@ -60,6 +60,9 @@ PLAIN_DECORATORS = frozenset(
         "pytest.mark",
     )
 )
+# Functions that frameworks call by their names: a new one changes what runs around tests.
+_CALLED_BY_NAME = ("setup", "teardown", "setUp", "tearDown", "asyncSetUp", "asyncTearDown",
+                   "pytest_", "load_tests", "__")  # fmt: skip
 _ADDING = frozenset(
     ("add", "append", "extend", "insert", "update", "setdefault", "__setitem__", "appendleft")
 )
@@ -126,13 +129,65 @@ def fingerprint(tree: ast.Module) -> dict[str, str]:
     return digests
 
 
+def read_tree(path: Path) -> ast.Module | None:
+    """The syntax tree of the file at ``path`` (see parse); None when it is absent too."""
+    try:
+        return parse(path.read_bytes())
+    except OSError:
+        return None
+
+
 def file_units(path: Path) -> dict[str, str]:
     """The fingerprint of the file at ``path``; empty when it is absent or has no units."""
-    try:
-        tree = parse(path.read_bytes())
-    except OSError:
-        return {}
+    tree = read_tree(path)
     return {} if tree is None else fingerprint(tree)
+
+
+def added_tests(old: dict[str, str], tree: ast.Module) -> set[str] | None:
+    """For a test file whose skeleton changed: the functions and classes added since ``old``
+    when they are the whole change outside function bodies, else None. An addition is a
+    test (``test…``, marks its only decorators), a helper that no framework calls by its
+    name, or a class holding only methods: no earlier test can reach a name that did not
+    exist. The tree is consumed."""
+    added: set[str] = set()
+    _cut_added(tree.body, "", old, added)
+    if not added or fingerprint(tree).get(SKELETON) != old.get(SKELETON):
+        return None
+    return added
+
+
+def _cut_added(
+    statements: list[ast.stmt], prefix: str, old: dict[str, str], added: set[str]
+) -> None:
+    """Take the tests ``old`` does not know out of ``statements`` (and classes' bodies)."""
+    for node in list(statements):
+        name = prefix + getattr(node, "name", "")
+        if isinstance(node, _Function) and name not in old and _inert(node):
+            statements.remove(node)
+            added.add(name)
+        elif isinstance(node, ast.ClassDef) and not prefix:
+            if any(key.startswith(f"{name}.") for key in old):
+                _cut_added(node.body, f"{name}.", old, added)
+            elif not node.decorator_list and all(_method_or_doc(s) for s in node.body):
+                statements.remove(node)
+                added.add(name)
+
+
+def _inert(function: _Function) -> bool:
+    """Whether a new function changes nothing until something calls it by its new name: a
+    test with marks at most, or an undecorated helper that no framework calls by its name
+    (setup and teardown methods, pytest hooks, dunders)."""
+    if function.name.startswith("test"):
+        return all(_name(d) == "pytest.mark" for d in function.decorator_list)
+    return not function.decorator_list and not function.name.startswith(_CALLED_BY_NAME)
+
+
+def _method_or_doc(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Expr):
+        return isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    return isinstance(node, _Function) and all(
+        _name(d) in PLAIN_DECORATORS for d in node.decorator_list
+    )
 
 
 def changed_units(old: dict[str, str], new: dict[str, str]) -> set[str] | None:
