@@ -116,6 +116,24 @@ def run(
     return seconds, proc.stdout + proc.stderr
 
 
+class Laps:
+    """Each step's seconds within one job, printed as one line: where its time goes."""
+
+    def __init__(self, job: str) -> None:
+        self.job = job
+        self.last = time.perf_counter()
+        self.steps: list[tuple[str, float]] = []
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps.append((step, now - self.last))
+        self.last = now
+
+    def total(self) -> float:
+        print(f"    {self.job}: " + ", ".join(f"{n} {s:.1f}s" for n, s in self.steps), flush=True)
+        return sum(s for _, s in self.steps)
+
+
 def extract(archive: Path, into: Path) -> float:
     """Seconds to restore a cache archive into a fresh directory, as a cache action does."""
     started = time.perf_counter()
@@ -304,15 +322,20 @@ class Bench:
     def fastci(self) -> tuple[float, int]:
         results = self.jobs / "fastci-results"
         shutil.rmtree(results, ignore_errors=True)
-        started = time.perf_counter()
+        lap = Laps("gate")
         gate_env = self.venv(self.jobs / "gate", fresh=True)
+        lap("venv")
         self.install_fastci(gate_env)
+        lap("install fastci")
         run([str(gate_env / "bin" / "fastci"), "gate"], self.project, ok=(0, 9))
-        gate = time.perf_counter() - started
+        lap("fastci gate")
+        gate = lap.total()
         shards = [self.fastci_shard(k, results) for k in range(1, SHARDS + 1)]
-        started = time.perf_counter()
+        lap = Laps("merge")
         merge_env = self.venv(self.jobs / "merge", fresh=True)
+        lap("venv")
         self.install_fastci(merge_env)
+        lap("install fastci")
         store = self.jobs / "merge-timings.db"
         shutil.copy(self.store, store)
         _, output = run(
@@ -322,17 +345,21 @@ class Bench:
             ],
             self.project,
         )  # fmt: skip
-        merge = time.perf_counter() - started
-        return gate + max(shards) + merge, tests_counted(output)
+        lap("fastci merge")
+        return gate + max(shards) + lap.total(), tests_counted(output)
 
     def fastci_shard(self, shard: int, results: Path) -> float:
-        started = time.perf_counter()
+        lap = Laps(f"shard {shard}")
         env = self.venv(self.jobs / f"fastci-{shard}", fresh=True)
+        lap("venv")
         self.install_fastci(env, "[deps]")
+        lap("install fastci")
         job_env = clean_env(VIRTUAL_ENV=str(env))
         fastci = str(env / "bin" / "fastci")
         extract(self.wheelhouse_archive, self.project / ".cache" / "wheels")
+        lap("restore wheelhouse")
         run([fastci, "deps", "install", "--project", *DEPS_GROUPS], self.project, job_env)
+        lap("deps install")
         store = self.jobs / f"timings-{shard}.db"
         shutil.copy(self.store, store)
         run(
@@ -343,7 +370,8 @@ class Bench:
             self.project,
             job_env,
         )  # fmt: skip
-        return time.perf_counter() - started
+        lap("fastci run")
+        return lap.total()
 
 
 def main() -> None:
