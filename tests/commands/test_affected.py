@@ -48,7 +48,7 @@ def test_explain_names_the_changed_file_and_why_skipped_files_are_safe(
         for line in run_fastci(copy, "affected", "--explain").stdout.splitlines()
     ]
     assert "tests/test_db.py every test in it: pkg/db.py: connect() changed" in lines
-    assert "tests/test_words.py safe: none of its 1 tests touched a changed file" in lines
+    assert "tests/test_words.py safe: none of its 1 tests ran or read changed code" in lines
 
 
 @pytest.mark.parametrize(

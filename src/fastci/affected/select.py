@@ -179,10 +179,10 @@ def _select_in_file(
             selection.select(test, reason)
     skipped = len(items) - len(chosen)
     if skipped == len(items):
-        selection.safe_files[test_file] = f"none of its {len(items)} tests touched a changed file"
+        selection.safe_files[test_file] = f"none of its {len(items)} tests ran or read changed code"
     elif skipped:
         selection.safe_files[test_file] = (
-            f"{skipped} of its {len(items)} tests touched no changed file"
+            f"{skipped} of its {len(items)} tests ran or read no changed code"
         )
 
 
@@ -200,7 +200,7 @@ def _select_with_added(
     selection.deselected += safe
     selection.skipped += safe
     selection.safe_files[test_file] = (
-        f"{len(safe)} of its {len(reasons)} earlier tests touched no changed code (deselected)"
+        f"{len(safe)} of its {len(reasons)} earlier tests ran or read no changed code (deselected)"
     )
 
 
