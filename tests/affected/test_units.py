@@ -295,8 +295,9 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
         "X = None\n\n\ndef f():\n    global X\n    X = 1\n",
         "class K:\n    @classmethod\n    def make(cls):\n        cls.made = True\n",
         "_a = [1, 2]\n\n\ndef swap():\n    _a[0], _a[1] = _a[1], _a[0]\n",
+        "import functools\n\n\ndef f():\n    return 1\n\n\nf = functools.lru_cache(f)\n",
     ],
-    ids=["set-add", "item", "global", "class-state", "tuple-target"],
+    ids=["set-add", "item", "global", "class-state", "tuple-target", "cache-by-call"],
 )
 def test_a_file_keeping_state_between_calls_is_one_whole(source: str) -> None:
     assert parse(source) is None

@@ -19,7 +19,8 @@ A result one test computes and a later test reads back from a cache never shows 
 later test's trace. So a function with a cache decorator (``lru_cache``, ``cache``…) and
 every function of its file it may call (by the names it mentions) stay in the skeleton, and
 a file that keeps state between calls otherwise has no units at all, so any change to it
-runs every test that touched it: a ``global`` statement, or a function storing into a
+runs every test that touched it: a cache made by a call (``f = lru_cache(f)``), a
+``global`` statement, or a function storing into a
 module-level object (``_cache[key] = value``, ``_seen.add(x)``). A ``nonlocal`` lives in its
 enclosing call, and a function that keeps one across calls is a decorator's, whose
 decorated functions are left in the skeleton anyway.
@@ -59,6 +60,10 @@ PLAIN_DECORATORS = frozenset(
         "fixture",
         "pytest.mark",
     )
+)
+# Callables that make a cache of the function they are given, called as functions.
+_CACHE_FACTORIES = frozenset(
+    ("lru_cache", "cache", "cached", "cachedmethod", "memoize", "memoized")
 )
 # Functions that frameworks call by their names: a new one changes what runs around tests.
 _CALLED_BY_NAME = ("setup", "teardown", "setUp", "tearDown", "asyncSetUp", "asyncTearDown",
@@ -246,8 +251,15 @@ def _units(
 
 def _keeps_state(tree: ast.Module) -> bool:
     """Whether some function of the file may keep a result for a later call."""
-    if any(isinstance(node, ast.Global) for node in ast.walk(tree)):
-        return True
+    decorators = {
+        id(d) for node in ast.walk(tree) if isinstance(node, _Function) for d in node.decorator_list
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            return True
+        made = isinstance(node, ast.Call) and id(node) not in decorators
+        if made and _name(node).rsplit(".", 1)[-1] in _CACHE_FACTORIES:
+            return True  # a cache made by a call (compute = lru_cache(compute))
     return any(_stores_outside(function) for _, function in _units(tree.body, "", every=True))
 
 
