@@ -257,10 +257,13 @@ def _keeps_state(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Global):
             return True
-        made = isinstance(node, ast.Call) and id(node) not in decorators
-        if made and _name(node).rsplit(".", 1)[-1] in _CACHE_FACTORIES:
+        if isinstance(node, ast.Call) and id(node) not in decorators and _makes_cache(node):
             return True  # a cache made by a call (compute = lru_cache(compute))
     return any(_stores_outside(function) for _, function in _units(tree.body, "", every=True))
+
+
+def _makes_cache(call: ast.Call) -> bool:
+    return _name(call).rsplit(".", 1)[-1] in _CACHE_FACTORIES
 
 
 def _caches(decorator: str) -> bool:
