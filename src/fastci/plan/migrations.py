@@ -31,7 +31,7 @@ CREATE TABLE dep_tests (commit_sha TEXT NOT NULL, test_id TEXT NOT NULL, outcome
 CREATE TABLE dep_modules (commit_sha TEXT NOT NULL, path_id INTEGER NOT NULL,
     items TEXT NOT NULL, PRIMARY KEY (commit_sha, path_id)) WITHOUT ROWID;
 """
-V5_TABLES = ("dep_recordings", "dep_hashes", "dep_tests", "dep_modules")
+V5_TABLES = ("dep_recordings", "dep_paths", "dep_hashes", "dep_tests", "dep_modules")
 
 
 def _samples_keep_groups(db: sqlite3.Connection) -> None:
@@ -83,13 +83,14 @@ def _recordings_keep_units(db: sqlite3.Connection) -> None:
 
     Version 5's recordings are converted, not dropped: they have no units and their tests
     name whole files, so any change to a file still selects every test that touched it.
-    dep_paths stays as it was (its ids are the ones the tests' lists hold). A test whose
+    dep_paths keeps its ids (the ones the tests' lists hold). A test whose
     list, or a test file whose items, no longer decode is left out: it runs, as a test
     without data does.
     """
     for table in V5_TABLES:
         db.execute(f"ALTER TABLE {table} RENAME TO v5_{table}")
     _create(db, DEPS_SCHEMA)
+    db.execute("INSERT INTO dep_paths (id, path) SELECT id, path FROM v5_dep_paths")
     recordings = {}
     for commit, recorded, env in db.execute("SELECT * FROM v5_dep_recordings").fetchall():
         cursor = db.execute(

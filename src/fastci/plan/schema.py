@@ -102,9 +102,10 @@ CREATE TABLE dep_recordings (
     recorded REAL NOT NULL,      -- epoch seconds of the newest run folded in
     env TEXT NOT NULL            -- JSON: global input -> value or content hash
 );
--- Every path and dependency key any recording names, and every node id, once.
-CREATE TABLE IF NOT EXISTS dep_paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
-CREATE TABLE dep_nodes (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+-- Every path and dependency key any recording names, and every node id, once (intern: no
+-- index on the names, which would hold each twice: a save reads them all).
+CREATE TABLE dep_paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL);
+CREATE TABLE dep_nodes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
 -- Each distinct blob once, found by a digest of its content (put_blob): a test's entry
 -- (outcome, markers, its sorted key ids), a test file's collected node ids, a file's units.
 CREATE TABLE dep_blobs (
@@ -311,12 +312,15 @@ def put_blob(db: sqlite3.Connection, content: bytes) -> int:
 
 
 def intern(db: sqlite3.Connection, table: str, values: set[str]) -> dict[str, int]:
-    """Ids of these paths (table dep_paths) or node ids (dep_nodes), added if new."""
+    """Ids of these paths (table dep_paths) or node ids (dep_nodes), added if new; the
+    caller holds the transaction, so no other writer adds the same name meanwhile."""
     column = {"dep_paths": "path", "dep_nodes": "name"}[table]
     # Table and column names come from this module; values are bound.
-    db.executemany(f"INSERT OR IGNORE INTO {table} ({column}) VALUES (?)", [(v,) for v in values])  # noqa: S608
-    rows = db.execute(f"SELECT id, {column} FROM {table}")  # noqa: S608
-    return {value: int(i) for i, value in rows if value in values}
+    known = {str(v): int(i) for i, v in db.execute(f"SELECT id, {column} FROM {table}")}  # noqa: S608
+    for value in sorted(values - known.keys()):
+        cursor = db.execute(f"INSERT INTO {table} ({column}) VALUES (?)", (value,))  # noqa: S608
+        known[value] = int(cursor.lastrowid or 0)
+    return {value: known[value] for value in values}
 
 
 def file_version(
