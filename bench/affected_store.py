@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import random
 import shutil
@@ -36,19 +37,22 @@ DEFAULT_REPO = DEFAULT_WORK / "affected" / "more-itertools" / "repo"
 
 
 def recorded(repo: Path, work: Path) -> DepsData:
-    """The suite's recording, made once in a copy of the checkout (never in ``repo``)."""
-    store = work / "recorded.db"
-    if not store.exists():
-        copy = work / "repo"
+    """The suite's recording, made once in a copy of the checkout (never in ``repo``) and
+    kept as JSON, so any layout of the store can be measured with it."""
+    kept = work / "recording.json"
+    if not kept.exists():
+        copy, store = work / "repo", work / "recorded.db"
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(repo, copy, symlinks=True)
+        store.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONPATH": str(copy)}
         command = [sys.executable, "-m", "fastci", "run", "-q", "-j", "1", "--record-deps",
                    "--store", str(store)]  # fmt: skip
         subprocess.run(command, cwd=copy, env=env, check=False, stdout=subprocess.DEVNULL)
-    with TimingsStore(store) as db:
-        commit = storage.recorded_commits(db)[0][0]
-        return storage.load(db, commit)
+        with TimingsStore(store) as db:
+            data = storage.load(db, storage.recorded_commits(db)[0][0])
+        kept.write_text(json.dumps(data.to_json()), encoding="utf-8")
+    return DepsData.from_json(json.loads(kept.read_text(encoding="utf-8")))
 
 
 def next_commit(data: DepsData, index: int, changes: int, rng: random.Random) -> DepsData:

@@ -77,8 +77,9 @@ def test_recordings_with_the_same_lists_store_each_list_file_version_and_node_on
     with TimingsStore(tmp_path / "timings.db") as store:
         storage.save(store, [recording("c1", 1.0)])
         one = rows(store)
-        # Three parametrized cases, one list: two entries; one items list; one units object.
-        assert one["dep_blobs"] == 4
+        # Three parametrized cases, one list: two entries; the test file's tests, its items,
+        # one file's units.
+        assert one["dep_blobs"] == 5
         storage.save(store, [recording("c2", 2.0)])
         two = rows(store)
         per_recording = {"dep_recordings", "dep_files", "dep_tests", "dep_modules"}
@@ -134,9 +135,8 @@ def test_a_damaged_blob_costs_only_what_it_held_in_that_recording(
     with TimingsStore(tmp_path / "timings.db") as store:
         storage.save(store, [damaged, recording("c2", 2.0, "two")])
         store.db.execute(
-            "UPDATE dep_blobs SET data = x'789c00' WHERE id = (SELECT entry FROM dep_tests"
-            " JOIN dep_nodes ON dep_nodes.id = node WHERE name = ?)",
-            ("tests/test_one.py::test_it",),
+            "UPDATE dep_blobs SET data = x'789c00' WHERE id = (SELECT tests FROM dep_tests"
+            " JOIN dep_paths ON dep_paths.id = path_id WHERE path = 'tests/test_one.py')"
         )
         found = loaded(store, "c1")
         assert loaded(store, "c2") == recording("c2", 2.0, "two")
@@ -151,7 +151,7 @@ def test_a_damaged_blob_costs_only_what_it_held_in_that_recording(
     )
 
 
-def test_a_recording_of_another_commit_with_other_outcomes_stores_new_entries_only_for_them(
+def test_a_test_whose_outcome_changed_adds_only_its_entry_and_its_files_tests(
     tmp_path: Path,
 ) -> None:
     changed = recording("c2", 2.0)
@@ -161,5 +161,5 @@ def test_a_recording_of_another_commit_with_other_outcomes_stores_new_entries_on
         storage.save(store, [recording("c1", 1.0)])
         before = rows(store)["dep_blobs"]
         storage.save(store, [changed])
-        assert rows(store)["dep_blobs"] == before + 1
+        assert rows(store)["dep_blobs"] == before + 2
         assert loaded(store, "c2") == changed

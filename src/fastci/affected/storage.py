@@ -11,12 +11,15 @@ from typing import TypeVar
 
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.units import split_key
+from fastci.model import node_file
 from fastci.plan.schema import (
     entry_content,
     file_version,
     intern,
     packed_ids,
     put_blob,
+    tests_content,
+    tests_table,
     unpacked_ids,
 )
 from fastci.plan.store import TimingsStore
@@ -46,14 +49,18 @@ def save(store: TimingsStore, recordings: Iterable[DepsData]) -> None:
 def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
     recording = _recording(db, data)
     files = {f for deps in data.tests.values() for f in deps.files}
-    ids = intern(db, "dep_paths", {*data.hashes, *data.modules, *data.units, *files})
-    _forget_stale(db, recording, data, ids)
-    _save_versions(db, recording, data, ids)
+    test_files = {node_file(test) for test in data.tests}
+    ids = intern(db, "dep_paths", {*data.hashes, *data.modules, *data.units, *files, *test_files})
     items = {item for listed in data.modules.values() for item in listed}
     nodes = intern(db, "dep_nodes", {*data.tests, *items})
+    tables = _tables(db, recording)
+    _forget_stale(db, recording, data, ids, tables)
+    _save_versions(db, recording, data, ids)
+    for test, deps in data.tests.items():
+        tables.setdefault(ids[node_file(test)], {})[nodes[test]] = _put_entry(db, deps, ids)
     db.executemany(
-        "INSERT OR REPLACE INTO dep_tests (recording, node, entry) VALUES (?, ?, ?)",
-        [(recording, nodes[t], _put_entry(db, d, ids)) for t, d in data.tests.items()],
+        "INSERT OR REPLACE INTO dep_tests (recording, path_id, tests) VALUES (?, ?, ?)",
+        [(recording, p, put_blob(db, tests_content(t))) for p, t in tables.items()],
     )
     for module, listed in data.modules.items():
         row = db.execute(
@@ -66,6 +73,16 @@ def _save_one(db: sqlite3.Connection, data: DepsData) -> None:
             "INSERT OR REPLACE INTO dep_modules (recording, path_id, items) VALUES (?, ?, ?)",
             (recording, ids[module], put_blob(db, packed_ids(known | {nodes[i] for i in listed}))),
         )
+
+
+def _tables(db: sqlite3.Connection, recording: int) -> dict[int, dict[int, int]]:
+    """The recording's test files: path id -> node id -> entry id (none if damaged)."""
+    rows = db.execute(
+        "SELECT t.path_id, b.data FROM dep_tests t LEFT JOIN dep_blobs b ON b.id = t.tests"
+        " WHERE t.recording = ?",
+        (recording,),
+    )
+    return {path_id: _table(blob) or {} for path_id, blob in rows}
 
 
 def _recording(db: sqlite3.Connection, data: DepsData) -> int:
@@ -119,7 +136,11 @@ def _save_versions(
 
 
 def _forget_stale(
-    db: sqlite3.Connection, recording: int, data: DepsData, ids: dict[str, int]
+    db: sqlite3.Connection,
+    recording: int,
+    data: DepsData,
+    ids: dict[str, int],
+    tables: dict[int, dict[int, int]],
 ) -> None:
     """Drop this commit's older tests that read a file whose content this recording saw
     differ (uncommitted edits between two runs): their data no longer says what they read.
@@ -139,19 +160,28 @@ def _forget_stale(
         return
     keys = dict(db.execute("SELECT id, path FROM dep_paths"))
     moved_paths = {keys[path_id] for path_id in moved}
-    stale = [
-        (recording, node)
-        for node, name, entry in db.execute(
-            "SELECT t.node, n.name, b.data FROM dep_tests t JOIN dep_nodes n ON n.id = t.node"
-            " LEFT JOIN dep_blobs b ON b.id = t.entry WHERE t.recording = ?",
-            (recording,),
-        )
-        if name not in data.tests and _reads_any(entry, keys, moved_paths)
-    ]
-    db.executemany("DELETE FROM dep_tests WHERE recording = ? AND node = ?", stale)
+    names = dict(db.execute("SELECT id, name FROM dep_nodes"))
+    for table in tables.values():
+        entries = _blobs(db, set(table.values()))
+        for node, entry in list(table.items()):
+            if names.get(node) not in data.tests and _reads_any(
+                entries.get(entry), keys, moved_paths
+            ):
+                del table[node]
 
 
-def _reads_any(entry: bytes, keys: dict[int, str], paths: set[str]) -> bool:
+def _blobs(db: sqlite3.Connection, ids: set[int]) -> dict[int, bytes]:
+    """The data of these dep_blobs ids (those that exist)."""
+    ordered = sorted(ids)
+    found: dict[int, bytes] = {}
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        found.update(db.execute(f"SELECT id, data FROM dep_blobs WHERE id IN ({marks})", chunk))  # noqa: S608 -- only marks
+    return found
+
+
+def _reads_any(entry: bytes | None, keys: dict[int, str], paths: set[str]) -> bool:
     deps = _entry(entry, keys)
     return deps is None or any(split_key(key)[0] in paths for key in deps.files)
 
@@ -171,6 +201,13 @@ def _entry(blob: bytes | None, keys: dict[int, str]) -> TestDeps | None:
         outcome, markers, packed = zlib.decompress(blob or b"").split(b"\n", 2)
         files = [keys[i] for i in unpacked_ids(packed)]
         return TestDeps(outcome.decode(), files, [m for m in markers.decode().split(",") if m])
+    except DAMAGE:
+        return None
+
+
+def _table(blob: bytes | None) -> dict[int, int] | None:
+    try:
+        return tests_table(zlib.decompress(blob or b""))
     except DAMAGE:
         return None
 
@@ -201,30 +238,37 @@ def _prune(db: sqlite3.Connection) -> None:
     db.executemany("DELETE FROM dep_recordings WHERE id = ?", old)
     for table in ("dep_files", "dep_tests", "dep_modules"):
         db.executemany(f"DELETE FROM {table} WHERE recording = ?", old)  # noqa: S608 -- table names from this module
+    _sweep(db)
+
+
+def _sweep(db: sqlite3.Connection) -> None:
+    """Delete the shared rows no recording names any more (a damaged blob names none)."""
     db.execute("DELETE FROM dep_versions WHERE id NOT IN (SELECT version FROM dep_files)")
-    db.execute(
-        "DELETE FROM dep_blobs WHERE id NOT IN (SELECT entry FROM dep_tests"
-        " UNION SELECT items FROM dep_modules UNION SELECT units FROM dep_versions"
-        " WHERE units IS NOT NULL)"
-    )
-    _sweep(db, "dep_nodes", "SELECT node FROM dep_tests", "items FROM dep_modules", 0)
-    _sweep(
-        db,
-        "dep_paths",
-        "SELECT path_id FROM dep_versions UNION SELECT path_id FROM dep_modules",
-        "entry FROM dep_tests",
-        2,
-    )
+    nodes: set[int] = set()
+    entries: set[int] = set()
+    for (blob,) in db.execute(
+        "SELECT data FROM dep_blobs WHERE id IN (SELECT tests FROM dep_tests)"
+    ):
+        table = _table(blob) or {}
+        nodes.update(table)
+        entries.update(table.values())
+    for (blob,) in db.execute(
+        "SELECT data FROM dep_blobs WHERE id IN (SELECT items FROM dep_modules)"
+    ):
+        nodes.update(_ids(blob, 0) or ())
+    paths = _named(db, "SELECT path_id FROM dep_versions UNION SELECT path_id FROM dep_modules"
+                   " UNION SELECT path_id FROM dep_tests")  # fmt: skip
+    for blob in _blobs(db, entries).values():
+        paths.update(_ids(blob, 2) or ())
+    blobs = entries | _named(db, "SELECT tests FROM dep_tests UNION SELECT items FROM"
+                             " dep_modules UNION SELECT units FROM dep_versions")  # fmt: skip
+    for name, kept in (("dep_blobs", blobs), ("dep_nodes", nodes), ("dep_paths", paths)):
+        gone = [(i,) for (i,) in db.execute(f"SELECT id FROM {name}") if i not in kept]  # noqa: S608 -- names from this module
+        db.executemany(f"DELETE FROM {name} WHERE id = ?", gone)  # noqa: S608
 
 
-def _sweep(db: sqlite3.Connection, table: str, named: str, blobs: str, part: int) -> None:
-    """Delete the table's ids that neither the ``named`` query nor the blobs name (see _ids);
-    a damaged blob names none."""
-    kept = {int(i) for (i,) in db.execute(named)}
-    for (blob,) in db.execute(f"SELECT data FROM dep_blobs WHERE id IN (SELECT {blobs})"):  # noqa: S608 -- names from this module
-        kept.update(_ids(blob, part) or ())
-    gone = [(i,) for (i,) in db.execute(f"SELECT id FROM {table}") if i not in kept]  # noqa: S608
-    db.executemany(f"DELETE FROM {table} WHERE id = ?", gone)  # noqa: S608
+def _named(db: sqlite3.Connection, query: str) -> set[int]:
+    return {int(i) for (i,) in db.execute(query) if i is not None}
 
 
 def recorded_commits(store: TimingsStore) -> list[tuple[str, float]]:
@@ -259,11 +303,17 @@ def load(store: TimingsStore, commit: str) -> DepsData:
         (recording,),
     )
     damaged = _decode_into(data.units, _units, units)
-    tests = db.execute(
-        "SELECT n.name, b.data FROM dep_tests t JOIN dep_nodes n ON n.id = t.node"
-        " LEFT JOIN dep_blobs b ON b.id = t.entry WHERE t.recording = ?",
+    entries: dict[int, int] = {}
+    for (blob,) in db.execute(
+        "SELECT b.data FROM dep_tests t LEFT JOIN dep_blobs b ON b.id = t.tests"
+        " WHERE t.recording = ?",
         (recording,),
-    )
+    ):
+        table = _table(blob)
+        damaged += table is None
+        entries.update(table or {})
+    blobs = _blobs(db, set(entries.values()))
+    tests = ((nodes.get(n, ""), blobs.get(e) if n in nodes else None) for n, e in entries.items())
     damaged += _decode_into(data.tests, lambda blob: _entry(blob, keys), tests)
     modules = db.execute(
         "SELECT p.path, b.data FROM dep_modules m JOIN dep_paths p ON p.id = m.path_id"

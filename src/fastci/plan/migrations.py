@@ -15,6 +15,7 @@ from fastci.plan.schema import (
     intern,
     packed_ids,
     put_blob,
+    tests_content,
     write_meta,
 )
 
@@ -114,15 +115,17 @@ def _convert_tests(db: sqlite3.Connection, recordings: dict[str, int]) -> None:
     rows = db.execute("SELECT * FROM v5_dep_modules").fetchall()
     modules = [(c, path_id, items) for c, path_id, text in rows if (items := _v5_items(text))]
     nodes = intern(db, "dep_nodes", {t[1] for t in tests} | {i for m in modules for i in m[2]})
+    paths = intern(db, "dep_paths", {t[1].split("::", 1)[0] for t in tests})
+    tables: dict[tuple[int, int], dict[int, int]] = {}
     for commit, test, outcome, markers, files in tests:
         packed = _v5_list(files)
-        if packed is None:
-            continue
-        entry = put_blob(db, entry_content(outcome, markers, packed))
-        db.execute(
-            "INSERT INTO dep_tests (recording, node, entry) VALUES (?, ?, ?)",
-            (recordings[commit], nodes[test], entry),
-        )
+        if packed is not None:
+            table = tables.setdefault((recordings[commit], paths[test.split("::", 1)[0]]), {})
+            table[nodes[test]] = put_blob(db, entry_content(outcome, markers, packed))
+    db.executemany(
+        "INSERT INTO dep_tests (recording, path_id, tests) VALUES (?, ?, ?)",
+        [(r, path_id, put_blob(db, tests_content(t))) for (r, path_id), t in tables.items()],
+    )
     db.executemany(
         "INSERT INTO dep_modules (recording, path_id, items) VALUES (?, ?, ?)",
         [

@@ -126,11 +126,13 @@ CREATE TABLE dep_files (
     version INTEGER NOT NULL,
     PRIMARY KEY (recording, version)
 ) WITHOUT ROWID;
+-- Each test file's tests in a recording, one row: a file whose tests kept their entries
+-- names the same blob as at the commit before.
 CREATE TABLE dep_tests (
     recording INTEGER NOT NULL,
-    node INTEGER NOT NULL,
-    entry INTEGER NOT NULL,      -- dep_blobs id of its outcome, markers and keys
-    PRIMARY KEY (recording, node)
+    path_id INTEGER NOT NULL,    -- the test file
+    tests INTEGER NOT NULL,      -- dep_blobs id of its tests' node ids and entries (tests_content)
+    PRIMARY KEY (recording, path_id)
 ) WITHOUT ROWID;
 -- The tests collected from each test file (so a file none of whose tests changed is skipped whole).
 CREATE TABLE dep_modules (
@@ -292,6 +294,21 @@ def unpacked_ids(content: bytes) -> list[int]:
     deltas = array.array("I")
     deltas.frombytes(content)
     return list(itertools.accumulate(deltas))
+
+
+def tests_content(entries: dict[int, int]) -> bytes:
+    """A test file's tests in one recording: their packed node ids, then each one's entry
+    (the dep_blobs id of its outcome, markers and keys), as 4-byte integers."""
+    nodes = sorted(entries)
+    return packed_ids(nodes) + array.array("I", [entries[n] for n in nodes]).tobytes()
+
+
+def tests_table(content: bytes) -> dict[int, int]:
+    """Node id -> entry id, from tests_content; ValueError if it is not one."""
+    numbers = array.array("I")
+    numbers.frombytes(content)
+    half = len(numbers) // 2
+    return dict(zip(itertools.accumulate(numbers[:half]), numbers[half:], strict=True))
 
 
 def entry_content(outcome: str, markers: str, packed: bytes) -> bytes:
