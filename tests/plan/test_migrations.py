@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from fastci.affected import storage
 from fastci.affected.data import DepsData, TestDeps
 from fastci.plan.costs import read_imports
-from fastci.plan.migrations import FIRST_VERSION, MIGRATIONS
+from fastci.plan.migrations import FIRST_VERSION, MIGRATIONS, V5_DEPS_SCHEMA
 from fastci.plan.schema import SCHEMA_VERSION
 from fastci.plan.store import TimingsStore
 from fastci.results.timings import FileRecord
@@ -163,22 +165,51 @@ def test_a_v3_store_upgraded_to_v4_keeps_old_runs_unscaled_and_learns_workers_an
     store.close()
 
 
+def write_v5_recording(path: Path) -> None:
+    """A version-5 store holding one recording, as version 5 wrote it: each test's sorted
+    path ids as zlib'd 4-byte differences; one test's list is damaged."""
+    with TimingsStore(path) as created:
+        tables = [row[0] for row in created.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'dep_%'"
+        )]  # fmt: skip
+    db = sqlite3.connect(path, isolation_level=None)
+    for table in tables:
+        db.execute(f"DROP TABLE {table}")
+    db.executescript(V5_DEPS_SCHEMA)  # frozen there: version 5 as written
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.execute("INSERT INTO dep_recordings VALUES ('c5', 1.0, '{\"python\": \"3.11\"}')")
+    db.executemany("INSERT INTO dep_paths VALUES (?, ?)", [(1, "a.py"), (2, "t.py"), (3, "b.py")])
+    db.executemany("INSERT INTO dep_hashes VALUES ('c5', ?, ?)", [(1, "h1"), (2, "h2"), (3, "")])
+    a_and_b = zlib.compress(array.array("I", [1, 2]).tobytes())  # ids 1 and 3
+    db.executemany("INSERT INTO dep_tests VALUES ('c5', ?, ?, ?, ?)", [
+        ("t.py::t", "passed", "slow", a_and_b), ("t.py::u", "passed", "slow", a_and_b),
+        ("t.py::v", "passed", "", b"damaged"),
+    ])  # fmt: skip
+    db.execute("""INSERT INTO dep_modules VALUES ('c5', 2, '["t.py::t", "t.py::u", "t.py::v"]')""")
+    db.close()
+
+
 def test_a_v5_store_upgraded_to_v6_keeps_its_recordings_by_whole_file_and_learns_units(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "timings.db"
-    with TimingsStore(path) as created:
-        assert storage.recorded_commits(created) == []
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("DROP TABLE dep_units")  # as version 5 had it
-    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
-    db.close()
-    old = DepsData("c5", 1.0, {}, {"a.py": "h1"}, {"t.py::t": TestDeps("passed", ["a.py"])})
+    write_v5_recording(path)
     new = DepsData("c6", 2.0, {}, {"a.py": "h2"}, {"t.py::t": TestDeps("passed", ["a.py::f"])})
     new.units = {"a.py": {"": "s", "f": "b"}}
-    store = TimingsStore(path)
-    storage.save(store, [old, new])
-    assert storage.load(store, "c5").tests["t.py::t"].files == ["a.py"]
-    assert storage.load(store, "c5").units == {}
-    assert storage.load(store, "c6").units == {"a.py": {"": "s", "f": "b"}}
-    store.close()
+    with TimingsStore(path) as store:
+        old = storage.load(store, "c5")
+        # t.py::t and t.py::u share one entry; t.py's tests and its items are one blob each.
+        assert store.db.execute("SELECT COUNT(*) FROM dep_blobs").fetchone() == (3,)
+        storage.save(store, [new])
+        assert storage.load(store, "c6") == new
+        assert storage.recorded_commits(store) == [("c6", 2.0), ("c5", 1.0)]
+    assert old == DepsData(
+        "c5",
+        1.0,
+        {"python": "3.11"},
+        {"a.py": "h1", "t.py": "h2", "b.py": ""},
+        # t.py::v, whose list was damaged, has no data: it runs.
+        {"t.py::t": TestDeps("passed", ["a.py", "b.py"], ["slow"]),
+         "t.py::u": TestDeps("passed", ["a.py", "b.py"], ["slow"])},
+        {"t.py": ["t.py::t", "t.py::u", "t.py::v"]},
+    )  # fmt: skip

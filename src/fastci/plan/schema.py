@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import array
+import hashlib
+import itertools
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
@@ -19,8 +23,9 @@ from fastci.results.timings import MAX_SECONDS
 #      each top-level package a file was first to import (shared imports, fastci.plan.costs).
 #   5: dependency recordings for fastci affected (DEPS_SCHEMA): per commit, each test's files
 #      (interned paths), outcome and markers, the files' content hashes and the environment.
-#   6: each recorded Python file's units (dep_units): the digests of its functions' bodies and
-#      of the rest, so a change to one function selects only the tests that ran it.
+#   6: each recorded Python file's units: the digests of its functions' bodies and of the
+#      rest, so a change to one function selects only the tests that ran it; what recordings
+#      share (node ids, file versions, test entries, collected items, units) is kept once.
 SCHEMA_VERSION = 6
 # PRAGMA application_id marks the file as ours ("fCI1"), so a foreign SQLite file is told apart.
 APPLICATION_ID = 0x66434931
@@ -88,47 +93,55 @@ CREATE TABLE files (
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-# fastci affected's recordings (fastci.affected.storage reads and writes them).
+# fastci affected's recordings (fastci.affected.storage reads and writes them). What many
+# recordings share is kept once: paths, node ids, each file version, each distinct blob.
 DEPS_SCHEMA = """
 CREATE TABLE dep_recordings (
-    commit_sha TEXT PRIMARY KEY, -- the commit the tests ran on
+    id INTEGER PRIMARY KEY,      -- what the other dep_* rows name a recording by
+    commit_sha TEXT NOT NULL UNIQUE, -- the commit the tests ran on
     recorded REAL NOT NULL,      -- epoch seconds of the newest run folded in
     env TEXT NOT NULL            -- JSON: global input -> value or content hash
-) WITHOUT ROWID;
--- Every path any recording names, once: tests refer to paths by id.
-CREATE TABLE dep_paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
-CREATE TABLE dep_hashes (
-    commit_sha TEXT NOT NULL,
+);
+-- Every path and dependency key any recording names, and every node id, once (intern: no
+-- index on the names, which would hold each twice: a save reads them all).
+CREATE TABLE dep_paths (id INTEGER PRIMARY KEY, path TEXT NOT NULL);
+CREATE TABLE dep_nodes (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+-- Each distinct blob once, found by a digest of its content (put_blob): a test's entry
+-- (outcome, markers, its sorted key ids), a test file's collected node ids, a file's units.
+CREATE TABLE dep_blobs (
+    id INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL UNIQUE, -- blake2b-128 of the uncompressed content
+    data BLOB NOT NULL           -- zlib of the content
+);
+-- A file as some recording saw it: its content hash and units (NULL: none recorded).
+CREATE TABLE dep_versions (
+    id INTEGER PRIMARY KEY,
     path_id INTEGER NOT NULL,
-    hash TEXT NOT NULL,          -- content digest when recorded, '' for absent
-    PRIMARY KEY (commit_sha, path_id)
+    hash TEXT,                   -- content digest when recorded, '' for absent
+    units INTEGER,               -- dep_blobs id of the JSON object: unit name -> body digest
+    UNIQUE (path_id, hash, units)
+);
+CREATE TABLE dep_files (
+    recording INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (recording, version)
 ) WITHOUT ROWID;
+-- Each test file's tests in a recording, one row: a file whose tests kept their entries
+-- names the same blob as at the commit before.
 CREATE TABLE dep_tests (
-    commit_sha TEXT NOT NULL,
-    test_id TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    markers TEXT NOT NULL,       -- comma-separated marker names
-    files BLOB NOT NULL,         -- zlib of the sorted path ids, as 4-byte integers
-    PRIMARY KEY (commit_sha, test_id)
+    recording INTEGER NOT NULL,
+    path_id INTEGER NOT NULL,    -- the test file
+    tests INTEGER NOT NULL,      -- dep_blobs id of its tests' node ids and entries (tests_content)
+    PRIMARY KEY (recording, path_id)
 ) WITHOUT ROWID;
 -- The tests collected from each test file (so a file none of whose tests changed is skipped whole).
 CREATE TABLE dep_modules (
-    commit_sha TEXT NOT NULL,
+    recording INTEGER NOT NULL,
     path_id INTEGER NOT NULL,
-    items TEXT NOT NULL,         -- JSON list of node ids
-    PRIMARY KEY (commit_sha, path_id)
+    items INTEGER NOT NULL,      -- dep_blobs id of the sorted dep_nodes ids
+    PRIMARY KEY (recording, path_id)
 ) WITHOUT ROWID;
 """
-# Each recorded Python file's units (fastci.affected.units.fingerprint), since version 6.
-UNITS_SCHEMA = """
-CREATE TABLE dep_units (
-    commit_sha TEXT NOT NULL,
-    path_id INTEGER NOT NULL,
-    units BLOB NOT NULL,         -- zlib of the JSON object: unit name -> body digest
-    PRIMARY KEY (commit_sha, path_id)
-) WITHOUT ROWID;
-"""
-DEPS_SCHEMA += UNITS_SCHEMA
 SCHEMA += DEPS_SCHEMA
 
 
@@ -265,3 +278,77 @@ def write_meta(db: sqlite3.Connection, key: str, value: int) -> None:
         insert_sql("meta", MetaRow, "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
         (key, str(value)),
     )
+
+
+# -- the dep_* tables' shared rows (fastci.affected.storage, and the 5 -> 6 migration) ------
+
+
+def packed_ids(ids: Iterable[int]) -> bytes:
+    """Sorted ids as their differences, 4-byte integers (mostly small: zlib packs them tight)."""
+    numbers = sorted(ids)
+    deltas = [b - a for a, b in zip([0, *numbers], numbers, strict=False)]
+    return array.array("I", deltas).tobytes()
+
+
+def unpacked_ids(content: bytes) -> list[int]:
+    deltas = array.array("I")
+    deltas.frombytes(content)
+    return list(itertools.accumulate(deltas))
+
+
+def tests_content(entries: dict[int, int]) -> bytes:
+    """A test file's tests in one recording: their packed node ids, then each one's entry
+    (the dep_blobs id of its outcome, markers and keys), as 4-byte integers."""
+    nodes = sorted(entries)
+    return packed_ids(nodes) + array.array("I", [entries[n] for n in nodes]).tobytes()
+
+
+def tests_table(content: bytes) -> dict[int, int]:
+    """Node id -> entry id, from tests_content; ValueError if it is not one."""
+    numbers = array.array("I")
+    numbers.frombytes(content)
+    half = len(numbers) // 2
+    return dict(zip(itertools.accumulate(numbers[:half]), numbers[half:], strict=True))
+
+
+def entry_content(outcome: str, markers: str, packed: bytes) -> bytes:
+    """A dep_tests entry's content: outcome and comma-separated markers, then packed key ids."""
+    return f"{outcome}\n{markers}\n".encode() + packed
+
+
+def put_blob(db: sqlite3.Connection, content: bytes) -> int:
+    """The dep_blobs id of this content, stored if no row holds it yet."""
+    digest = hashlib.blake2b(content, digest_size=16).digest()
+    row = db.execute("SELECT id FROM dep_blobs WHERE digest = ?", (digest,)).fetchone()
+    if row:
+        return int(row[0])
+    cursor = db.execute(
+        "INSERT INTO dep_blobs (digest, data) VALUES (?, ?)", (digest, zlib.compress(content, 9))
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def intern(db: sqlite3.Connection, table: str, values: set[str]) -> dict[str, int]:
+    """Ids of these paths (table dep_paths) or node ids (dep_nodes), added if new; the
+    caller holds the transaction, so no other writer adds the same name meanwhile."""
+    column = {"dep_paths": "path", "dep_nodes": "name"}[table]
+    # Table and column names come from this module; values are bound.
+    known = {str(v): int(i) for i, v in db.execute(f"SELECT id, {column} FROM {table}")}  # noqa: S608
+    for value in sorted(values - known.keys()):
+        cursor = db.execute(f"INSERT INTO {table} ({column}) VALUES (?)", (value,))  # noqa: S608
+        known[value] = int(cursor.lastrowid or 0)
+    return {value: known[value] for value in values}
+
+
+def file_version(
+    db: sqlite3.Connection, path_id: int, digest: str | None, units: int | None
+) -> int:
+    """The dep_versions id of a file seen with this hash and units, stored if new."""
+    key = (path_id, digest, units)
+    row = db.execute(
+        "SELECT id FROM dep_versions WHERE path_id = ? AND hash IS ? AND units IS ?", key
+    ).fetchone()
+    if row:
+        return int(row[0])
+    cursor = db.execute("INSERT INTO dep_versions (path_id, hash, units) VALUES (?, ?, ?)", key)
+    return int(cursor.lastrowid or 0)
