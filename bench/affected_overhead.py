@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import subprocess
 from pathlib import Path
 
 from affected_project import SPECS, Project
+from fastci.affected import storage
+from fastci.plan.store import TimingsStore
 from suite import DEFAULT_WORK, Suite, in_turn
 
 
@@ -44,10 +45,11 @@ def with_cache(command: list[str]) -> list[str]:
 
 
 def store_size(store: Path) -> tuple[int, int]:
-    """(bytes of the store, tests recorded in it)."""
-    with sqlite3.connect(store) as db:
-        tests = db.execute("SELECT COUNT(*) FROM dep_tests").fetchone()[0]
-    return store.stat().st_size, int(tests)
+    """(bytes of the store, tests recorded in its newest recording)."""
+    with TimingsStore(store) as timings:
+        recordings = storage.recorded_commits(timings)
+        tests = len(storage.load(timings, recordings[0][0]).tests) if recordings else 0
+    return store.stat().st_size, tests
 
 
 def on_project(name: str, work: Path, repeats: int) -> None:
