@@ -1,0 +1,347 @@
+"""Changes that alter a test's outcome while fastci affected does not select the test,
+found by a soundness review: each a real recorded project, the change, the selection, and
+a real run proving the outcome changed. Each miss not yet fixed is a strict xfail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.affected import QUIET_ENV, affected, changed_copy, recorded
+
+PYPROJECT = {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'}
+
+
+def selects(
+    tmp_path: Path, files: dict[str, str], change: dict[str, str | None], test: str
+) -> bool:
+    """Whether ``test``, which fails once ``change`` is made to the recorded project, is in
+    what fastci affected selects for that change."""
+    root = changed_copy(recorded(tmp_path, {**PYPROJECT, **files}), tmp_path / "copy", change)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            test.split("::", maxsplit=1)[0],
+        ],
+        cwd=root,
+        env={**os.environ, **QUIET_ENV, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert f"FAILED {test}" in run.stdout, run.stdout + run.stderr
+    result = affected(root)
+    if test in result["deselected"]:
+        return False
+    return any(test == s or test.startswith(f"{s}::") for s in result["selected"])
+
+
+def case(
+    name: str,
+    files: dict[str, str],
+    change: dict[str, str | None],
+    test: str,
+    missed: str = "",
+) -> object:
+    """One reviewed change: ``missed`` says why it is not selected yet (a strict xfail)."""
+    marks = [pytest.mark.xfail(strict=True, reason=missed)] if missed else []
+    return pytest.param({"pkg/__init__.py": "", **files}, change, test, id=name, marks=marks)
+
+
+SHADOWED = "from pkg.m import helper\n\n\ndef test_a():\n    assert helper() == 1\n"
+OVERRIDDEN = """\
+class TestBase:
+    def value(self):
+        return 1
+
+    def test_v(self):
+        assert self.value() == 1
+
+
+class TestSub(TestBase):
+    def other(self):
+        return 0
+"""
+UNITTEST = """\
+import unittest
+
+
+class TestU(unittest.TestCase):
+    def test_x(self):
+        self.assertEqual(1, 1)
+"""
+POOL = """\
+import multiprocessing
+
+from pkg.m import work
+
+
+def test_pool():
+    with multiprocessing.get_context({!r}).Pool(1) as pool:
+        assert pool.map(work, [1]) == [2]
+"""
+WORK = "def work(x):\n    return x + {}\n"
+DISCOVER = """\
+import pkgutil
+
+
+def names():
+    return [m.name for m in pkgutil.iter_modules(__path__)]
+"""
+
+
+def left(name: str, module: str, changed: str, act: str, read: str, missed: str = "") -> object:
+    """test_b reads back with ``read`` what test_a's ``act`` left in pkg/m.py's state; the
+    change (``module`` to ``changed``) is to code test_b does not run."""
+    test = (
+        f"from pkg import m\n\n\ndef test_a():\n    {act}\n\n\ndef test_b():\n    assert {read}\n"
+    )
+    files = {"pkg/m.py": module, "tests/test_s.py": test}
+    return case(name, files, {"pkg/m.py": changed}, "tests/test_s.py::test_b", missed)
+
+
+def act(state: str, old: str, new: str, signature: str = "act()") -> tuple[str, str]:
+    """pkg/m.py with ``state`` and an ``act`` function of body ``old``, then ``new``."""
+    before, after = (f"{state}\n\n\ndef {signature}:\n    {code}\n" for code in (old, new))
+    return before, after
+
+
+STORE = """\
+class Store:
+    def __init__(self):
+        self.items = []
+
+    def add(self, x):
+        self.items.append(x){}
+
+    def count(self):
+        return len(self.items)
+
+
+STORE = Store()
+"""
+LAZY = """\
+class Cfg:
+    _v = None
+
+    def get(self):
+        if self._v is None:
+            self._v = compute()
+        return self._v
+
+
+def compute():
+    return {}
+
+
+CFG = Cfg()
+"""
+CACHED = """\
+import functools
+
+
+class C:
+    @functools.cached_property
+    def v(self):
+        return compute()
+
+
+def compute():
+    return {}
+
+
+C1 = C()
+"""
+CLOSURE = """\
+def make():
+    n = 0
+
+    def inc():
+        nonlocal n
+        n += 1
+        return n
+
+    return inc
+
+
+counter = make()
+
+
+def bump():
+    counter(){}
+"""
+BAG = "class Bag:\n    items = []\n\n    def add(self, x):\n        self.items.append({})\n"
+CODE = "from pkg.m import work\n\n\ndef test_c():\n    assert 1 in work.__code__.co_consts\n"
+NAMES = "from pkg.plugins import names\n\n\ndef test_d():\n    assert names() == ['a']\n"
+LISTED = "import os\n\n\ndef test_l():\n    assert len(os.listdir('data')) == 1\n"
+NAMESPACE = "import types\n\nSTATE = types.SimpleNamespace(on=False)"
+SHARED = "a later test reads state an earlier test left, from code the later test never ran"
+CASES = [
+    case(
+        "a-helper-added-to-a-test-file-shadows-an-imported-name",
+        {"pkg/m.py": "def helper():\n    return 1\n", "tests/test_s.py": SHADOWED},
+        {"tests/test_s.py": SHADOWED + "\n\ndef helper():\n    return 2\n"},
+        "tests/test_s.py::test_a",
+        "an added helper counts as inert though it shadows the imported name earlier tests call",
+    ),
+    case(
+        "a-method-added-to-a-test-class-overrides-an-inherited-helper",
+        {"tests/test_o.py": OVERRIDDEN},
+        {"tests/test_o.py": OVERRIDDEN + "\n    def value(self):\n        return 2\n"},
+        "tests/test_o.py::TestSub::test_v",
+        "a method added to a subclass counts as inert though it overrides an inherited one",
+    ),
+    case(
+        "a-test-added-to-a-test-class-overrides-an-inherited-test",
+        {"tests/test_o.py": OVERRIDDEN},
+        {"tests/test_o.py": OVERRIDDEN + "\n    def test_v(self):\n        assert False\n"},
+        "tests/test_o.py::TestSub::test_v",
+        "a test added to a subclass overrides an inherited one, whose earlier run is deselected",
+    ),
+    case(
+        "a-method-added-to-a-testcase-overrides-an-assertion",
+        {"tests/test_u.py": UNITTEST},
+        {
+            "tests/test_u.py": UNITTEST
+            + "\n    def assertEqual(self, a, b):\n        raise ValueError\n"
+        },
+        "tests/test_u.py::TestU::test_x",
+        "a helper added to a TestCase counts as inert though it overrides one of its methods",
+    ),
+    case(
+        "a-forked-worker-runs-the-changed-function",
+        {"pkg/m.py": WORK.format(1), "tests/test_p.py": POOL.format("fork")},
+        {"pkg/m.py": WORK.format(2)},
+        "tests/test_p.py::test_pool",
+        "os.fork is not among the audit events that mark a test as starting a process",
+    ),
+    case(
+        "a-spawned-worker-runs-the-changed-function",
+        {"pkg/m.py": WORK.format(1), "tests/test_p.py": POOL.format("spawn")},
+        {"pkg/m.py": WORK.format(2)},
+        "tests/test_p.py::test_pool",
+        "multiprocessing's spawn and forkserver start processes with no audit event seen",
+    ),
+    left(
+        "list-pop",
+        *act("STATE = [1, 2, 3]", "STATE.pop()", "STATE[-1]"),
+        "m.act()",
+        "len(m.STATE) == 2",
+        "pop is not among the calls counted as storing into module state",
+    ),
+    left(
+        "del-item",
+        *act("STATE = {'a': 1}", "del STATE['a']", "STATE['a']"),
+        "m.act()",
+        "m.STATE == {}",
+        "del of an item of module state is not counted as storing into it",
+    ),
+    left(
+        "setattr",
+        *act(NAMESPACE, "setattr(STATE, 'on', True)", "setattr(STATE, 'on', False)"),
+        "m.act()",
+        "m.STATE.on",
+        "setattr on module state is not counted as storing into it",
+    ),
+    left(
+        "a-default-argument-names-module-state",
+        *act("STATE = {}", "state['x'] = 1", "state['y'] = 1", "act(state=STATE)"),
+        "m.act()",
+        "'x' in m.STATE",
+        "an argument whose default is module state counts as local",
+    ),
+    left(
+        "a-local-name-aliases-module-state",
+        *act("STATE = {}", "s = STATE\n    s['x'] = 1", "s = STATE\n    s['y'] = 1"),
+        "m.act()",
+        "'x' in m.STATE",
+        "a name bound in the function counts as local, an alias of module state too",
+    ),
+    left(
+        "a-module-level-instance-keeps-items",
+        STORE.format(""),
+        STORE.format("\n        self.items.append(x)"),
+        "m.STORE.add(1)",
+        "m.STORE.count() == 1",
+        f"{SHARED}: self of a module-level instance counts as local",
+    ),
+    left(
+        "a-module-level-instance-memoizes-in-an-attribute",
+        LAZY.format(1),
+        LAZY.format(2),
+        "m.CFG.get()",
+        "m.CFG.get() == 1",
+        f"{SHARED}: a result kept in self of a module-level instance",
+    ),
+    left(
+        "a-module-level-instance-has-a-cached-property",
+        CACHED.format(1),
+        CACHED.format(2),
+        "m.C1.v",
+        "m.C1.v == 1",
+        f"{SHARED}: cached_property does not pin what it calls, and the instance is module-level",
+    ),
+    left(
+        "a-class-attribute-list-appended-through-self",
+        BAG.format("x"),
+        BAG.format("x + 1"),
+        "m.Bag().add(1)",
+        "m.Bag.items == [1]",
+        f"{SHARED}: a mutable class attribute reached through self",
+    ),
+    left(
+        "a-module-level-closure-counts-calls",
+        CLOSURE.format(""),
+        CLOSURE.format("\n    counter()"),
+        "m.bump()",
+        "m.counter() == 2",
+        f"{SHARED}: a nonlocal kept by a module-level closure, not a decorator",
+    ),
+    case(
+        "a-test-compares-a-function-code-object",
+        {
+            "pkg/m.py": WORK.format(1),
+            "tests/test_c.py": CODE,
+        },
+        {"pkg/m.py": WORK.format(2)},
+        "tests/test_c.py::test_c",
+        "the test reads work.__code__ without running its body, and only the skeleton is charged",
+    ),
+    case(
+        "a-new-module-found-by-pkgutil",
+        {
+            "pkg/plugins/__init__.py": DISCOVER,
+            "pkg/plugins/a.py": "",
+            "tests/test_d.py": NAMES,
+        },
+        {"pkg/plugins/b.py": ""},
+        "tests/test_d.py::test_d",
+        "a directory listing is not recorded, so a file added to it selects nothing",
+    ),
+    case(
+        "a-new-data-file-counted-by-listdir",
+        {
+            "data/a.txt": "a",
+            "tests/test_l.py": LISTED,
+        },
+        {"data/b.txt": "b"},
+        "tests/test_l.py::test_l",
+        "a directory listing is not recorded, so a file added to it selects nothing",
+    ),
+]
+
+
+@pytest.mark.parametrize(("files", "change", "test"), CASES)
+def test_a_change_that_alters_a_test_outcome_selects_the_test(
+    tmp_path: Path, files: dict[str, str], change: dict[str, str | None], test: str
+) -> None:
+    assert selects(tmp_path, files, change, test)
