@@ -4,14 +4,11 @@ a real run proving the outcome changed. Each miss not yet fixed is a strict xfai
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.affected import QUIET_ENV, affected, changed_copy, recorded
+from tests.helpers.affected import affected, changed_copy, recorded, run_fastci
 
 PYPROJECT = {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'}
 
@@ -22,24 +19,9 @@ def selects(
     """Whether ``test``, which fails once ``change`` is made to the recorded project, is in
     what fastci affected selects for that change."""
     root = changed_copy(recorded(tmp_path, {**PYPROJECT, **files}), tmp_path / "copy", change)
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            test.split("::", maxsplit=1)[0],
-        ],
-        cwd=root,
-        env={**os.environ, **QUIET_ENV, "PYTHONDONTWRITEBYTECODE": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert f"FAILED {test}" in run.stdout, run.stdout + run.stderr
     result = affected(root)
+    run = run_fastci(root, "run", "-j", "1", test.split("::", maxsplit=1)[0])
+    assert f"FAILED {test}" in run.stdout, run.stdout + run.stderr
     if test in result["deselected"]:
         return False
     return any(test == s or test.startswith(f"{s}::") for s in result["selected"])
