@@ -204,14 +204,18 @@ CASES = [
         {"pkg/m.py": WORK.format(1), "tests/test_p.py": POOL.format("fork")},
         {"pkg/m.py": WORK.format(2)},
         "tests/test_p.py::test_pool",
-        "os.fork is not among the audit events that mark a test as starting a process",
     ),
     case(
         "a-spawned-worker-runs-the-changed-function",
         {"pkg/m.py": WORK.format(1), "tests/test_p.py": POOL.format("spawn")},
         {"pkg/m.py": WORK.format(2)},
         "tests/test_p.py::test_pool",
-        "multiprocessing's spawn and forkserver start processes with no audit event seen",
+    ),
+    case(
+        "a-forkserver-worker-runs-the-changed-function",
+        {"pkg/m.py": WORK.format(1), "tests/test_p.py": POOL.format("forkserver")},
+        {"pkg/m.py": WORK.format(2)},
+        "tests/test_p.py::test_pool",
     ),
     left(
         "list-pop",
