@@ -68,9 +68,13 @@ _CACHE_FACTORIES = frozenset(
 # Functions that frameworks call by their names: a new one changes what runs around tests.
 _CALLED_BY_NAME = ("setup", "teardown", "setUp", "tearDown", "asyncSetUp", "asyncTearDown",
                    "pytest_", "load_tests", "__")  # fmt: skip
-_ADDING = frozenset(
-    ("add", "append", "extend", "insert", "update", "setdefault", "__setitem__", "appendleft")
-)
+# Methods that change the object they are called on (a list's, dict's, set's, deque's).
+_MUTATORS = frozenset(
+    ("add", "append", "extend", "insert", "update", "setdefault", "__setitem__", "appendleft",
+     "pop", "popitem", "popleft", "remove", "discard", "clear", "sort", "reverse", "rotate",
+     "extendleft", "__delitem__", "difference_update", "intersection_update",
+     "symmetric_difference_update")
+)  # fmt: skip
 SKELETON = ""  # the unit name of module-level code: "path::" is "path's skeleton"
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -276,31 +280,64 @@ def _caches(decorator: str) -> bool:
 
 def _stores_outside(function: _Function) -> bool:
     """Whether the function stores into an object it did not make: an item or attribute
-    of a name it never binds (``_cache[key] = value``), or a method known to add to one."""
-    local = {a.arg for a in ast.walk(function) if isinstance(a, ast.arg)}  # nested ones too
-    local |= {
-        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
-    local.discard("cls")  # a class outlives the call; an instance is made per test, as a rule
+    of a name it never binds (``_cache[key] = value``, ``del _cache[key]``,
+    ``setattr(settings, …)``), or a method known to change one (``_seen.add(x)``)."""
+    local = _local_names(function)
     for node in ast.walk(function):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
-            targets = [node.target]
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _ADDING
-        ):
-            targets = [node.func]
-        for target in _flat(targets):
+        for target in _flat(_stored(node)):
             base = target
             while isinstance(base, ast.Subscript | ast.Attribute):
                 base = base.value
             if base is not target and isinstance(base, ast.Name) and base.id not in local:
                 return True
     return False
+
+
+def _local_names(function: _Function) -> set[str]:
+    """The names the function binds itself: those it assigns, and its arguments but those
+    whose default is an object made once and shared by every call (``reg=REGISTRY``,
+    ``cache={}``)."""
+    shared = {
+        id(arg)
+        for node in ast.walk(function)
+        if isinstance(node, ast.arguments)
+        for arg in _shared_defaults(node)
+    }
+    local = {a.arg for a in ast.walk(function) if isinstance(a, ast.arg) and id(a) not in shared}
+    local |= {
+        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    local.discard("cls")  # a class outlives the call; an instance is made per test, as a rule
+    return local
+
+
+def _shared_defaults(arguments: ast.arguments) -> Iterator[ast.arg]:
+    """The arguments whose default is not a constant."""
+    positional = arguments.posonlyargs + arguments.args
+    pairs = [
+        *zip(
+            positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True
+        ),
+        *zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True),
+    ]
+    return (arg for arg, default in pairs if default and not isinstance(default, ast.Constant))
+
+
+def _stored(node: ast.AST) -> list[ast.expr]:
+    """What a statement or call stores into: an assignment's or ``del``'s targets, the
+    object a mutating method is called on, and the object ``setattr``/``delattr`` change
+    (as an attribute of it)."""
+    if isinstance(node, ast.Assign | ast.Delete):
+        return node.targets
+    if isinstance(node, ast.AugAssign | ast.AnnAssign):
+        return [node.target]
+    if not isinstance(node, ast.Call):
+        return []
+    if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+        return [node.func]
+    if isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") and node.args:
+        return [ast.Attribute(value=node.args[0], attr="", ctx=ast.Store())]
+    return []
 
 
 def _flat(targets: list[ast.expr]) -> Iterator[ast.expr]:
