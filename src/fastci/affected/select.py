@@ -12,12 +12,12 @@ import fnmatch
 from collections.abc import Sequence
 from pathlib import Path
 
+from fastci.affected.added import added_tests
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash, input_key
 from fastci.affected.project import first_change
 from fastci.affected.units import (
     SKELETON,
-    added_tests,
     changed_units,
     file_units,
     read_tree,
