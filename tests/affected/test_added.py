@@ -102,3 +102,13 @@ def test_nothing_added_after_a_star_import_counts_as_added() -> None:
 
 def test_a_new_class_with_a_base_that_may_register_it_is_not_counted_as_added() -> None:
     assert added("\n\nclass TestMore(TestPlain):\n    def test_f(self):\n        pass\n") is None
+
+
+def test_nothing_added_to_a_file_that_looks_through_its_namespace_counts_as_added() -> None:
+    checks = "\n\ndef test_checks():\n    assert all(f() for n, f in globals().items())\n"
+    assert added("\n\ndef check_new():\n    return False\n", BEFORE + checks) is None
+
+
+def test_nothing_added_to_a_file_that_gets_an_attribute_by_a_computed_name_counts() -> None:
+    lookup = "\n\ndef test_lookup():\n    assert getattr(TestPlain(), 'test_' + 'b')() is None\n"
+    assert added("\n\ndef fresh_helper():\n    return 2\n", BEFORE + lookup) is None

@@ -175,6 +175,33 @@ def act(n=1, memo={{}}):
 def compute(n):
     return n + {}
 """
+CHECKS = """\
+def check_one():
+    return True
+
+
+def test_all():
+    assert all(f() for name, f in list(globals().items()) if name.startswith("check_"))
+"""
+FIXTURE = """\
+import pytest
+
+from pkg.m import add_to
+
+
+@pytest.fixture(scope="module")
+def items():
+    return []
+
+
+def test_a(items):
+    add_to(items, 1)
+
+
+def test_b(items):
+    assert items == [1]
+"""
+ADD_TO = "def add_to(items, x):\n    items.append({})\n"
 NAMESPACE = "import types\n\nSTATE = types.SimpleNamespace(on=False)"
 SHARED = "a later test reads state an earlier test left, from code the later test never ran"
 CASES = [
@@ -294,6 +321,19 @@ CASES = [
         "m.bump()",
         "m.counter() == 2",
         f"{SHARED}: a nonlocal kept by a module-level closure, not a decorator",
+    ),
+    case(
+        "a-check-added-to-a-test-file-found-through-globals",
+        {"tests/test_g.py": CHECKS},
+        {"tests/test_g.py": CHECKS + "\n\ndef check_two():\n    return False\n"},
+        "tests/test_g.py::test_all",
+    ),
+    case(
+        "a-module-scoped-fixture-object-filled-by-an-earlier-test",
+        {"pkg/m.py": ADD_TO.format("x"), "tests/test_f.py": FIXTURE},
+        {"pkg/m.py": ADD_TO.format("x + 1")},
+        "tests/test_f.py::test_b",
+        f"{SHARED}: a fixture's object filled through an argument",
     ),
     case(
         "a-test-compares-a-function-code-object",

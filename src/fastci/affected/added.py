@@ -3,7 +3,8 @@
 A name that did not exist cannot be reached by an earlier test, so an added test or helper
 leaves them as they were, unless its name existed after all: bound elsewhere in its module
 or class (an import it shadows, an attribute), a builtin, or inherited from a base class it
-overrides. Those, and what frameworks call by its name, make the whole file run.
+overrides, or found by looking through a namespace (``globals()``). Those, and what
+frameworks call by its name, make the whole file run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ _TEST_CASES = frozenset(
     ("unittest.TestCase", "TestCase", "unittest.IsolatedAsyncioTestCase", "IsolatedAsyncioTestCase")
 )
 _BUILTINS = frozenset(dir(builtins))
+# Names through which code finds functions and classes without naming them: an earlier test
+# that iterates a module's or class's namespace meets the added ones too.
+_INTROSPECTING = frozenset(
+    ("globals", "locals", "vars", "dir", "getmembers", "__dict__", "modules", "__subclasses__")
+)
 
 Taken = Callable[[str], bool]  # whether a name added to a scope may stand for what was there
 
@@ -39,7 +45,10 @@ def added_tests(old: dict[str, str], tree: ast.Module) -> set[str] | None:
     when they are the whole change outside function bodies, else None. An addition is a
     test (``test…``, marks its only decorators), a helper that no framework calls by its
     name, or a class holding only methods, each with a name nothing had before (see the
-    module's docstring). The tree is consumed."""
+    module's docstring), in a file that never looks names up in a namespace. The tree is
+    consumed."""
+    if _introspects(tree):
+        return None
     added: set[str] = set()
     bound = _bound(tree.body)
     _cut_added(tree.body, "", old, added, lambda n: bound[n] > 1 or n in _BUILTINS or "*" in bound)
@@ -122,3 +131,20 @@ def _bound(statements: list[ast.stmt]) -> Counter[str]:
             counts[(node.asname or node.name).split(".")[0]] += 1
         todo.extend(ast.iter_child_nodes(node))
     return counts
+
+
+def _introspects(tree: ast.Module) -> bool:
+    """Whether the file may find a function or class by looking through a namespace
+    (``globals()``, ``vars()``, ``dir()``, ``inspect.getmembers``, ``__dict__``,
+    ``sys.modules``) or by a name it computes (``getattr(self, "check_" + kind)``)."""
+    for node in ast.walk(tree):
+        name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+        if name in _INTROSPECTING:
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and decorator_name(node) in ("getattr", "hasattr")
+            and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant))
+        ):
+            return True
+    return False
