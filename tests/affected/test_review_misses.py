@@ -9,6 +9,29 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.affected import affected, changed_copy, recorded, run_fastci
+from tests.helpers.review import (
+    ADD_TO,
+    ADDOPTS,
+    BAG,
+    CACHED,
+    CHECKS,
+    CLOSURE,
+    CODE,
+    DISCOVER,
+    FIXTURE,
+    LAZY,
+    LISTED,
+    MEMO,
+    NAMES,
+    NAMESPACE,
+    OVERRIDDEN,
+    PLUGIN,
+    POOL,
+    SHADOWED,
+    STORE,
+    UNITTEST,
+    WORK,
+)
 
 PYPROJECT = {"pyproject.toml": '[tool.pytest.ini_options]\ntestpaths = ["tests"]\n'}
 
@@ -39,48 +62,6 @@ def case(
     return pytest.param({"pkg/__init__.py": "", **files}, change, test, id=name, marks=marks)
 
 
-SHADOWED = "from pkg.m import helper\n\n\ndef test_a():\n    assert helper() == 1\n"
-OVERRIDDEN = """\
-class TestBase:
-    def value(self):
-        return 1
-
-    def test_v(self):
-        assert self.value() == 1
-
-
-class TestSub(TestBase):
-    def other(self):
-        return 0
-"""
-UNITTEST = """\
-import unittest
-
-
-class TestU(unittest.TestCase):
-    def test_x(self):
-        self.assertEqual(1, 1)
-"""
-POOL = """\
-import multiprocessing
-
-from pkg.m import work
-
-
-def test_pool():
-    with multiprocessing.get_context({!r}).Pool(1) as pool:
-        assert pool.map(work, [1]) == [2]
-"""
-WORK = "def work(x):\n    return x + {}\n"
-DISCOVER = """\
-import pkgutil
-
-
-def names():
-    return [m.name for m in pkgutil.iter_modules(__path__)]
-"""
-
-
 def left(name: str, module: str, changed: str, act: str, read: str, missed: str = "") -> object:
     """test_b reads back with ``read`` what test_a's ``act`` left in pkg/m.py's state; the
     change (``module`` to ``changed``) is to code test_b does not run."""
@@ -97,112 +78,6 @@ def act(state: str, old: str, new: str, signature: str = "act()") -> tuple[str, 
     return before, after
 
 
-STORE = """\
-class Store:
-    def __init__(self):
-        self.items = []
-
-    def add(self, x):
-        self.items.append(x){}
-
-    def count(self):
-        return len(self.items)
-
-
-STORE = Store()
-"""
-LAZY = """\
-class Cfg:
-    _v = None
-
-    def get(self):
-        if self._v is None:
-            self._v = compute()
-        return self._v
-
-
-def compute():
-    return {}
-
-
-CFG = Cfg()
-"""
-CACHED = """\
-import functools
-
-
-class C:
-    @functools.cached_property
-    def v(self):
-        return compute()
-
-
-def compute():
-    return {}
-
-
-C1 = C()
-"""
-CLOSURE = """\
-def make():
-    n = 0
-
-    def inc():
-        nonlocal n
-        n += 1
-        return n
-
-    return inc
-
-
-counter = make()
-
-
-def bump():
-    counter(){}
-"""
-BAG = "class Bag:\n    items = []\n\n    def add(self, x):\n        self.items.append({})\n"
-CODE = "from pkg.m import work\n\n\ndef test_c():\n    assert 1 in work.__code__.co_consts\n"
-NAMES = "from pkg.plugins import names\n\n\ndef test_d():\n    assert names() == ['a']\n"
-LISTED = "import os\n\n\ndef test_l():\n    assert len(os.listdir('data')) == 1\n"
-MEMO = """\
-def act(n=1, memo={{}}):
-    if n not in memo:
-        memo[n] = compute(n)
-    return memo[n]
-
-
-def compute(n):
-    return n + {}
-"""
-CHECKS = """\
-def check_one():
-    return True
-
-
-def test_all():
-    assert all(f() for name, f in list(globals().items()) if name.startswith("check_"))
-"""
-FIXTURE = """\
-import pytest
-
-from pkg.m import add_to
-
-
-@pytest.fixture(scope="module")
-def items():
-    return []
-
-
-def test_a(items):
-    add_to(items, 1)
-
-
-def test_b(items):
-    assert items == [1]
-"""
-ADD_TO = "def add_to(items, x):\n    items.append({})\n"
-NAMESPACE = "import types\n\nSTATE = types.SimpleNamespace(on=False)"
 SHARED = "a later test reads state an earlier test left, from code the later test never ran"
 CASES = [
     case(
@@ -334,6 +209,18 @@ CASES = [
         {"pkg/m.py": ADD_TO.format("x + 1")},
         "tests/test_f.py::test_b",
         f"{SHARED}: a fixture's object filled through an argument",
+    ),
+    case(
+        "a-hook-of-a-project-plugin-loaded-with-p",
+        {
+            "pyproject.toml": ADDOPTS,
+            "tests/__init__.py": "",
+            "tests/plug.py": PLUGIN.format("slow"),
+            "tests/test_p.py": "def test_slow():\n    assert False\n",
+        },
+        {"tests/plug.py": PLUGIN.format("nothing")},
+        "tests/test_p.py::test_slow",
+        "a plugin named by -p is no global input as a conftest.py is; its hooks run in no test",
     ),
     case(
         "a-test-compares-a-function-code-object",
