@@ -17,6 +17,7 @@ from tests.helpers.review import (
     CHECKS,
     CLOSURE,
     CODE,
+    COUNTED,
     DISCOVER,
     FIXTURE,
     LAZY,
@@ -187,7 +188,13 @@ CASES = [
         BAG.format("x + 1"),
         "m.Bag().add(1)",
         "m.Bag.items == [1]",
-        f"{SHARED}: a mutable class attribute reached through self",
+    ),
+    left(
+        "a-class-counter-raised-through-type-of-self",
+        COUNTED.format(1),
+        COUNTED.format(2),
+        "m.Counted()",
+        "m.Counted.count == 1",
     ),
     left(
         "a-module-level-closure-counts-calls",

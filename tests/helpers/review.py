@@ -157,3 +157,10 @@ def pytest_collection_modifyitems(items):
 """
 ADDOPTS = '[tool.pytest.ini_options]\ntestpaths = ["tests"]\naddopts = "-p tests.plug"\n'
 NAMESPACE = "import types\n\nSTATE = types.SimpleNamespace(on=False)"
+COUNTED = """\
+class Counted:
+    count = 0
+
+    def __init__(self):
+        type(self).count += {}
+"""

@@ -209,11 +209,40 @@ def _keeps_state(tree: ast.Module) -> bool:
         id(d) for node in ast.walk(tree) if isinstance(node, Function) for d in node.decorator_list
     }
     for node in ast.walk(tree):
-        if isinstance(node, ast.Global):
+        if isinstance(node, ast.Global) or (isinstance(node, ast.ClassDef) and _class_state(node)):
             return True
         if isinstance(node, ast.Call) and id(node) not in decorators and _makes_cache(node):
             return True  # a cache made by a call (compute = lru_cache(compute))
     return any(_stores_outside(function) for _, function in _units(tree.body, "", every=True))
+
+
+def _class_state(cls: ast.ClassDef) -> bool:
+    """Whether a method changes a class attribute's object through an instance: every
+    instance shares it (``items = []`` in the class, ``self.items.append(x)``)."""
+    shared = {
+        target.id
+        for statement in cls.body
+        if isinstance(statement, ast.Assign | ast.AnnAssign) and _mutable(statement.value)
+        for target in _flat(_stored(statement))
+        if isinstance(target, ast.Name)
+    }
+    for node in ast.walk(cls):
+        for target in _flat(_stored(node)):
+            bottom = target
+            while isinstance(bottom, ast.Subscript | ast.Attribute) and not isinstance(
+                bottom.value, ast.Name
+            ):
+                bottom = bottom.value
+            if bottom is not target and getattr(bottom, "attr", None) in shared:
+                return True
+    return False
+
+
+def _mutable(value: ast.expr | None) -> bool:
+    """Whether a class attribute's value may be an object that methods change."""
+    return isinstance(
+        value, ast.List | ast.Dict | ast.Set | ast.Call | ast.ListComp | ast.DictComp | ast.SetComp
+    )
 
 
 def _makes_cache(call: ast.Call) -> bool:
@@ -231,16 +260,20 @@ def _caches(decorator: str) -> bool:
 def _stores_outside(function: Function) -> bool:
     """Whether the function stores into an object it did not make: an item or attribute
     of a name it never binds (``_cache[key] = value``, ``del _cache[key]``,
-    ``setattr(settings, …)``), or a method known to change one (``_seen.add(x)``)."""
+    ``setattr(settings, …)``), or a method known to change one (``_seen.add(x)``); a
+    class's, reached through an instance (``type(self).count += 1``), too."""
     local = _local_names(function)
-    for node in ast.walk(function):
-        for target in _flat(_stored(node)):
-            base = target
-            while isinstance(base, ast.Subscript | ast.Attribute):
-                base = base.value
-            if base is not target and isinstance(base, ast.Name) and base.id not in local:
-                return True
-    return False
+    return any(_outside(target, local) for n in ast.walk(function) for target in _flat(_stored(n)))
+
+
+def _outside(target: ast.expr, local: set[str]) -> bool:
+    base, shared = target, False
+    while isinstance(base, ast.Subscript | ast.Attribute):
+        shared |= isinstance(base, ast.Attribute) and base.attr == "__class__"
+        base = base.value
+    if base is target:
+        return False
+    return shared or decorator_name(base) == "type" or decorator_name(base) not in local
 
 
 def _local_names(function: Function) -> set[str]:
