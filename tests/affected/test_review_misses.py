@@ -164,7 +164,6 @@ CASES = [
         STORE.format("\n        self.items.append(x)"),
         "m.STORE.add(1)",
         "m.STORE.count() == 1",
-        f"{SHARED}: self of a module-level instance counts as local",
     ),
     left(
         "a-module-level-instance-memoizes-in-an-attribute",
@@ -172,7 +171,6 @@ CASES = [
         LAZY.format(2),
         "m.CFG.get()",
         "m.CFG.get() == 1",
-        f"{SHARED}: a result kept in self of a module-level instance",
     ),
     left(
         "a-module-level-instance-has-a-cached-property",
@@ -180,7 +178,6 @@ CASES = [
         CACHED.format(2),
         "m.C1.v",
         "m.C1.v == 1",
-        f"{SHARED}: cached_property does not pin what it calls, and the instance is module-level",
     ),
     left(
         "a-class-attribute-list-appended-through-self",

@@ -36,31 +36,12 @@ from pathlib import Path
 SEPARATOR = "::"
 # Decorators that return the function itself, or call it as it is each time it is called.
 PLAIN_DECORATORS = frozenset(
-    (
-        "property",
-        "setter",
-        "getter",
-        "deleter",
-        "staticmethod",
-        "classmethod",
-        "abstractmethod",
-        "abc.abstractmethod",
-        "overload",
-        "typing.overload",
-        "override",
-        "typing.override",
-        "typing_extensions.override",
-        "final",
-        "typing.final",
-        "contextmanager",
-        "contextlib.contextmanager",
-        "asynccontextmanager",
-        "contextlib.asynccontextmanager",
-        "pytest.fixture",
-        "fixture",
-        "pytest.mark",
-    )
-)
+    ("property", "setter", "getter", "deleter", "staticmethod", "classmethod",
+     "abstractmethod", "abc.abstractmethod", "overload", "typing.overload", "override",
+     "typing.override", "typing_extensions.override", "final", "typing.final",
+     "contextmanager", "contextlib.contextmanager", "asynccontextmanager",
+     "contextlib.asynccontextmanager", "pytest.fixture", "fixture", "pytest.mark")
+)  # fmt: skip
 # Callables that make a cache of the function they are given, called as functions.
 _CACHE_FACTORIES = frozenset(
     ("lru_cache", "cache", "cached", "cachedmethod", "memoize", "memoized")
@@ -213,7 +194,34 @@ def _keeps_state(tree: ast.Module) -> bool:
             return True
         if isinstance(node, ast.Call) and id(node) not in decorators and _makes_cache(node):
             return True  # a cache made by a call (compute = lru_cache(compute))
+    if _instance_state(tree):
+        return True
     return any(_stores_outside(function) for _, function in _units(tree.body, "", every=True))
+
+
+def _instance_state(tree: ast.Module) -> bool:
+    """Whether the file makes a module-level instance of one of its classes whose methods
+    (but ``__init__``) store into it, or cache a property in it: every test shares it."""
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    made = {
+        decorator_name(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
+    }
+    return any(_changes_self(classes[name]) for name in made & classes.keys())
+
+
+def _changes_self(cls: ast.ClassDef) -> bool:
+    for method in cls.body:
+        if not isinstance(method, Function) or method.name == "__init__" or not method.args.args:
+            continue
+        if any("cache" in decorator_name(d) for d in method.decorator_list):
+            return True
+        me = method.args.args[0].arg
+        for node in ast.walk(method):
+            if any(_base(target)[0] == me for target in _flat(_stored(node))):
+                return True
+    return False
 
 
 def _class_state(cls: ast.ClassDef) -> bool:
@@ -267,13 +275,20 @@ def _stores_outside(function: Function) -> bool:
 
 
 def _outside(target: ast.expr, local: set[str]) -> bool:
+    base, shared = _base(target)
+    if base is None:
+        return False
+    return shared or base == "type" or base not in local
+
+
+def _base(target: ast.expr) -> tuple[str | None, bool]:
+    """The name of the object a target stores into an item or attribute of (None for a
+    plain name), and whether the store reaches its class (``x.__class__.count``)."""
     base, shared = target, False
     while isinstance(base, ast.Subscript | ast.Attribute):
         shared |= isinstance(base, ast.Attribute) and base.attr == "__class__"
         base = base.value
-    if base is target:
-        return False
-    return shared or decorator_name(base) == "type" or decorator_name(base) not in local
+    return (None if base is target else decorator_name(base)), shared
 
 
 def _local_names(function: Function) -> set[str]:
