@@ -156,7 +156,6 @@ CASES = [
         *act("STATE = {}", "s = STATE\n    s['x'] = 1", "s = STATE\n    s['y'] = 1"),
         "m.act()",
         "'x' in m.STATE",
-        "a name bound in the function counts as local, an alias of module state too",
     ),
     left(
         "a-module-level-instance-keeps-items",
@@ -199,7 +198,6 @@ CASES = [
         CLOSURE.format("\n    counter()"),
         "m.bump()",
         "m.counter() == 2",
-        f"{SHARED}: a nonlocal kept by a module-level closure, not a decorator",
     ),
     case(
         "a-check-added-to-a-test-file-found-through-globals",

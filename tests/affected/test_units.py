@@ -302,6 +302,9 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
         "class K:\n    items = []\n\n    def add(self, x):\n        self.items.append(x)\n",
         "class K:\n    n = 0\n\n    def __init__(self):\n        type(self).n += 1\n",
         "class K:\n    def set(self):\n        self.v = 1\n\n\nK1 = K()\n",
+        "_d = {}\n\n\ndef f():\n    d = _d\n    d[1] = 2\n",
+        "def make():\n    n = 0\n\n    def inc():\n        nonlocal n\n        n += 1\n\n"
+        "    return inc\n\n\ncounter = make()\n",
     ],
     ids=[
         "set-add",
@@ -316,6 +319,8 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
         "class-list",
         "type-of-self",
         "module-instance",
+        "alias",
+        "module-closure",
     ],
 )
 def test_a_file_keeping_state_between_calls_is_one_whole(source: str) -> None:
@@ -345,6 +350,7 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "        self.items.append(x)\n",
         "class K:\n    def get(self):\n        return 1\n\n\nK1 = K()\n",
         "def f(xs=None, n=1):\n    xs = [] if xs is None else xs\n    xs.append(n)\n",
+        "def f(n):\n    made = []\n    out = made\n    out.append(n)\n    return out\n",
     ],
     ids=[
         "enclosing-list",
@@ -354,6 +360,7 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "instance-list",
         "module-instance-unchanged",
         "constant-default",
+        "alias-of-a-local",
     ],
 )
 def test_state_made_per_call_or_per_instance_keeps_the_file_split(source: str) -> None:

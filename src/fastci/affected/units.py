@@ -53,6 +53,8 @@ _MUTATORS = frozenset(
      "extendleft", "__delitem__", "difference_update", "intersection_update",
      "symmetric_difference_update")
 )  # fmt: skip
+# Values of a class attribute that methods may change through an instance.
+_MUTABLE = (ast.List, ast.Dict, ast.Set, ast.Call, ast.ListComp, ast.DictComp, ast.SetComp)
 SKELETON = ""  # the unit name of module-level code: "path::" is "path's skeleton"
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
@@ -200,15 +202,21 @@ def _keeps_state(tree: ast.Module) -> bool:
 
 
 def _instance_state(tree: ast.Module) -> bool:
-    """Whether the file makes a module-level instance of one of its classes whose methods
-    (but ``__init__``) store into it, or cache a property in it: every test shares it."""
+    """Whether the file makes at module level an instance of one of its classes whose
+    methods (but ``__init__``) store into it or cache a property in it, or a closure of
+    one of its functions that keeps a ``nonlocal``: every test shares it."""
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
     made = {
         decorator_name(node.value)
         for node in tree.body
         if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call)
     }
-    return any(_changes_self(classes[name]) for name in made & classes.keys())
+    closures = {  # a module-level closure keeping a nonlocal (counter = make_counter())
+        node.name
+        for node in tree.body
+        if isinstance(node, Function) and any(isinstance(n, ast.Nonlocal) for n in ast.walk(node))
+    }
+    return bool(made & closures) or any(_changes_self(classes[n]) for n in made & classes.keys())
 
 
 def _changes_self(cls: ast.ClassDef) -> bool:
@@ -230,7 +238,8 @@ def _class_state(cls: ast.ClassDef) -> bool:
     shared = {
         target.id
         for statement in cls.body
-        if isinstance(statement, ast.Assign | ast.AnnAssign) and _mutable(statement.value)
+        if isinstance(statement, ast.Assign | ast.AnnAssign)
+        and isinstance(statement.value, _MUTABLE)
         for target in _flat(_stored(statement))
         if isinstance(target, ast.Name)
     }
@@ -244,13 +253,6 @@ def _class_state(cls: ast.ClassDef) -> bool:
             if bottom is not target and getattr(bottom, "attr", None) in shared:
                 return True
     return False
-
-
-def _mutable(value: ast.expr | None) -> bool:
-    """Whether a class attribute's value may be an object that methods change."""
-    return isinstance(
-        value, ast.List | ast.Dict | ast.Set | ast.Call | ast.ListComp | ast.DictComp | ast.SetComp
-    )
 
 
 def _makes_cache(call: ast.Call) -> bool:
@@ -305,8 +307,20 @@ def _local_names(function: Function) -> set[str]:
     local |= {
         n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
+    bound = set(local)
+    for node in ast.walk(function):  # an alias of an object it did not make (s = SETTINGS)
+        if isinstance(node, ast.Assign) and _aliased(node.value) not in bound | {""}:
+            local -= {t.id for t in _flat(node.targets) if isinstance(t, ast.Name)}
     local.discard("cls")  # a class outlives the call; an instance is made per test, as a rule
     return local
+
+
+def _aliased(value: ast.expr) -> str:
+    """The name whose object an assigned value may be (``SETTINGS``, ``settings`` of
+    ``settings.db``); "" for one the expression makes."""
+    if isinstance(value, ast.Name):
+        return value.id
+    return (_base(value)[0] or "") if isinstance(value, ast.Attribute) else ""
 
 
 def _shared_defaults(arguments: ast.arguments) -> Iterator[ast.arg]:
