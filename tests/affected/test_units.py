@@ -351,6 +351,10 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "class K:\n    def get(self):\n        return 1\n\n\nK1 = K()\n",
         "def f(xs=None, n=1):\n    xs = [] if xs is None else xs\n    xs.append(n)\n",
         "def f(n):\n    made = []\n    out = made\n    out.append(n)\n    return out\n",
+        "def f(x):\n    index = {}\n    index.setdefault(1, []).append(x)\n    return index\n",
+        "import dataclasses\n\n\n@dataclasses.dataclass\nclass K:\n"
+        "    items: list = dataclasses.field(default_factory=list)\n\n"
+        "    def add(self, x):\n        self.items.append(x)\n",
     ],
     ids=[
         "enclosing-list",
@@ -361,6 +365,8 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "module-instance-unchanged",
         "constant-default",
         "alias-of-a-local",
+        "method-result-of-a-local",
+        "dataclass-field",
     ],
 )
 def test_state_made_per_call_or_per_instance_keeps_the_file_split(source: str) -> None:

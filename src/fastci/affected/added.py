@@ -14,13 +14,8 @@ import builtins
 from collections import Counter
 from collections.abc import Callable
 
-from fastci.affected.units import (
-    PLAIN_DECORATORS,
-    SKELETON,
-    Function,
-    decorator_name,
-    fingerprint,
-)
+from fastci.affected.state import Function, decorator_name
+from fastci.affected.units import PLAIN_DECORATORS, SKELETON, fingerprint
 
 # Functions that frameworks call by their names: a new one changes what runs around tests.
 _CALLED_BY_NAME = ("setup", "teardown", "setUp", "tearDown", "asyncSetUp", "asyncTearDown",
