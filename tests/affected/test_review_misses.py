@@ -13,8 +13,10 @@ from tests.helpers.review import (
     ADD_TO,
     ADDOPTS,
     BAG,
+    BASE_TESTS,
     CACHED,
     CHECKS,
+    CHILD_TESTS,
     CLOSURE,
     CODE,
     COUNTED,
@@ -223,6 +225,19 @@ CASES = [
         {"tests/plug.py": PLUGIN.format("nothing")},
         "tests/test_p.py::test_slow",
         "a plugin named by -p is no global input as a conftest.py is; its hooks run in no test",
+    ),
+    case(
+        "a-test-added-to-a-base-class-another-test-file-subclasses",
+        {
+            "tests/__init__.py": "",
+            "tests/test_base.py": BASE_TESTS,
+            "tests/test_child.py": CHILD_TESTS,
+        },
+        {
+            "tests/test_base.py": BASE_TESTS
+            + "\n    def test_new(self):\n        assert self.value == 2\n"
+        },
+        "tests/test_child.py::TestChild::test_new",
     ),
     case(
         "a-test-compares-a-function-code-object",

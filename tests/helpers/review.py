@@ -164,3 +164,7 @@ class Counted:
     def __init__(self):
         type(self).count += {}
 """
+BASE_TESTS = "class TestBase:\n    def test_x(self):\n        assert True\n"
+CHILD_TESTS = (
+    "from tests.test_base import TestBase\n\n\nclass TestChild(TestBase):\n    value = 1\n"
+)
