@@ -30,6 +30,8 @@ from tests.helpers.review import (
     OVERRIDDEN,
     PLUGIN,
     POOL,
+    READS_ITEMS,
+    SESSION_ITEMS,
     SHADOWED,
     STORE,
     UNITTEST,
@@ -238,6 +240,13 @@ CASES = [
             + "\n    def test_new(self):\n        assert self.value == 2\n"
         },
         "tests/test_child.py::TestChild::test_new",
+    ),
+    case(
+        "a-test-added-before-an-earlier-one-fills-a-session-fixture",
+        {"tests/conftest.py": SESSION_ITEMS, "tests/test_s.py": READS_ITEMS},
+        {"tests/test_s.py": "def test_a(items):\n    items.append(1)\n\n\n" + READS_ITEMS},
+        "tests/test_s.py::test_b",
+        f"{SHARED}: the added test runs first and fills a session fixture's list",
     ),
     case(
         "a-test-compares-a-function-code-object",

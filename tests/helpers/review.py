@@ -168,3 +168,5 @@ BASE_TESTS = "class TestBase:\n    def test_x(self):\n        assert True\n"
 CHILD_TESTS = (
     "from tests.test_base import TestBase\n\n\nclass TestChild(TestBase):\n    value = 1\n"
 )
+SESSION_ITEMS = "import pytest\n\n\n@pytest.fixture(scope='session')\ndef items():\n    return []\n"
+READS_ITEMS = "def test_b(items):\n    assert items == []\n"
