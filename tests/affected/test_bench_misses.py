@@ -5,22 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import LEAKY_VARIABLES
-from tests.helpers.affected import affected, changed_copy, run_fastci
-from tests.helpers.git import new_project
-
-
-def recorded(tmp_path: Path, files: dict[str, str]) -> Path:
-    """The project, after one recorded run of its whole suite."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in LEAKY_VARIABLES:
-            patch.delenv(name, raising=False)
-        root = new_project(tmp_path / "recorded", files)
-        run = run_fastci(root, "run", "-j", "1", "--record-deps")
-        assert run.returncode == 0, run.stdout + run.stderr
-    return root
+from tests.helpers.affected import affected, changed_copy, recorded
 
 
 def selected_once_answer_changes(tmp_path: Path, files: dict[str, str]) -> set[str]:

@@ -296,8 +296,32 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
         "class K:\n    @classmethod\n    def make(cls):\n        cls.made = True\n",
         "_a = [1, 2]\n\n\ndef swap():\n    _a[0], _a[1] = _a[1], _a[0]\n",
         "import functools\n\n\ndef f():\n    return 1\n\n\nf = functools.lru_cache(f)\n",
+        "_q = [1]\n\n\ndef f():\n    _q.pop()\n",
+        "_d = {1: 2}\n\n\ndef f():\n    del _d[1]\n",
+        "_d = {}\n\n\ndef f(d=_d):\n    d[1] = 2\n",
+        "class K:\n    items = []\n\n    def add(self, x):\n        self.items.append(x)\n",
+        "class K:\n    n = 0\n\n    def __init__(self):\n        type(self).n += 1\n",
+        "class K:\n    def set(self):\n        self.v = 1\n\n\nK1 = K()\n",
+        "_d = {}\n\n\ndef f():\n    d = _d\n    d[1] = 2\n",
+        "def make():\n    n = 0\n\n    def inc():\n        nonlocal n\n        n += 1\n\n"
+        "    return inc\n\n\ncounter = make()\n",
     ],
-    ids=["set-add", "item", "global", "class-state", "tuple-target", "cache-by-call"],
+    ids=[
+        "set-add",
+        "item",
+        "global",
+        "class-state",
+        "tuple-target",
+        "cache-by-call",
+        "pop",
+        "del",
+        "shared-default",
+        "class-list",
+        "type-of-self",
+        "module-instance",
+        "alias",
+        "module-closure",
+    ],
 )
 def test_a_file_keeping_state_between_calls_is_one_whole(source: str) -> None:
     assert parse(source) is None
@@ -322,8 +346,28 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "def f():\n    n = 0\n    def g():\n        nonlocal n\n        n += 1\n    return g\n",
         "import functools\n\n\nclass K:\n    @functools.cached_property\n    def v(self):\n"
         "        return 1\n",
+        "class K:\n    def __init__(self):\n        self.items = []\n\n    def add(self, x):\n"
+        "        self.items.append(x)\n",
+        "class K:\n    def get(self):\n        return 1\n\n\nK1 = K()\n",
+        "def f(xs=None, n=1):\n    xs = [] if xs is None else xs\n    xs.append(n)\n",
+        "def f(n):\n    made = []\n    out = made\n    out.append(n)\n    return out\n",
+        "def f(x):\n    index = {}\n    index.setdefault(1, []).append(x)\n    return index\n",
+        "import dataclasses\n\n\n@dataclasses.dataclass\nclass K:\n"
+        "    items: list = dataclasses.field(default_factory=list)\n\n"
+        "    def add(self, x):\n        self.items.append(x)\n",
     ],
-    ids=["enclosing-list", "nested-argument", "nonlocal", "cached-property"],
+    ids=[
+        "enclosing-list",
+        "nested-argument",
+        "nonlocal",
+        "cached-property",
+        "instance-list",
+        "module-instance-unchanged",
+        "constant-default",
+        "alias-of-a-local",
+        "method-result-of-a-local",
+        "dataclass-field",
+    ],
 )
 def test_state_made_per_call_or_per_instance_keeps_the_file_split(source: str) -> None:
     assert parse(source) is not None

@@ -105,6 +105,17 @@ def recorded_project(base: Path) -> Path:
     return root
 
 
+def recorded(tmp_path: Path, files: dict[str, str]) -> Path:
+    """The project, after one recorded run of its whole suite."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in LEAKY_VARIABLES:
+            patch.delenv(name, raising=False)
+        root = new_project(tmp_path / "recorded", files)
+        run = run_fastci(root, "run", "-j", "1", "--record-deps")
+        assert run.returncode == 0, run.stdout + run.stderr
+    return root
+
+
 def changed_copy(recorded: Path, target: Path, files: dict[str, str | None]) -> Path:
     """A copy of the recorded project (its store and git too) with ``files`` written or,
     for None, deleted."""
@@ -126,4 +137,12 @@ def affected(root: Path, *args: str, env: dict[str, str] | None = None) -> dict[
     return data
 
 
-__all__ = ["affected", "changed_copy", "commit", "git", "recorded_project", "run_fastci"]
+__all__ = [
+    "affected",
+    "changed_copy",
+    "commit",
+    "git",
+    "recorded",
+    "recorded_project",
+    "run_fastci",
+]

@@ -12,12 +12,12 @@ import fnmatch
 from collections.abc import Sequence
 from pathlib import Path
 
+from fastci.affected.added import added_tests
 from fastci.affected.data import DepsData, TestDeps
 from fastci.affected.environment import environment, file_hash, input_key
 from fastci.affected.project import first_change
 from fastci.affected.units import (
     SKELETON,
-    added_tests,
     changed_units,
     file_units,
     read_tree,
@@ -217,12 +217,22 @@ def _test_reason(
     for key in deps.files:
         path, unit = split_key(key)
         change = changed.get(path)
-        if change is None:
-            continue
-        if unit is None or change.units is None:
-            return f"{path} {change.how}"
-        if unit in change.units:
-            return f"{path}: {unit}() changed"
+        reason = None if change is None else _unit_reason(test, path, unit, change)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _unit_reason(test: str, path: str, unit: str | None, change: _Change) -> str | None:
+    """Why a test that touched ``unit`` of the changed ``path`` may see the change. Tests
+    added to a test file reach those of another file that imports its classes (pytest
+    collects their subclasses' new tests there): the skeleton changed for them."""
+    if unit is None or change.units is None:
+        return f"{path} {change.how}"
+    if unit in change.units:
+        return f"{path}: {unit}() changed"
+    if unit == SKELETON and change.added and not test.startswith(f"{path}::"):
+        return f"{path} gained tests"
     return None
 
 

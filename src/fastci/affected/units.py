@@ -33,47 +33,19 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from fastci.affected.state import Function, decorator_name, keeps_state
+
 SEPARATOR = "::"
 # Decorators that return the function itself, or call it as it is each time it is called.
 PLAIN_DECORATORS = frozenset(
-    (
-        "property",
-        "setter",
-        "getter",
-        "deleter",
-        "staticmethod",
-        "classmethod",
-        "abstractmethod",
-        "abc.abstractmethod",
-        "overload",
-        "typing.overload",
-        "override",
-        "typing.override",
-        "typing_extensions.override",
-        "final",
-        "typing.final",
-        "contextmanager",
-        "contextlib.contextmanager",
-        "asynccontextmanager",
-        "contextlib.asynccontextmanager",
-        "pytest.fixture",
-        "fixture",
-        "pytest.mark",
-    )
-)
-# Callables that make a cache of the function they are given, called as functions.
-_CACHE_FACTORIES = frozenset(
-    ("lru_cache", "cache", "cached", "cachedmethod", "memoize", "memoized")
-)
-# Functions that frameworks call by their names: a new one changes what runs around tests.
-_CALLED_BY_NAME = ("setup", "teardown", "setUp", "tearDown", "asyncSetUp", "asyncTearDown",
-                   "pytest_", "load_tests", "__")  # fmt: skip
-_ADDING = frozenset(
-    ("add", "append", "extend", "insert", "update", "setdefault", "__setitem__", "appendleft")
-)
+    ("property", "setter", "getter", "deleter", "staticmethod", "classmethod",
+     "abstractmethod", "abc.abstractmethod", "overload", "typing.overload", "override",
+     "typing.override", "typing_extensions.override", "final", "typing.final",
+     "contextmanager", "contextlib.contextmanager", "asynccontextmanager",
+     "contextlib.asynccontextmanager", "pytest.fixture", "fixture", "pytest.mark")
+)  # fmt: skip
 SKELETON = ""  # the unit name of module-level code: "path::" is "path's skeleton"
 
-_Function = ast.FunctionDef | ast.AsyncFunctionDef
 _BLOCKS = (
     ast.If,
     ast.For,
@@ -104,7 +76,8 @@ def parse(source: bytes | str) -> ast.Module | None:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):  # ValueError: null bytes
         return None
-    return None if _keeps_state(tree) else tree
+    functions = [function for _, function in _units(tree.body, "", every=True)]
+    return None if keeps_state(tree, functions) else tree
 
 
 def line_units(tree: ast.Module) -> dict[int, str]:
@@ -148,53 +121,6 @@ def file_units(path: Path) -> dict[str, str]:
     return {} if tree is None else fingerprint(tree)
 
 
-def added_tests(old: dict[str, str], tree: ast.Module) -> set[str] | None:
-    """For a test file whose skeleton changed: the functions and classes added since ``old``
-    when they are the whole change outside function bodies, else None. An addition is a
-    test (``test…``, marks its only decorators), a helper that no framework calls by its
-    name, or a class holding only methods: no earlier test can reach a name that did not
-    exist. The tree is consumed."""
-    added: set[str] = set()
-    _cut_added(tree.body, "", old, added)
-    if not added or fingerprint(tree).get(SKELETON) != old.get(SKELETON):
-        return None
-    return added
-
-
-def _cut_added(
-    statements: list[ast.stmt], prefix: str, old: dict[str, str], added: set[str]
-) -> None:
-    """Take the tests ``old`` does not know out of ``statements`` (and classes' bodies)."""
-    for node in list(statements):
-        name = prefix + getattr(node, "name", "")
-        if isinstance(node, _Function) and name not in old and _inert(node):
-            statements.remove(node)
-            added.add(name)
-        elif isinstance(node, ast.ClassDef) and not prefix:
-            if any(key.startswith(f"{name}.") for key in old):
-                _cut_added(node.body, f"{name}.", old, added)
-            elif not node.decorator_list and all(_method_or_doc(s) for s in node.body):
-                statements.remove(node)
-                added.add(name)
-
-
-def _inert(function: _Function) -> bool:
-    """Whether a new function changes nothing until something calls it by its new name: a
-    test with marks at most, or an undecorated helper that no framework calls by its name
-    (setup and teardown methods, pytest hooks, dunders)."""
-    if function.name.startswith("test"):
-        return all(_name(d) == "pytest.mark" for d in function.decorator_list)
-    return not function.decorator_list and not function.name.startswith(_CALLED_BY_NAME)
-
-
-def _method_or_doc(node: ast.stmt) -> bool:
-    if isinstance(node, ast.Expr):
-        return isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-    return isinstance(node, _Function) and all(
-        _name(d) in PLAIN_DECORATORS for d in node.decorator_list
-    )
-
-
 def changed_units(old: dict[str, str], new: dict[str, str]) -> set[str] | None:
     """The units whose bodies differ; None when the skeletons do (any test may see it)."""
     if SKELETON not in old or old.get(SKELETON) != new.get(SKELETON):
@@ -202,19 +128,19 @@ def changed_units(old: dict[str, str], new: dict[str, str]) -> set[str] | None:
     return {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
 
 
-def _split(tree: ast.Module) -> list[tuple[str, _Function]]:
+def _split(tree: ast.Module) -> list[tuple[str, Function]]:
     """The file's units: its plain functions, but those a cached function may call."""
     every = list(_units(tree.body, "", every=True))
-    cached = [f for _, f in every if any(_caches(_name(d)) for d in f.decorator_list)]
+    cached = [f for _, f in every if any(_caches(decorator_name(d)) for d in f.decorator_list)]
     pinned = _reachable(cached, every)
     return [(n, f) for n, f in _units(tree.body, "") if n.rsplit(".", 1)[-1] not in pinned]
 
 
-def _reachable(start: list[_Function], every: list[tuple[str, _Function]]) -> set[str]:
+def _reachable(start: list[Function], every: list[tuple[str, Function]]) -> set[str]:
     """The names of the file's functions that ``start`` may call, by the names its bodies
     mention (a call through ``self.name`` too), and theirs in turn: a result a cache keeps
     is theirs as well, and a later test reading it runs none of them."""
-    by_name: dict[str, list[_Function]] = {}
+    by_name: dict[str, list[Function]] = {}
     for name, function in every:
         by_name.setdefault(name.rsplit(".", 1)[-1], []).append(function)
     reached: set[str] = set()
@@ -230,12 +156,12 @@ def _reachable(start: list[_Function], every: list[tuple[str, _Function]]) -> se
 
 def _units(
     statements: list[ast.stmt], prefix: str, every: bool = False
-) -> Iterator[tuple[str, _Function]]:
+) -> Iterator[tuple[str, Function]]:
     """The functions defined at module or class level, by qualified name: those whose
     decorators all keep them plain, or ``every`` one."""
     for node in statements:
-        if isinstance(node, _Function):
-            if every or all(_name(d) in PLAIN_DECORATORS for d in node.decorator_list):
+        if isinstance(node, Function):
+            if every or all(decorator_name(d) in PLAIN_DECORATORS for d in node.decorator_list):
                 yield prefix + node.name, node
         elif isinstance(node, ast.ClassDef):
             yield from _units(node.body, f"{prefix}{node.name}.", every)
@@ -249,23 +175,6 @@ def _units(
                 yield from _units(block, prefix, every)
 
 
-def _keeps_state(tree: ast.Module) -> bool:
-    """Whether some function of the file may keep a result for a later call."""
-    decorators = {
-        id(d) for node in ast.walk(tree) if isinstance(node, _Function) for d in node.decorator_list
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Global):
-            return True
-        if isinstance(node, ast.Call) and id(node) not in decorators and _makes_cache(node):
-            return True  # a cache made by a call (compute = lru_cache(compute))
-    return any(_stores_outside(function) for _, function in _units(tree.body, "", every=True))
-
-
-def _makes_cache(call: ast.Call) -> bool:
-    return _name(call).rsplit(".", 1)[-1] in _CACHE_FACTORIES
-
-
 def _caches(decorator: str) -> bool:
     """Whether the decorator's name says it keeps results in the function (a
     ``cached_property`` keeps them in the instance, which a test makes as a rule, and
@@ -274,63 +183,7 @@ def _caches(decorator: str) -> bool:
     return name != "cached_property" and any(w in name for w in ("cache", "memo", "once", "lazy"))
 
 
-def _stores_outside(function: _Function) -> bool:
-    """Whether the function stores into an object it did not make: an item or attribute
-    of a name it never binds (``_cache[key] = value``), or a method known to add to one."""
-    local = {a.arg for a in ast.walk(function) if isinstance(a, ast.arg)}  # nested ones too
-    local |= {
-        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
-    local.discard("cls")  # a class outlives the call; an instance is made per test, as a rule
-    for node in ast.walk(function):
-        targets: list[ast.expr] = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
-            targets = [node.target]
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _ADDING
-        ):
-            targets = [node.func]
-        for target in _flat(targets):
-            base = target
-            while isinstance(base, ast.Subscript | ast.Attribute):
-                base = base.value
-            if base is not target and isinstance(base, ast.Name) and base.id not in local:
-                return True
-    return False
-
-
-def _flat(targets: list[ast.expr]) -> Iterator[ast.expr]:
-    """Assignment targets with tuples and lists unpacked (``a[i], a[j] = …``)."""
-    for target in targets:
-        if isinstance(target, ast.Tuple | ast.List):
-            yield from _flat(target.elts)
-        elif isinstance(target, ast.Starred):
-            yield from _flat([target.value])
-        else:
-            yield target
-
-
-def _name(decorator: ast.expr) -> str:
-    """A decorator's dotted name, its call's arguments left out (``a.b`` for ``@a.b(x)``)."""
-    if isinstance(decorator, ast.Call):
-        decorator = decorator.func
-    parts: list[str] = []
-    while isinstance(decorator, ast.Attribute):
-        parts.append(decorator.attr)
-        decorator = decorator.value
-    if isinstance(decorator, ast.Name):
-        parts.append(decorator.id)
-    name = ".".join(reversed(parts))
-    if ".mark." in f".{name}.":  # pytest.mark.anything, mark.anything
-        return "pytest.mark"
-    return name.rsplit(".", 1)[-1] if name.endswith((".setter", ".getter", ".deleter")) else name
-
-
-def _code(function: _Function) -> list[ast.stmt]:
+def _code(function: Function) -> list[ast.stmt]:
     """The body's statements after its docstring; empty when only the docstring runs."""
     body = function.body
     first = body[0] if body else None
@@ -341,7 +194,7 @@ def _code(function: _Function) -> list[ast.stmt]:
     return body
 
 
-def _end(function: _Function) -> int:
+def _end(function: Function) -> int:
     return function.end_lineno or function.lineno
 
 

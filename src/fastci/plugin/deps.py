@@ -31,6 +31,7 @@ import builtins
 import importlib
 import json
 import linecache
+import multiprocessing.process
 import os
 import sys
 import threading
@@ -47,7 +48,18 @@ from fastci.plugin.deps_records import Record, Records
 from fastci.plugin.deps_trace import FileTracer
 from fastci.plugin.launch import DEPS_ROOT_VARIABLE, DEPS_VARIABLE, SPAWNED
 
-SPAWN_EVENTS = frozenset(("subprocess.Popen", "os.posix_spawn", "os.exec", "os.spawn", "os.system"))
+# os.fork: a multiprocessing worker forked from the test runs code this worker never traces.
+SPAWN_EVENTS = frozenset(
+    (
+        "subprocess.Popen",
+        "os.posix_spawn",
+        "os.exec",
+        "os.spawn",
+        "os.system",
+        "os.fork",
+        "os.forkpty",
+    )
+)
 # The functions that read a module's code for an import -> how their files' names end.
 _IMPORT_READERS = {
     "get_data": ("_bootstrap_external>", "_bootstrap_external.py"),  # importlib
@@ -195,6 +207,7 @@ def start(rootpath: Path) -> Recorder | None:
     _wrap_imports(recorder)
     _wrap_loading(recorder)
     _wrap_linecache(recorder)
+    _wrap_processes(recorder)
     sys.addaudithook(recorder.audit)
     recorder.tracer.start(lambda: recorder.note(SPAWNED))
     return recorder
@@ -266,6 +279,20 @@ def _wrap_linecache(recorder: Recorder) -> None:
         return original(filename, module_globals)
 
     linecache.getlines = recording_getlines
+
+
+def _wrap_processes(recorder: Recorder) -> None:
+    """A multiprocessing process started by a test is a process it starts: the spawn and
+    forkserver methods start theirs with no audit event (a forkserver forks for a later
+    test on a message alone), so every start counts."""
+    original = multiprocessing.process.BaseProcess.start
+
+    def recording_start(process: multiprocessing.process.BaseProcess) -> None:
+        if recorder.active:
+            recorder.note(SPAWNED)
+        original(process)
+
+    setattr(multiprocessing.process.BaseProcess, "start", recording_start)  # noqa: B010 (mypy forbids assigning a method)
 
 
 def _wrap_loading(recorder: Recorder) -> None:
