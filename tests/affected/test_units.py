@@ -298,6 +298,7 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
         "import functools\n\n\ndef f():\n    return 1\n\n\nf = functools.lru_cache(f)\n",
         "_q = [1]\n\n\ndef f():\n    _q.pop()\n",
         "_d = {1: 2}\n\n\ndef f():\n    del _d[1]\n",
+        "_g = []\n\n\ndef f(c):\n    mine = []\n    (mine if c else _g).append(1)\n",
         "_d = {}\n\n\ndef f(d=_d):\n    d[1] = 2\n",
         "class K:\n    items = []\n\n    def add(self, x):\n        self.items.append(x)\n",
         "class K:\n    n = 0\n\n    def __init__(self):\n        type(self).n += 1\n",
@@ -315,6 +316,7 @@ def test_units_are_module_level_functions_and_methods_with_plain_decorators() ->
         "cache-by-call",
         "pop",
         "del",
+        "choice-of-a-global",
         "shared-default",
         "class-list",
         "type-of-self",
@@ -355,6 +357,7 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "import dataclasses\n\n\n@dataclasses.dataclass\nclass K:\n"
         "    items: list = dataclasses.field(default_factory=list)\n\n"
         "    def add(self, x):\n        self.items.append(x)\n",
+        "def f(c, x):\n    a, b = [], []\n    (a if c(x) else b).append(x)\n    return a, b\n",
     ],
     ids=[
         "enclosing-list",
@@ -367,6 +370,7 @@ def test_a_cached_function_and_what_it_may_call_stay_in_the_skeleton() -> None:
         "alias-of-a-local",
         "method-result-of-a-local",
         "dataclass-field",
+        "choice-of-locals",
     ],
 )
 def test_state_made_per_call_or_per_instance_keeps_the_file_split(source: str) -> None:

@@ -120,7 +120,27 @@ def _outside(target: ast.expr, local: set[str]) -> bool:
     base, shared = _base(target)
     if base is None:
         return False
+    if base == "":  # an expression: (a if c else b).append(x) stores into a or b
+        root = _root(target)
+        if isinstance(root, ast.IfExp):
+            return any(_outside(ast.Attribute(value=b, attr=""), local) for b in _branches(root))
     return shared or base == "type" or base not in local
+
+
+def _root(target: ast.expr) -> ast.expr:
+    """The expression whose object a target stores into an item or attribute of."""
+    while True:
+        if isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute):
+            target = target.func.value
+        elif isinstance(target, ast.Subscript | ast.Attribute):
+            target = target.value
+        else:
+            return target
+
+
+def _branches(choice: ast.IfExp) -> Iterator[ast.expr]:
+    for branch in (choice.body, choice.orelse):
+        yield from _branches(branch) if isinstance(branch, ast.IfExp) else (branch,)
 
 
 def _base(target: ast.expr) -> tuple[str | None, bool]:
