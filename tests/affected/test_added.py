@@ -112,3 +112,11 @@ def test_nothing_added_to_a_file_that_looks_through_its_namespace_counts_as_adde
 def test_nothing_added_to_a_file_that_gets_an_attribute_by_a_computed_name_counts() -> None:
     lookup = "\n\ndef test_lookup():\n    assert getattr(TestPlain(), 'test_' + 'b')() is None\n"
     assert added("\n\ndef fresh_helper():\n    return 2\n", BEFORE + lookup) is None
+
+
+def test_vars_of_an_object_the_code_under_test_returned_does_not_stop_tests_being_added() -> None:
+    slots = (
+        "\n\ndef test_slots():\n    result = object()\n"
+        "    assert not hasattr(result, '__dict__') or vars(result)\n"
+    )
+    assert added("\n\ndef test_new():\n    pass\n", BEFORE + slots) == {"test_new"}

@@ -28,9 +28,7 @@ _TEST_CASES = frozenset(
 _BUILTINS = frozenset(dir(builtins))
 # Names through which code finds functions and classes without naming them: an earlier test
 # that iterates a module's or class's namespace meets the added ones too.
-_INTROSPECTING = frozenset(
-    ("globals", "locals", "vars", "dir", "getmembers", "__dict__", "modules", "__subclasses__")
-)
+_NAMESPACES = frozenset(("globals", "locals", "modules", "__subclasses__"))
 
 Taken = Callable[[str], bool]  # whether a name added to a scope may stand for what was there
 
@@ -129,17 +127,41 @@ def _bound(statements: list[ast.stmt]) -> Counter[str]:
 
 
 def _introspects(tree: ast.Module) -> bool:
-    """Whether the file may find a function or class by looking through a namespace
-    (``globals()``, ``vars()``, ``dir()``, ``inspect.getmembers``, ``__dict__``,
-    ``sys.modules``) or by a name it computes (``getattr(self, "check_" + kind)``)."""
+    """Whether the file may find one of its own functions or classes by looking through a
+    namespace (``globals()``, ``dir(self)``, ``vars(SomeTests)``, ``Cls.__dict__``,
+    ``inspect.getmembers(type(self))``, ``sys.modules``, ``__subclasses__``) or by a name it
+    computes on one (``getattr(self, "check_" + kind)``). ``vars(result)`` of an object the
+    code under test returned looks through that object, not the file."""
+    own = {n.name for n in tree.body if isinstance(n, Function | ast.ClassDef)}
     for node in ast.walk(tree):
         name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
-        if name in _INTROSPECTING:
+        if name in _NAMESPACES:
             return True
-        if (
-            isinstance(node, ast.Call)
-            and decorator_name(node) in ("getattr", "hasattr")
-            and not (len(node.args) > 1 and isinstance(node.args[1], ast.Constant))
-        ):
+        if name == "__dict__" and isinstance(node, ast.Attribute) and _own(node.value, own):
+            return True
+        if isinstance(node, ast.Call) and _looks_through(node, own):
             return True
     return False
+
+
+def _looks_through(call: ast.Call, own: set[str]) -> bool:
+    called = decorator_name(call).rsplit(".", 1)[-1]
+    first = call.args[0] if call.args else None
+    if called in ("vars", "dir", "getmembers"):
+        return first is None or _own(first, own)
+    if called in ("getattr", "hasattr") and first is not None and len(call.args) > 1:
+        return not isinstance(call.args[1], ast.Constant) and _own(first, own)
+    return False
+
+
+def _own(expr: ast.expr, own: set[str]) -> bool:
+    """Whether an expression may stand for this file's module, or one of its classes or
+    their instances (``self``, ``cls``, ``type(self)``, ``self.__class__``, a class name)."""
+    if isinstance(expr, ast.Name):
+        return expr.id in own or expr.id in ("self", "cls", "__name__")
+    if isinstance(expr, ast.Attribute):
+        return expr.attr == "__class__" or _own(expr.value, own)
+    if isinstance(expr, ast.Call):
+        made = decorator_name(expr)  # type(self), or an instance of a class of the file
+        return made == "type" or made in own or any(_own(a, own) for a in expr.args)
+    return isinstance(expr, ast.Subscript)  # sys.modules[__name__], a registry's entry
