@@ -24,8 +24,6 @@ import subprocess
 from pathlib import Path
 
 from affected_project import SPECS, Project
-from fastci.affected import storage
-from fastci.plan.store import TimingsStore
 from suite import DEFAULT_WORK, Suite, in_turn
 
 
@@ -44,11 +42,20 @@ def with_cache(command: list[str]) -> list[str]:
     return command[: at - 1] + command[at + 1 :]
 
 
-def store_size(store: Path) -> tuple[int, int]:
-    """(bytes of the store, tests recorded in its newest recording)."""
-    with TimingsStore(store) as timings:
-        recordings = storage.recorded_commits(timings)
-        tests = len(storage.load(timings, recordings[0][0]).tests) if recordings else 0
+def store_size(store: Path, python: str) -> tuple[int, int]:
+    """(bytes of the store, tests recorded in its newest recording), read by fastci in the
+    benchmark's own virtualenv (``python``)."""
+    count = (
+        "import sys; from pathlib import Path; from fastci.affected import storage; "
+        "from fastci.plan.store import TimingsStore\n"
+        "with TimingsStore(Path(sys.argv[1])) as s:\n"
+        "    c = storage.recorded_commits(s)\n"
+        "    print(len(storage.load(s, c[0][0]).tests) if c else 0)"
+    )
+    out = subprocess.run(
+        [python, "-c", count, str(store)], capture_output=True, text=True, check=False
+    )
+    tests = int(out.stdout.strip() or 0) if out.returncode == 0 else 0
     return store.stat().st_size, tests
 
 
@@ -75,16 +82,16 @@ def on_project(name: str, work: Path, repeats: int) -> None:
         for data in project.home.glob(f"{testmon_data.name}*"):
             data.unlink()
 
-    report(in_turn(commands, root, repeats, forget), store)
+    report(in_turn(commands, root, repeats, forget), store, project.python)
 
 
-def report(medians: dict[str, float], store: Path) -> None:
+def report(medians: dict[str, float], store: Path, python: str) -> None:
     recording = medians["fastci -j 1 --record-deps"]
     print(f"ratio recording / plain pytest = {recording / medians['pytest']:.2f} (target <= 1.3)")
     testmon = medians["pytest --testmon"]
     print(f"ratio pytest-testmon / plain pytest = {testmon / medians['pytest']:.2f}")
     print(f"ratio recording / fastci without = {recording / medians['fastci -j 1']:.2f}")
-    size, tests = store_size(store)
+    size, tests = store_size(store, python)
     print(f"store: {size / 1024:.0f} KiB for {tests} tests ({size / max(tests, 1):.0f} bytes/test)")
 
 
@@ -119,7 +126,7 @@ def main() -> None:
         recorded_store.unlink(missing_ok=True)
         (suite.root / ".testmondata").unlink(missing_ok=True)
 
-    report(in_turn(commands, suite.root, args.repeats, forget), recorded_store)
+    report(in_turn(commands, suite.root, args.repeats, forget), recorded_store, str(suite.python))
 
 
 if __name__ == "__main__":
