@@ -91,6 +91,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The environment without pip/uv configuration or an active virtualenv."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "FASTCI_"))}
     env.pop("VIRTUAL_ENV", None)
+    # A CI runner writes bytecode as Python does by default; this machine sets the variable.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["UV_NO_CONFIG"] = "1"

@@ -34,6 +34,11 @@ class RunRequest:
         judges coverage itself (for shards, fastci merge does)."""
         return self.queue is None and (self.shard is None or self.shard.total == 1)
 
+    @property
+    def no_cov(self) -> bool:
+        """pytest-cov's --no-cov among the arguments: no coverage, whatever else asks for it."""
+        return "--no-cov" in (*self.config.pytest_args, *self.pytest_args)
+
 
 @dataclasses.dataclass
 class RunOutcome:

@@ -20,16 +20,16 @@ Nothing is lost:
 
 from __future__ import annotations
 
-import dataclasses
+import select
 import selectors
 import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from fastci.errors import ExitCode
 from fastci.execute import messages
-from fastci.execute.channel import LineReader
 from fastci.execute.collection import collection_errors, internal_error, interruption
 from fastci.execute.crashes import CrashPolicy, DeadWorker, UnitRun, startup_error
 from fastci.execute.deadline import Deadline
@@ -39,33 +39,14 @@ from fastci.execute.process import PoolOptions, WorkerProcess, describe_exit
 from fastci.execute.reruns import Reruns
 from fastci.execute.scheduler import LongestFirst, Scheduler
 from fastci.execute.timeouts import TimedOut, take_timeout
+from fastci.execute.worker import Worker
 from fastci.model import TestResult, WorkerSpan
 from fastci.plan.planner import Unit
 
 LOG_TAIL_LINES = 30
 SHUTDOWN_GRACE_SECONDS = 20.0  # after Ctrl-C or SIGTERM, before the workers are killed
 TICK_SECONDS = 0.2
-
-
-@dataclasses.dataclass
-class _Worker:
-    process: WorkerProcess
-    reader: LineReader = dataclasses.field(default_factory=LineReader)
-    ready: bool = False
-    told_to_stop: bool = False
-    said_bye: bool = False
-    broken: str | None = None  # why fastci killed it: a line it sent could not be read
-    assigned: list[UnitRun] = dataclasses.field(default_factory=list)
-    last_result_at: float = 0.0
-    rerun: Unit | None = None  # a fresh worker's one unit: a failed test's rerun
-    rerun_only: bool = False
-
-    @property
-    def slot(self) -> str:
-        return self.process.slot
-
-    def send(self, message: messages.ToWorker) -> None:
-        self.process.send(messages.encode(message))
+DISCOVERING_SLOT = "gw0"  # the worker that lists the suite's files before its first unit
 
 
 class Pool:
@@ -85,7 +66,7 @@ class Pool:
         self.ledger = Ledger()
         self.result = self.ledger.result
         self.selector = selectors.DefaultSelector()
-        self.workers: dict[str, _Worker] = {}
+        self.workers: dict[str, Worker] = {}
         self.started = 0.0
         self.maxfail = 0
         self.stop_on_collection_error = False  # pytest's way unless --continue-on-collection-errors
@@ -93,12 +74,31 @@ class Pool:
         self.stopping = False
         self.deadline: Deadline | None = None
 
-    def start(self, count: int | None = None) -> None:
-        """Start ``count`` workers (default: all of them) before the units are known."""
+    def start(self, count: int | None = None, discover_to: Path | None = None) -> None:
+        """Start ``count`` workers (default: all of them) before the units are known; with
+        ``discover_to``, the first lists the suite's files there (``discovered``)."""
         self.started = time.time()
         self.deadline = Deadline.after(self.options.deadline, self.started)
         self.options.log_dir.mkdir(parents=True, exist_ok=True)
+        if discover_to is not None:
+            self._spawn(DISCOVERING_SLOT, discover_to)
         self._grow(self.options.jobs if count is None else min(count, self.options.jobs))
+
+    def discovered(self, discover_to: Path) -> bool:
+        """Wait until the discovering worker is ready or gone: whether it wrote the files.
+
+        Only its messages are read; its end, if it ended, is left for ``run`` to notice.
+        """
+        worker = self.workers.get(DISCOVERING_SLOT)
+        while worker is not None and not worker.ready:
+            data = worker.process.read()
+            if data:
+                self._feed(worker, data)
+            elif data == b"" or worker.process.exit_status() is not None:
+                return False
+            else:
+                select.select([worker.process.from_worker], [], [], TICK_SECONDS)
+        return worker is not None and discover_to.is_file()
 
     def _grow(self, count: int) -> None:
         n = 0
@@ -202,14 +202,14 @@ class Pool:
 
     # -- processes ----------------------------------------------------------------------
 
-    def _spawn(self, slot: str) -> None:
-        worker = _Worker(WorkerProcess.spawn(slot, self.launch))
+    def _spawn(self, slot: str, discover_to: Path | None = None) -> None:
+        worker = Worker(WorkerProcess.spawn(slot, self.launch, discover_to))
         self.workers[slot] = worker
         self.selector.register(worker.process.from_worker, selectors.EVENT_READ, worker)
 
     def _pump(self, timeout: float) -> None:
         for key, _ in self.selector.select(timeout):
-            worker: _Worker = key.data
+            worker: Worker = key.data
             data = worker.process.read()
             if data is None:
                 continue
@@ -218,14 +218,14 @@ class Pool:
             else:  # its pipe closed: it is ending
                 self._ended(worker, worker.process.exit_status(block=True) or 0)
 
-    def _feed(self, worker: _Worker, data: bytes) -> None:
+    def _feed(self, worker: Worker, data: bytes) -> None:
         for line in worker.reader.feed(data):
             message = self._decode(worker, line)
             if message is None:
                 return
             self._handle(worker, message)
 
-    def _decode(self, worker: _Worker, line: bytes) -> messages.FromWorker | None:
+    def _decode(self, worker: Worker, line: bytes) -> messages.FromWorker | None:
         """The message, or None once the worker is broken: it sent a line that is not one."""
         if worker.broken is None:
             try:
@@ -259,7 +259,7 @@ class Pool:
 
     # -- messages -----------------------------------------------------------------------
 
-    def _handle(self, worker: _Worker, message: messages.FromWorker) -> None:
+    def _handle(self, worker: Worker, message: messages.FromWorker) -> None:
         self.ledger.heard(message)  # what a worker says for the report: header, warnings
         if isinstance(message, messages.TestDone):
             self._record(worker, message.result)
@@ -283,7 +283,7 @@ class Pool:
                     f"worker {worker.slot} stopped the run (pytest's -x, --maxfail or --sw)"
                 )
 
-    def _dispatch(self, worker: _Worker) -> None:
+    def _dispatch(self, worker: Worker) -> None:
         if worker.rerun_only:  # a fresh worker runs its one rerun, then ends
             unit, worker.rerun = worker.rerun, None
         else:
@@ -295,7 +295,7 @@ class Pool:
         worker.assigned.append(UnitRun(unit, start=time.time()))
         worker.send(messages.RunUnit(unit.id, unit.files, unit.tests, unit.exclude, unit.part))
 
-    def _record(self, worker: _Worker, result: TestResult) -> None:
+    def _record(self, worker: Worker, result: TestResult) -> None:
         worker.last_result_at = result.stop
         final = self.reruns.take(result)
         if final is None:  # held back: the test runs again in a fresh worker
@@ -309,12 +309,12 @@ class Pool:
 
     # -- a worker's end -------------------------------------------------------------------
 
-    def _forget(self, worker: _Worker) -> None:
+    def _forget(self, worker: Worker) -> None:
         self.selector.unregister(worker.process.from_worker)
         worker.process.close_pipes()
         del self.workers[worker.slot]
 
-    def _ended(self, worker: _Worker, returncode: int) -> None:
+    def _ended(self, worker: Worker, returncode: int) -> None:
         self._forget(worker)
         now = time.time()
         timeout = take_timeout(worker.process.stacks_path)  # a test ran past its timeout
@@ -348,7 +348,7 @@ class Pool:
         elif not self.workers and self.crashes.restarts_left > 0 and self.scheduler.pending():
             self._spawn(slot)
 
-    def _internal_error(self, worker: _Worker) -> bool:
+    def _internal_error(self, worker: Worker) -> bool:
         """pytest's INTERNALERROR (a hook raised): the run stops as pytest's does, exit 3."""
         text = internal_error(worker.process.log_path.read_text(errors="replace"))
         if text is None:
@@ -357,19 +357,19 @@ class Pool:
         self._stop_early(f"worker {worker.slot} ended with pytest's INTERNALERROR")
         return True
 
-    def _sweep(self, worker: _Worker) -> None:
+    def _sweep(self, worker: Worker) -> None:
         """End what the worker's tests left running, and say which test left it."""
         found = self.sweeper.sweep(worker.process)
         for line in name_strays(found, worker.process, self.result.results):
             self.result.leftovers.append(line)
             print(f"fastci: warning: {line}", file=sys.stderr)
 
-    def _startup_failed(self, worker: _Worker, returncode: int) -> None:
+    def _startup_failed(self, worker: Worker, returncode: int) -> None:
         """No worker ever started: pytest itself refused (bad arguments, a broken conftest)."""
         self.close()
         raise startup_error(returncode, worker.process.log_path)
 
-    def _salvage(self, worker: _Worker, crashed: str, now: float, timeout: TimedOut | None) -> None:
+    def _salvage(self, worker: Worker, crashed: str, now: float, timeout: TimedOut | None) -> None:
         """Fail the test that killed the worker, and hand the rest of its units to a new one."""
         dead = DeadWorker(
             worker.slot, crashed, worker.assigned, worker.told_to_stop,

@@ -90,12 +90,14 @@ class WorkerProcess:
         return self.proc.pid
 
     @classmethod
-    def spawn(cls, slot: str, launch: Launch) -> WorkerProcess:
+    def spawn(cls, slot: str, launch: Launch, discover_to: Path | None = None) -> WorkerProcess:
+        """Start a worker; with ``discover_to``, one that first writes the suite's files there."""
         to_read, to_write = os.pipe()
         from_read, from_write = os.pipe()
         command = [
             sys.executable, "-m", "pytest", *plugin_args(),
             f"--fastci-worker={to_read},{from_write}",
+            *([f"--fastci-discover={discover_to}"] if discover_to else []),
             f"--fastci-group-markers={','.join(launch.group_markers)}",
             "-q", *launch.pytest_args,
             *neutralizing_args(),  # last, so the user's own -n or --cov cannot fan out a worker

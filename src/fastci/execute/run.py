@@ -33,10 +33,11 @@ from fastci.merge.coverage import (
     worker_env,
 )
 from fastci.model import TestResult
-from fastci.plan.inventory import Inventory
+from fastci.plan.inventory import Inventory, read_discovery
 from fastci.plan.planner import Unit
 from fastci.plan.quarantine import Judge
 from fastci.plan.store import TimingsStore, warn
+from fastci.plan.suite import discovers_files
 from fastci.plugin.ordering import SEED_VARIABLE
 from fastci.queue.scheduler import QueueListener, QueueScheduler, open_queue
 from fastci.results.building import building
@@ -93,17 +94,22 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
     queue = open_queue(request.queue) if request.queue else None
     if queue is not None and config.deadline > 0:  # a runner never waits past the deadline
         queue.waits_until = started + config.deadline
-    no_cov = "--no-cov" in (*config.pytest_args, *request.pytest_args)
     with tempfile.TemporaryDirectory(prefix="fastci-run-") as scratch_dir:
         scratch = Path(scratch_dir)
-        pool = _new_pool(request, scratch, run_id, queue, no_cov)
+        pool = _new_pool(request, scratch, run_id, queue)
         with interrupt_on_sigterm():
             # Workers load while the suite is discovered and planned: as many as there are
             # cores; the rest of --jobs once the plan shows there are units for them.
+            # The first lists the suite's files for the plan: one pytest start less.
+            discovery: Path | None = scratch / "discovery.json"
+            if not discovers_files(config, request.pytest_args):
+                discovery = None
             with clock.phase("starting workers"):
-                pool.start(cpu_count())
+                pool.start(cpu_count(), discovery)
             try:
-                prepared = prepare(request, queue, no_cov, started, clock)
+                prepared = prepare(
+                    request, queue, started, clock, lambda: _discovered(pool, discovery)
+                )
             except BaseException:
                 pool.close()
                 raise
@@ -133,6 +139,13 @@ def run_tests(request: RunRequest, make_listener: ListenerFactory | None = None)
     return outcome
 
 
+def _discovered(pool: Pool, discovery: Path | None) -> Inventory | None:
+    """The files the pool's first worker discovered, or None (then a pytest of its own will)."""
+    if discovery is None or not pool.discovered(discovery):
+        return None
+    return read_discovery(discovery)
+
+
 def _run_units(
     pool: Pool,
     prepared: Prepared,
@@ -159,9 +172,7 @@ def _run_units(
     return result, units
 
 
-def _new_pool(
-    request: RunRequest, scratch: Path, run_id: str, queue: Scheduler | None, no_cov: bool
-) -> Pool:
+def _new_pool(request: RunRequest, scratch: Path, run_id: str, queue: Scheduler | None) -> Pool:
     config = request.config
     seed = {} if request.seed is None else {SEED_VARIABLE: str(request.seed)}
     options = PoolOptions(
@@ -171,7 +182,7 @@ def _new_pool(
         group_markers=config.group_markers,
         log_dir=scratch / LOGS,
         run_id=run_id,
-        extra_env={**({} if no_cov else worker_env(scratch / "cov")), **seed},
+        extra_env={**({} if request.no_cov else worker_env(scratch / "cov")), **seed},
         timeout=config.timeout,
         deadline=config.deadline,
         reruns=config.reruns,

@@ -4,6 +4,7 @@ each timed as a phase (fastci.results.phases)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from fastci.config import Config
 from fastci.errors import UsageError
@@ -37,16 +38,19 @@ class Prepared:
 def prepare(
     request: RunRequest,
     queue: QueueScheduler | None,
-    no_cov: bool,
     started: float,
     clock: PhaseClock,
+    discovered: Callable[[], Inventory | None] = lambda: None,
 ) -> Prepared:
-    """Discover, check and plan the suite, and put this shard's units in run order."""
+    """Discover, check and plan the suite, and put this shard's units in run order.
+
+    ``discovered``: the files a worker listed, if one did; else a pytest of its own does.
+    """
     config = request.config
     with clock.phase("discovery"):
-        inventory = inventory_for(config, request.pytest_args)
+        inventory = discovered() or inventory_for(config, request.pytest_args)
     _check_junitxml(config, inventory.settings.junitxml)
-    coverage = None if no_cov else coverage_request(inventory.settings.coverage)
+    coverage = None if request.no_cov else coverage_request(inventory.settings.coverage)
     with clock.phase("syntax check of test files"):
         inventory, early = early_errors(inventory, started, config.root / STATE_DIR / COMPILED)
     shards = request.shard.total if request.shard else 1

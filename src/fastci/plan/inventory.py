@@ -151,6 +151,11 @@ def discover_files(
     return Inventory.from_json(run_pytest_with_plugin(root, "discover", pytest_args, group_markers))
 
 
+def read_discovery(path: Path) -> Inventory:
+    """The files a worker discovered (``--fastci-worker`` with ``--fastci-discover``)."""
+    return Inventory.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
 def collect_items(
     root: Path, pytest_args: Sequence[str] = (), group_markers: Sequence[str] = ()
 ) -> Inventory:

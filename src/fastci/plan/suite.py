@@ -304,11 +304,17 @@ def names_tests(args: Sequence[str]) -> bool:
     return False
 
 
+def discovers_files(config: Config, pytest_args: Sequence[str]) -> bool:
+    """Whether the run needs only the suite's files (file granularity, no test named)."""
+    args = [*config.pytest_args, *pytest_args]
+    needs_items = names_tests(args) or any(a in WHOLE_COLLECTION_FLAGS for a in args)
+    return config.granularity == "file" and not needs_items
+
+
 def inventory_for(config: Config, pytest_args: Sequence[str], collect: bool = False) -> Inventory:
     """Files only at file granularity (nothing imported), a full collection otherwise."""
     args = [*config.pytest_args, *pytest_args]
-    needs_items = names_tests(args) or any(a in WHOLE_COLLECTION_FLAGS for a in args)
-    if collect or config.granularity != "file" or needs_items:
+    if collect or not discovers_files(config, pytest_args):
         return collect_items(config.workdir, args, config.group_markers)
     return discover_files(config.workdir, args, config.group_markers)
 

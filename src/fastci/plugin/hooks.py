@@ -3,7 +3,8 @@
 - ``--fastci-discover=OUT``: list the test files pytest would collect, importing none of them.
 - ``--fastci-collect=OUT``: with --collect-only, write every test with its class and group.
 - ``--fastci-report=OUT``: append a timings report of this run (see fastci.results.timings).
-- ``--fastci-worker=IN,OUT``: run test units that fastci's coordinator sends over two pipes.
+- ``--fastci-worker=IN,OUT``: run test units that fastci's coordinator sends over two pipes;
+  with ``--fastci-discover`` too, the worker discovers the files first (plugin.discovery).
 - ``--fastci-confirm=DIR``: run the tests DIR names after a whole collection (plugin.confirm).
 """
 
@@ -107,6 +108,8 @@ def effective_settings(config: pytest.Config) -> dict[str, Any]:
 
 # The options of the pytest processes fastci starts and reads (not the user's own runs).
 OWN_PROCESSES = ("fastci_discover", "fastci_collect", "fastci_worker")
+# The name FileDiscovery is registered under: a worker that discovers unregisters it after.
+DISCOVERY_PLUGIN = "fastci-discovery"
 # The user's --junitxml, which fastci's own pytest processes leave to the coordinator.
 JUNITXML = pytest.StashKey[str | None]()
 
@@ -125,7 +128,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "fastci_group(name): keep tests with the same name on one fastci worker"
     )
     if config.getoption("fastci_discover"):
-        config.pluginmanager.register(FileDiscovery(Path(config.getoption("fastci_discover"))))
+        discovery = FileDiscovery(Path(config.getoption("fastci_discover")))
+        config.pluginmanager.register(discovery, DISCOVERY_PLUGIN)
     if config.getoption("fastci_collect"):
         config.pluginmanager.register(
             ItemCollection(Path(config.getoption("fastci_collect")), markers)
@@ -172,6 +176,7 @@ class DiscoveredFile(pytest.File):
 
     discovery: FileDiscovery
     real_collectors: list[str]
+    found: list[pytest.Collector]  # the collectors it stands in for, none of them collected
 
     def collect(self) -> list[pytest.Item]:
         self.discovery.record(self)
@@ -230,6 +235,7 @@ class FileDiscovery(SkipRecorder):
         stand_in = DiscoveredFile.from_parent(parent, path=file_path)
         stand_in.discovery = self
         stand_in.real_collectors = [type(c).__name__ for c in collectors]
+        stand_in.found = collectors
         return [stand_in]
 
     def record(self, stand_in: DiscoveredFile) -> None:

@@ -1,6 +1,7 @@
 """The worker side: a pytest session that collects and runs the units the coordinator sends.
 
-The worker skips pytest's own collection. For each unit it collects only that unit's files,
+The worker skips pytest's own collection (the first worker may discover the suite's files
+instead: fastci.plugin.discovery). For each unit it collects only that unit's files,
 runs the unit's tests, and asks for more work while its last test is still held back: that
 test runs once the next unit is known, so fixtures shared across units (session, package)
 are torn down only when the worker has nothing left to do.
@@ -35,6 +36,7 @@ from fastci.execute.messages import (
     Warned,
 )
 from fastci.model import TestResult, in_part
+from fastci.plugin.discovery import FoundFiles, discover_in_worker
 from fastci.plugin.header import session_header
 from fastci.plugin.observe import TestObserver, skip_reason
 from fastci.plugin.ordering import SEED_VARIABLE, shuffled
@@ -76,8 +78,8 @@ class WorkerLoop(TestObserver):
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool:
-        self.tree = CollectionTree(session, self.collect_errors)
-        return True  # nothing up front: each unit is collected when it arrives
+        self.tree = CollectionTree(session, self.collect_errors, discover_in_worker(session))
+        return True  # no tests up front: each unit is collected when it arrives
 
     def file_collected(self, file: str, seconds: float) -> None:
         self.collect_seconds[file] = seconds
@@ -223,12 +225,16 @@ def _look_like_an_xdist_worker(config: Any) -> None:
 class CollectionTree:
     """Collects single files on demand, reusing each directory's collector node."""
 
-    def __init__(self, session: pytest.Session, errors: list[CollectError]) -> None:
+    def __init__(
+        self, session: pytest.Session, errors: list[CollectError], found: FoundFiles | None = None
+    ) -> None:
+        """``found``: files this worker's discovery reached, with their collectors."""
         self.session = session
         self.errors = errors
         self.rootpath = session.config.rootpath
         self._root: pytest.Collector | None = None
         self._children: dict[pytest.Collector, list[pytest.Item | pytest.Collector]] = {}
+        self._found: FoundFiles = found or {}
 
     def items_of(self, file: str) -> list[pytest.Item] | None:
         """The items of one file (by node id path), or None when the tree cannot reach it.
@@ -247,16 +253,41 @@ class CollectionTree:
         """pytest's own collection of one file, as if given on the command line.
 
         For files the tree cannot reach: outside the rootdir, or collected only because the
-        user named them (a name python_files does not match).
+        user named them (a name python_files does not match). A named file inside the rootdir
+        is collected under the tree's own directory node, which holds its conftest fixtures.
         """
+        path = (self.rootpath / file).resolve()
+        named = self._named_file(path)
+        if named:
+            return [item for node in named for item in self._items(node)]
         try:
-            found = self.session.perform_collect([str((self.rootpath / file).resolve())])
+            found = self.session.perform_collect([str(path)])
         except pytest.UsageError as e:
             self.errors.append(CollectError(file, "error", str(e)))
             return []
         return list(found)
 
+    def _named_file(self, path: Path) -> list[pytest.Collector]:
+        """The collectors of a file as pytest makes them for one named on its command line:
+        an initial path, which python_files does not filter."""
+        session: Any = self.session
+        initial = getattr(session, "_initialpaths", None)
+        if path.parent == self.rootpath:
+            parent: pytest.Item | pytest.Collector | None = self._root_node()
+        else:
+            parent = next(iter(self._file_nodes(path.parent)), None)
+        if not isinstance(initial, frozenset) or not isinstance(parent, pytest.Directory):
+            return []
+        session._initialpaths = initial | {path}
+        try:
+            found = parent.ihook.pytest_collect_file(file_path=path, parent=parent)
+        finally:
+            session._initialpaths = initial
+        return [node for node in found if isinstance(node, pytest.Collector)]
+
     def _file_nodes(self, path: Path) -> list[pytest.Item | pytest.Collector]:
+        if path in self._found:  # under the discovery's directory nodes, with their fixtures
+            return list(self._found[path])
         try:
             parts = path.relative_to(self.rootpath).parts
         except ValueError:
