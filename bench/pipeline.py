@@ -20,6 +20,10 @@ critical path is the sum of its sequential stages, each stage as long as its slo
   ``astral-sh/setup-uv`` unpacks its download) and installs fastci with ``uv pip install``
   from a local wheel directory (standing for PyPI), as the generated workflow does.
 
+Every job's environment is this one without pip, uv or fastci settings, and without
+``PYTHONDONTWRITEBYTECODE``, which CI runners leave unset: Python caches bytecode as it
+imports, as it would on a runner.
+
 Untimed, before the rounds: the set is resolved, the wheel cache built and archived, the
 wheelhouse built and archived, and both tools' timings recorded by one full run each. The
 rounds take turns (naive, hand-assembled, fastci; the order rotates) so a busy moment of a

@@ -4,7 +4,7 @@
 module, which redis-py imports.)
 
     python bench/queue_vs_shards.py [--repeats 3] [--runners N] [--tests physics]
-                                    [--deselect ID ...] [--seed 1] [--work DIR]
+                                    [--deselect ID ...] [--all] [--seed 1] [--work DIR]
 
 One full recorded run gives true durations; then every test's recorded durations are
 multiplied by a random factor from 0.5 to 2 (seeded), as when the timings store is old or
@@ -16,8 +16,9 @@ balance, not the machine's oversubscription:
 - static: ``fastci run --shard K/N -j 1``, the N shards started together;
 - queue: ``fastci run --queue URL --shards N -j 1``, N runners started together on one
   local redis-server;
-- ideal: the test work the static shards measured (each test once, each file imported by
-  one runner), divided by N.
+- ideal: the test work the static shards measured (each test once), divided by N; and the
+  ideal with imports: that work plus the seconds the static shards spent collecting the
+  test files (each file imported by one runner), divided by N.
 
 Which tests: the makespan cannot come near the ideal when one test is a large part of it
 (whichever runner takes it ends no sooner), so the suite must have no such tail. Most SymPy
@@ -27,10 +28,12 @@ test directories have one (pytest's durations on a busy 2-core machine: core/tes
 longest (``DEFAULT_DESELECT``, test_bicycle's 95 s down to 5.7 s; pytest's --deselect
 matches by prefix, so test_max_shear_force_Beam3D, 0.005 s, goes too): 1,507 tests and
 115 s are left, the longest 3.8 s, 6.5% of a 2-runner ideal. ``--tests`` picks another
-directory (then nothing is deselected but what ``--deselect`` names).
+directory (then nothing is deselected but what ``--deselect`` names); ``--all`` keeps every
+physics test.
 
 Each mode's makespan is its slowest runner's wall time, start to end; both include every
-runner's fixed cost (interpreter, collection), which the ideal does not. The per-unit queue
+runner's fixed cost (interpreter, pytest, conftest), which neither ideal does, and the
+imports of the test files, which only the second ideal does. The per-unit queue
 overhead is what Redis adds to one unit (claim, one lease renewal, results recorded),
 measured apart on the same server; the queue runs' extra work (a file imported by each
 runner that takes one of its units) is printed beside it.
@@ -118,6 +121,17 @@ def work_done(results: Path) -> float:
     return total
 
 
+def import_work(results: Path) -> float:
+    """Seconds the bundles under ``results`` spent collecting test files (their imports)."""
+    total = 0.0
+    for path in results.glob("fastci-*/timings.jsonl"):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            if row.get("type") == "file":
+                total += row.get("collect") or 0.0
+    return total
+
+
 def unit_overhead(url: str, units: int = 500) -> float:
     """Seconds Redis takes per unit: claim, one renewal, complete."""
     from fastci.plan.planner import Unit
@@ -155,13 +169,16 @@ def one_repeat(suite: Suite, store: Path, url: str, runners: int, repeat: int) -
     static, queue = walls["static"], walls["queue"]
     figures = {
         "ideal": work_done(results / "static") / runners,
+        "ideal with imports": (work_done(results / "static") + import_work(results / "static"))
+        / runners,
         "static": max(static),
         "queue": max(queue),
         "queue work": work_done(results / "queue"),
         "static work": work_done(results / "static"),
     }
     print(
-        f"repeat {repeat + 1}: ideal {figures['ideal']:.1f}s; static "
+        f"repeat {repeat + 1}: ideal {figures['ideal']:.1f}s "
+        f"({figures['ideal with imports']:.1f}s with the test files' imports); static "
         + " ".join(f"{t:.1f}" for t in static)
         + f" makespan {max(static):.1f}s; queue "
         + " ".join(f"{t:.1f}" for t in queue)
@@ -188,10 +205,14 @@ def main() -> None:
         help="a test to leave out, as pytest's --deselect (default: physics' longest seven, "
         "with the default --tests only)",
     )  # fmt: skip
+    parser.add_argument(
+        "--all", action="store_true", help="deselect nothing, not even physics' longest seven"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     args = parser.parse_args()
-    deselect = args.deselect or (DEFAULT_DESELECT if args.tests == DEFAULT_TESTS else ())
+    default = DEFAULT_DESELECT if args.tests == DEFAULT_TESTS and not args.all else ()
+    deselect = args.deselect or default
     suite = Suite(args.work, tests=args.tests, extra_args=[f"--deselect={i}" for i in deselect])
     suite.install()
     subprocess.run([str(suite.python), "-m", "pip", "install", "--quiet", "redis"], check=True)
@@ -207,8 +228,8 @@ def main() -> None:
     finally:
         server.stop()
 
-    def ratio(mode: str) -> float:
-        return median([r[mode] / r["ideal"] for r in repeats])
+    def ratio(mode: str, ideal: str = "ideal") -> float:
+        return median([r[mode] / r[ideal] for r in repeats])
 
     extra = median([r["queue work"] / r["static work"] - 1 for r in repeats])
     print(
@@ -216,6 +237,9 @@ def main() -> None:
         f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n"
         f"makespan / ideal (median of {args.repeats}): static shards {ratio('static'):.2f}, "
         f"queue {ratio('queue'):.2f}; queue / static {ratio('queue') / ratio('static'):.2f}\n"
+        f"over the ideal with the test files' imports: static shards "
+        f"{ratio('static', 'ideal with imports'):.2f}, "
+        f"queue {ratio('queue', 'ideal with imports'):.2f}\n"
         f"queue overhead per unit {overhead * 1000:.2f} ms (Redis, measured apart); "
         f"the queue runners' test work {extra:+.1%} against the static shards'"
     )
