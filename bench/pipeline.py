@@ -286,10 +286,12 @@ class Bench:
         jobs: list[float] = []
         counted = 0
         for group in range(1, SHARDS + 1):
-            started = time.perf_counter()
+            lap = Laps(f"split {group}")
             env = self.venv(self.jobs / f"split-{group}", fresh=True)
+            lap("venv")
             cache = self.jobs / f"wheel-cache-{group}"
             extract(self.wheel_cache_archive, cache)
+            lap("restore wheel cache")
             pip = [
                 str(env / "bin" / "pip"),
                 "install",
@@ -299,6 +301,7 @@ class Bench:
                 str(cache),
             ]
             run([*pip, "-r", "requirements.txt", "-e", "."], self.project)
+            lap("pip install")
             _, output = run(
                 [
                     str(env / "bin" / "python"), "-m", "pytest", "-q", "-n", "2",
@@ -307,7 +310,8 @@ class Bench:
                 ],
                 self.project,
             )  # fmt: skip
-            jobs.append(time.perf_counter() - started)
+            lap("pytest --splits 4 -n 2")
+            jobs.append(lap.total())
             counted += tests_counted(output)
         return max(jobs), counted
 
