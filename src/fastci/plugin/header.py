@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import io
+from typing import Any, cast
 
 import pytest
 
@@ -15,7 +17,7 @@ def session_header(session: pytest.Session) -> tuple[str, ...]:
     workers), at least 0, where it shows."""
     config = session.config
     out = io.StringIO()
-    reporter = pytest.TerminalReporter(config, out)
+    reporter = _terminal_reporter_class()(config, out)
     verbose = config.option.verbose
     config.option.verbose = max(0, verbose + 1)
     try:
@@ -23,6 +25,14 @@ def session_header(session: pytest.Session) -> tuple[str, ...]:
     finally:
         config.option.verbose = verbose
     return tuple(_in_entry_point_order(line) for line in out.getvalue().splitlines())
+
+
+def _terminal_reporter_class() -> type[Any]:
+    """pytest's terminal reporter: public in recent pytest, only in ``_pytest.terminal`` in 8.0."""
+    public = getattr(pytest, "TerminalReporter", None)
+    if public is not None:
+        return cast("type[Any]", public)
+    return cast("type[Any]", importlib.import_module("_pytest.terminal").TerminalReporter)
 
 
 def _in_entry_point_order(line: str) -> str:
