@@ -30,11 +30,8 @@ class _StandIns:
 
     def __init__(self) -> None:
         self.found: FoundFiles = {}
-        self.failed = False
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.failed = True
         for child in report.result if report.passed else ():
             if isinstance(child, DiscoveredFile):
                 self.found.setdefault(child.path.resolve(), child.found)
@@ -50,10 +47,9 @@ def discover_in_worker(session: pytest.Session) -> FoundFiles | None:
     reports = _StandIns()
     manager.register(reports)
     before = dict(vars(session))  # what perform_collect changes: items, counts, initial paths
-    clean = False
     try:
         session.perform_collect()
-        clean = not reports.failed and not session.testsfailed
+        clean = not session.testsfailed  # the session counts failed collection reports too
     except Exception:  # any failure: the coordinator discovers on its own
         clean = False
     finally:

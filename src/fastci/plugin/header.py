@@ -29,10 +29,11 @@ def session_header(session: pytest.Session) -> tuple[str, ...]:
 
 def _terminal_reporter_class() -> type[Any]:
     """pytest's terminal reporter: public in recent pytest, only in ``_pytest.terminal`` in 8.0."""
-    public = getattr(pytest, "TerminalReporter", None)
-    if public is not None:
-        return cast("type[Any]", public)
-    return cast("type[Any]", importlib.import_module("_pytest.terminal").TerminalReporter)
+    found = (
+        getattr(pytest, "TerminalReporter", None)
+        or importlib.import_module("_pytest.terminal").TerminalReporter
+    )
+    return cast("type[Any]", found)
 
 
 def _in_entry_point_order(line: str) -> str:

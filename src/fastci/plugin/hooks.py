@@ -175,7 +175,6 @@ class DiscoveredFile(pytest.File):
     """Stands in for a test file's real collectors: records the file when pytest reaches it."""
 
     discovery: FileDiscovery
-    real_collectors: list[str]
     found: list[pytest.Collector]  # the collectors it stands in for, none of them collected
 
     def collect(self) -> list[pytest.Item]:
@@ -234,7 +233,6 @@ class FileDiscovery(SkipRecorder):
             return []
         stand_in = DiscoveredFile.from_parent(parent, path=file_path)
         stand_in.discovery = self
-        stand_in.real_collectors = [type(c).__name__ for c in collectors]
         stand_in.found = collectors
         return [stand_in]
 
@@ -244,7 +242,7 @@ class FileDiscovery(SkipRecorder):
             {
                 "path": stand_in.nodeid,
                 "size": _size(stand_in.path),
-                "collector": ",".join(stand_in.real_collectors),
+                "collector": ",".join(type(c).__name__ for c in stand_in.found),
             },
         )
 

@@ -272,10 +272,7 @@ class CollectionTree:
         an initial path, which python_files does not filter."""
         session: Any = self.session
         initial = getattr(session, "_initialpaths", None)
-        if path.parent == self.rootpath:
-            parent: pytest.Item | pytest.Collector | None = self._root_node()
-        else:
-            parent = next(iter(self._file_nodes(path.parent)), None)
+        parent = next(iter(self._file_nodes(path.parent)), None)
         if not isinstance(initial, frozenset) or not isinstance(parent, pytest.Directory):
             return []
         session._initialpaths = initial | {path}
